@@ -1,0 +1,108 @@
+//! The exit-code contract of every zk-entry subcommand, and the one place that turns an error
+//! into the single `zk-entry: ...` line on stderr.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (`--dry-run`, `--help`, `--version`) |
+//! | 1 | a start step failed: a file could not be read or written, `myid` holds another id, no ZooKeeper install found |
+//! | 2 | invalid input: an unknown flag, a bad value (flag or `ZK_*` variable), a host name or domain that cannot give the server's identity; nothing was touched |
+//! | 126 | the JVM (or `--java`) exists but could not be executed |
+//! | 127 | the JVM (or `--java`) was not found |
+//!
+//! Errors travel as `anyhow::Error`; the code is chosen by the typed marker at the root of the
+//! chain ([`Usage`], [`Exec`]), everything else is a plain failure (1).
+
+use std::fmt;
+use std::process::ExitCode;
+
+pub const SUCCESS: u8 = 0;
+pub const FAILURE: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const NOT_EXECUTABLE: u8 = 126;
+pub const NOT_FOUND: u8 = 127;
+
+/// Bad input: the message names the flag or variable, the value and what would be accepted.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// A program could not be started; `code` is 126 or 127.
+#[derive(Debug)]
+pub struct Exec {
+    pub code: u8,
+    pub message: String,
+}
+
+impl fmt::Display for Exec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exec {}
+
+/// Shorthand for returning a [`Usage`] error.
+pub fn usage<T>(message: impl Into<String>) -> anyhow::Result<T> {
+    Err(Usage(message.into()).into())
+}
+
+/// The exit code an error maps to under the contract above.
+pub fn code_of(err: &anyhow::Error) -> u8 {
+    if err.chain().any(|e| e.is::<Usage>()) {
+        USAGE
+    } else if let Some(exec) = err.chain().find_map(|e| e.downcast_ref::<Exec>()) {
+        exec.code
+    } else {
+        FAILURE
+    }
+}
+
+/// The error as one line: context first, cause last, separated by `: `. Embedded newlines
+/// (from an OS message or a quoted value) are folded so a log collector sees one record.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let text = format!("{err:#}");
+    text.split(['\n', '\r']).map(str::trim).filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Print the error on stderr and give the process exit code.
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    eprintln!("zk-entry: {}", one_line(err));
+    ExitCode::from(code_of(err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn usage_errors_map_to_2_even_under_context() {
+        let err = usage::<()>("--servers: bad").context("start").unwrap_err();
+        assert_eq!(code_of(&err), USAGE);
+    }
+
+    #[test]
+    fn exec_errors_carry_their_code() {
+        let err: anyhow::Error = Exec { code: NOT_FOUND, message: "java: not found".into() }.into();
+        assert_eq!(code_of(&err), NOT_FOUND);
+    }
+
+    #[test]
+    fn other_errors_are_failures() {
+        let err = anyhow::anyhow!("disk full");
+        assert_eq!(code_of(&err), FAILURE);
+    }
+
+    #[test]
+    fn one_line_joins_context_and_folds_newlines() {
+        let err = Err::<(), _>(anyhow::anyhow!("first\nsecond")).context("writing zoo.cfg").unwrap_err();
+        assert_eq!(one_line(&err), "writing zoo.cfg: first second");
+    }
+}

@@ -1,0 +1,295 @@
+//! The JVM command line that runs ZooKeeper: which java, which classpath, which flags, and the
+//! exec that hands the process over to it.
+//!
+//! The command line is built before anything is written, so a missing java or ZooKeeper install
+//! stops the start with nothing changed. zkServer.sh is not involved: it would read its own
+//! config location and `-Dzookeeper.root.logger`, which is how the script lost `--conf_dir` and
+//! `--log_level`.
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::exit::{self, Exec};
+use crate::settings::Settings;
+
+pub const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
+/// Where the tutorial's image and most others unpack the upstream release.
+pub const DEFAULT_ZK_HOME: &str = "/opt/zookeeper";
+/// Debian's zookeeper package keeps its jars with every other Java library.
+pub const DEBIAN_JAVA_DIR: &str = "/usr/share/java";
+/// Debian's zookeeper.jar lists its dependencies in its manifest, but not a logging backend:
+/// these two give it log4j 1.2 and so our log4j.properties.
+const DEBIAN_LOGGING_JARS: [&str; 2] = ["log4j-1.2.jar", "slf4j-log4j12.jar"];
+
+/// A program and its arguments, ready to exec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JvmCommand {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl JvmCommand {
+    /// The command as one shell-quoted line, for logs and `--dry-run`.
+    pub fn display(&self) -> String {
+        let mut words = vec![crate::render::shell_quote(&self.program.to_string_lossy())];
+        words.extend(self.args.iter().map(|a| crate::render::shell_quote(a)));
+        words.join(" ")
+    }
+
+    /// Replace this process with the command. Returns only on failure, with 127 when the program
+    /// does not exist and 126 when it cannot be executed.
+    pub fn exec(&self) -> anyhow::Error {
+        let err = std::process::Command::new(&self.program).args(&self.args).exec();
+        let code =
+            if err.kind() == std::io::ErrorKind::NotFound { exit::NOT_FOUND } else { exit::NOT_EXECUTABLE };
+        Exec { code, message: format!("cannot run {}: {err}", self.program.display()) }.into()
+    }
+}
+
+/// The JVM flags before `-cp`: heap, fail-fast on OOM, the logging files, then the user's flags
+/// (last, so that an operator's -Xmx or -D wins: the JVM takes the last of repeated flags).
+pub fn jvm_options(s: &Settings) -> Vec<String> {
+    let conf = s.conf_dir.to_string_lossy();
+    let mut options = vec![
+        format!("-Xms{}", s.heap),
+        format!("-Xmx{}", s.heap),
+        // A JVM that runs out of heap must die so the pod restarts, not limp on half-broken.
+        "-XX:+ExitOnOutOfMemoryError".to_string(),
+        format!("-Dzookeeper.log.dir={}", s.log_dir.to_string_lossy()),
+        format!("-Dlog4j.configuration=file:{conf}/log4j.properties"),
+        format!("-Dlogback.configurationFile={conf}/logback.xml"),
+    ];
+    options.extend(s.jvm_flags.iter().cloned());
+    options
+}
+
+/// The environment that decides which java runs.
+pub struct JavaEnv {
+    pub java_home: Option<OsString>,
+    pub path: Option<OsString>,
+}
+
+impl JavaEnv {
+    pub fn from_process() -> JavaEnv {
+        JavaEnv { java_home: std::env::var_os("JAVA_HOME"), path: std::env::var_os("PATH") }
+    }
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `--java`, else `$JAVA_HOME/bin/java`, else `java` on PATH. A set JAVA_HOME that holds no java
+/// is an error rather than a quiet fall-through to some other java.
+pub fn find_java(java: Option<&Path>, env: &JavaEnv) -> anyhow::Result<PathBuf> {
+    let not_found = |message: String| -> anyhow::Error { Exec { code: exit::NOT_FOUND, message }.into() };
+    if let Some(java) = java {
+        if !java.exists() {
+            return Err(not_found(format!(
+                "--java {}: no such file; give the path of a java binary",
+                java.display()
+            )));
+        }
+        return Ok(java.to_path_buf());
+    }
+    if let Some(home) = env.java_home.as_ref().filter(|h| !h.is_empty()) {
+        let java = Path::new(home).join("bin/java");
+        if !java.exists() {
+            return Err(not_found(format!(
+                "JAVA_HOME is {} but {} does not exist; fix JAVA_HOME or pass --java",
+                Path::new(home).display(),
+                java.display()
+            )));
+        }
+        return Ok(java);
+    }
+    let path = env.path.clone().unwrap_or_default();
+    std::env::split_paths(&path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join("java"))
+        .find(|candidate| is_executable_file(candidate))
+        .ok_or_else(|| {
+            not_found(format!(
+                "java not found: JAVA_HOME is not set and no directory of PATH ({}) holds java; install a JRE or pass --java",
+                Path::new(&path).display()
+            ))
+        })
+}
+
+/// Jars in `dir` whose names satisfy `keep`, sorted so the classpath is the same at every start.
+fn jars(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jar"))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
+        .collect();
+    found.sort();
+    found
+}
+
+/// The jars of an install at `home`, in the first layout that matches: Debian's (`zookeeper.jar`
+/// with log4j 1.2 beside it), or the upstream release (`zookeeper-*.jar` at the top as in 3.4,
+/// or in `lib/` as in 3.5+, with `lib/*.jar`).
+fn install_jars(home: &Path) -> anyhow::Result<Option<Vec<PathBuf>>> {
+    // Debian first: /usr/share/java also holds versioned zookeeper-3.8.0.jar links, which would
+    // otherwise pass for an upstream release and pull every jar of the directory in.
+    let debian = home.join("zookeeper.jar");
+    if debian.is_file() {
+        let mut found = vec![debian];
+        for name in DEBIAN_LOGGING_JARS {
+            let jar = home.join(name);
+            if !jar.is_file() {
+                anyhow::bail!(
+                    "{} has zookeeper.jar but not {name}, which ZooKeeper needs to log; install Debian's liblog4j1.2-java and libslf4j-java",
+                    home.display()
+                );
+            }
+            found.push(jar);
+        }
+        return Ok(Some(found));
+    }
+    let is_zk = |name: &str| name.starts_with("zookeeper-");
+    let top = jars(home, is_zk);
+    let lib = jars(&home.join("lib"), |_| true);
+    if !top.is_empty() || lib.iter().any(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(is_zk)) {
+        return Ok(Some(top.into_iter().chain(lib).collect()));
+    }
+    Ok(None)
+}
+
+/// `--classpath` as given, else the conf dir (where log4j and logback look for their files) and
+/// the jars of the install under `--zk_home`, or of the first default install found.
+pub fn find_classpath(s: &Settings) -> anyhow::Result<String> {
+    if let Some(cp) = &s.classpath {
+        return Ok(cp.clone());
+    }
+    let candidates: Vec<PathBuf> = match &s.zk_home {
+        Some(home) => vec![home.clone()],
+        None => vec![PathBuf::from(DEFAULT_ZK_HOME), PathBuf::from(DEBIAN_JAVA_DIR)],
+    };
+    for home in &candidates {
+        if let Some(jars) = install_jars(home)? {
+            tracing::info!("ZooKeeper install: {}", home.display());
+            let mut entries = vec![s.conf_dir.clone()];
+            entries.extend(jars);
+            let joined = std::env::join_paths(&entries).context("a ZooKeeper jar path contains ':'")?;
+            return Ok(joined.to_string_lossy().into_owned());
+        }
+    }
+    let searched: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
+    anyhow::bail!(
+        "no ZooKeeper install found in {} (looked for zookeeper-*.jar, lib/zookeeper-*.jar, zookeeper.jar); pass --zk_home=<dir> or --classpath",
+        searched.join(" or ")
+    )
+}
+
+/// The full command line for these settings.
+pub fn command(s: &Settings, env: &JavaEnv) -> anyhow::Result<JvmCommand> {
+    let program = find_java(s.java.as_deref(), env)?;
+    let classpath = find_classpath(s)?;
+    let mut args = jvm_options(s);
+    args.push("-cp".into());
+    args.push(classpath);
+    args.push(MAIN_CLASS.into());
+    args.push(s.conf_dir.join("zoo.cfg").to_string_lossy().into_owned());
+    Ok(JvmCommand { program, args })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn touch(path: &Path, mode: u32) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, b"").unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn java_order_flag_then_java_home_then_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let home_java = dir.path().join("jdk/bin/java");
+        let path_java = dir.path().join("bin/java");
+        touch(&home_java, 0o755);
+        touch(&path_java, 0o755);
+        let env = JavaEnv {
+            java_home: Some(dir.path().join("jdk").into()),
+            path: Some(dir.path().join("bin").into()),
+        };
+        assert_eq!(find_java(Some(&path_java), &env).unwrap(), path_java);
+        assert_eq!(find_java(None, &env).unwrap(), home_java);
+        let env = JavaEnv { java_home: None, path: Some(dir.path().join("bin").into()) };
+        assert_eq!(find_java(None, &env).unwrap(), path_java);
+    }
+
+    #[test]
+    fn broken_java_home_is_an_error_not_a_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(&dir.path().join("bin/java"), 0o755);
+        let env = JavaEnv {
+            java_home: Some(dir.path().join("nojdk").into()),
+            path: Some(dir.path().join("bin").into()),
+        };
+        let err = find_java(None, &env).unwrap_err();
+        assert_eq!(exit::code_of(&err), exit::NOT_FOUND);
+        assert!(exit::one_line(&err).contains("JAVA_HOME"));
+    }
+
+    #[test]
+    fn path_skips_non_executable_and_relative_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(&dir.path().join("a/java"), 0o644);
+        touch(&dir.path().join("b/java"), 0o755);
+        let path = std::env::join_paths(["rel".into(), dir.path().join("a"), dir.path().join("b")]).unwrap();
+        let env = JavaEnv { java_home: None, path: Some(path) };
+        assert_eq!(find_java(None, &env).unwrap(), dir.path().join("b/java"));
+        let env = JavaEnv { java_home: None, path: Some(dir.path().join("a").into()) };
+        assert_eq!(exit::code_of(&find_java(None, &env).unwrap_err()), exit::NOT_FOUND);
+    }
+
+    #[test]
+    fn upstream_layouts() {
+        let home = tempfile::tempdir().unwrap();
+        // 3.5+: everything in lib/.
+        touch(&home.path().join("lib/zookeeper-3.8.4.jar"), 0o644);
+        touch(&home.path().join("lib/zookeeper-jute-3.8.4.jar"), 0o644);
+        touch(&home.path().join("lib/logback-classic-1.2.13.jar"), 0o644);
+        touch(&home.path().join("lib/README.txt"), 0o644);
+        let jars = install_jars(home.path()).unwrap().unwrap();
+        let names: Vec<_> =
+            jars.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_string()).collect();
+        assert_eq!(names, ["logback-classic-1.2.13.jar", "zookeeper-3.8.4.jar", "zookeeper-jute-3.8.4.jar"]);
+        // 3.4: the server jar at the top, first.
+        let old = tempfile::tempdir().unwrap();
+        touch(&old.path().join("zookeeper-3.4.10.jar"), 0o644);
+        touch(&old.path().join("lib/log4j-1.2.16.jar"), 0o644);
+        let jars = install_jars(old.path()).unwrap().unwrap();
+        assert_eq!(jars, [old.path().join("zookeeper-3.4.10.jar"), old.path().join("lib/log4j-1.2.16.jar")]);
+    }
+
+    #[test]
+    fn debian_layout_needs_its_logging_jars() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(&dir.path().join("zookeeper.jar"), 0o644);
+        touch(&dir.path().join("log4j-1.2.jar"), 0o644);
+        let err = install_jars(dir.path()).unwrap_err();
+        assert!(format!("{err}").contains("slf4j-log4j12.jar"));
+        touch(&dir.path().join("slf4j-log4j12.jar"), 0o644);
+        // Debian's versioned links must not turn it into an upstream layout.
+        touch(&dir.path().join("zookeeper-3.8.0.jar"), 0o644);
+        touch(&dir.path().join("zookeeper-it-3.8.0.jar"), 0o644);
+        let jars = install_jars(dir.path()).unwrap().unwrap();
+        let names: Vec<_> = jars.iter().map(|p| p.file_name().unwrap().to_str().unwrap()).collect();
+        assert_eq!(names, ["zookeeper.jar", "log4j-1.2.jar", "slf4j-log4j12.jar"]);
+        assert_eq!(install_jars(&dir.path().join("nothing")).unwrap(), None);
+    }
+}

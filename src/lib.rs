@@ -1,0 +1,32 @@
+//! zk-entry: one static binary that replaces the Kubernetes ZooKeeper tutorial's scripts.
+//!
+//! `main` parses ([`cli`]), dispatches to a subcommand ([`start`]) and maps the outcome to the
+//! exit-code contract of [`exit`]. Each other module owns one job: [`settings`] checks input,
+//! [`identity`] derives the server id and domain, [`render`] makes file contents, [`files`] puts
+//! them on disk atomically, [`jvm`] builds and execs the JVM command line, [`sys`] holds the
+//! libc calls, [`logging`] formats zk-entry's own log lines.
+
+pub mod cli;
+pub mod exit;
+pub mod files;
+pub mod identity;
+pub mod jvm;
+pub mod logging;
+pub mod render;
+pub mod settings;
+pub mod start;
+pub mod sys;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+/// Run zk-entry with these process arguments (`args[0]` is the program name).
+pub fn run(args: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    match cli::parse(args)? {
+        cli::Invocation::Info(text) => {
+            print!("{text}");
+            Ok(ExitCode::from(exit::SUCCESS))
+        }
+        cli::Invocation::Start(start) => start::run(&start),
+    }
+}

@@ -1,0 +1,164 @@
+//! The contents of every file `start` writes, from the templates in `conf-templates/` (compiled
+//! into the binary, so nothing of ours is needed at run time) and the checked settings.
+//!
+//! Pure functions: no I/O here, so the golden tests compare exact bytes.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::identity::Identity;
+use crate::settings::{LogLevel, Settings};
+
+const ZOO_CFG: &str = include_str!("../conf-templates/zoo.cfg");
+const LOG4J: &str = include_str!("../conf-templates/log4j.properties");
+const LOGBACK: &str = include_str!("../conf-templates/logback.xml");
+const JAVA_ENV: &str = include_str!("../conf-templates/java.env");
+
+/// The tutorial's console pattern; `[myid:%X{myid}]` tells ensemble members' lines apart.
+pub const LOG_PATTERN: &str = "%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n";
+
+/// Replace each `{{name}}` in `template`. Templates are ours, so a placeholder without a value is
+/// a bug caught by the tests, not by users.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    debug_assert!(!out.contains("{{"), "unfilled placeholder in template");
+    out
+}
+
+/// zoo.cfg's keys and values in the order start-zookeeper wrote them, then zk-entry's own.
+pub fn zoo_cfg_entries(s: &Settings, id: &Identity) -> Vec<(String, String)> {
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let mut entries: Vec<(String, String)> = vec![
+        ("clientPort".into(), s.client_port.to_string()),
+        ("dataDir".into(), path(&s.data_dir)),
+        ("dataLogDir".into(), path(&s.data_log_dir)),
+        ("tickTime".into(), s.tick_time.to_string()),
+        ("initLimit".into(), s.init_limit.to_string()),
+        ("syncLimit".into(), s.sync_limit.to_string()),
+        ("maxClientCnxns".into(), s.max_client_cnxns.to_string()),
+        ("minSessionTimeout".into(), s.min_session_timeout.to_string()),
+        ("maxSessionTimeout".into(), s.max_session_timeout.to_string()),
+        ("autopurge.snapRetainCount".into(), s.snap_retain_count.to_string()),
+        ("autopurge.purgeInterval".into(), s.purge_interval.to_string()),
+        ("4lw.commands.whitelist".into(), s.four_lw_whitelist.clone()),
+    ];
+    match &s.admin_server {
+        Some(admin) => {
+            entries.push(("admin.enableServer".into(), "true".into()));
+            entries.push(("admin.serverAddress".into(), admin.address.clone()));
+            entries.push(("admin.serverPort".into(), admin.port.to_string()));
+        }
+        None => entries.push(("admin.enableServer".into(), "false".into())),
+    }
+    if s.quorum_listen_on_all_ips {
+        entries.push(("quorumListenOnAllIPs".into(), "true".into()));
+    }
+    entries.extend(s.extra.iter().cloned());
+    for (n, server) in id.server_lines(s) {
+        entries.push((format!("server.{n}"), server));
+    }
+    entries
+}
+
+/// java.util.Properties reads zoo.cfg as ISO 8859-1 with backslash escapes: escape backslashes
+/// and write anything beyond ASCII as \uXXXX so paths survive the round trip.
+fn properties_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04X}");
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn zoo_cfg(entries: &[(String, String)]) -> String {
+    let mut lines = String::new();
+    for (key, value) in entries {
+        let _ = writeln!(lines, "{key}={}", properties_value(value));
+    }
+    fill(ZOO_CFG, &[("settings", lines.trim_end_matches('\n'))])
+}
+
+pub fn log4j_properties(level: LogLevel) -> String {
+    fill(LOG4J, &[("level", level.log4j()), ("pattern", LOG_PATTERN)])
+}
+
+pub fn logback_xml(level: LogLevel) -> String {
+    fill(LOGBACK, &[("level", level.logback()), ("pattern", LOG_PATTERN)])
+}
+
+/// Quote for POSIX sh: java.env is sourced by zkEnv.sh.
+pub fn shell_quote(value: &str) -> String {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=+,@%".contains(&b)) {
+        return value.to_string();
+    }
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+pub fn java_env(s: &Settings, jvm_options: &[String]) -> String {
+    let log_dir = shell_quote(&s.log_dir.to_string_lossy());
+    let flags = shell_quote(&jvm_options.join(" "));
+    fill(JAVA_ENV, &[("log_dir", &log_dir), ("jvm_flags", &flags)])
+}
+
+/// myid holds the id and a newline, as `echo` wrote it.
+pub fn myid(id: u64) -> String {
+    format!("{id}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_have_no_unfilled_placeholders() {
+        for text in [log4j_properties(LogLevel::Warn), logback_xml(LogLevel::Fatal), zoo_cfg(&[])] {
+            assert!(!text.contains("{{"), "{text}");
+        }
+    }
+
+    #[test]
+    fn log_level_is_literal_in_both_logging_files() {
+        let log4j = log4j_properties(LogLevel::Debug);
+        assert!(log4j.contains("log4j.rootLogger=DEBUG, CONSOLE\n"));
+        assert!(log4j.contains("Threshold=DEBUG\n"));
+        assert!(!log4j.contains("${zookeeper.root.logger}\n"));
+        assert!(log4j.contains("[myid:%X{myid}]"));
+        let logback = logback_xml(LogLevel::Fatal);
+        assert!(logback.contains("<root level=\"ERROR\">"));
+        assert!(logback.contains("<level>ERROR</level>"));
+        assert!(logback.contains("<pattern>%d{ISO8601} [myid:%X{myid}]"));
+    }
+
+    #[test]
+    fn properties_escaping() {
+        assert_eq!(properties_value("/var/lib/zk"), "/var/lib/zk");
+        assert_eq!(properties_value("C:\\x"), "C:\\\\x");
+        assert_eq!(properties_value("/données"), "/donn\\u00E9es");
+        assert_eq!(properties_value("😀"), "\\uD83D\\uDE00");
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("/var/log/zookeeper"), "/var/log/zookeeper");
+        assert_eq!(shell_quote("-Xmx1G -Xms1G"), "'-Xmx1G -Xms1G'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn myid_has_trailing_newline() {
+        assert_eq!(myid(3), "3\n");
+    }
+}
