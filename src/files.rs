@@ -81,8 +81,8 @@ fn io_context<T>(result: io::Result<T>, what: &str, path: &Path) -> anyhow::Resu
 
 /// Create each directory (and its parents) that does not exist yet.
 pub fn create_dirs(dirs: &[PathBuf]) -> anyhow::Result<()> {
-    for dir in dirs {
-        io_context(fs::create_dir_all(dir), "create directory", dir)?;
+    for dir in missing_dirs(dirs) {
+        io_context(fs::create_dir_all(&dir), "create directory", &dir)?;
     }
     Ok(())
 }
@@ -100,7 +100,8 @@ fn stage(change: &FileChange) -> anyhow::Result<tempfile::NamedTempFile> {
         "create a temporary file in",
         dir,
     )?;
-    io_context(tmp.write_all(change.contents.as_bytes()), "write", &change.path)?;
+    // Through the File itself: NamedTempFile's own Write wraps errors and hides the OS code.
+    io_context(tmp.as_file_mut().write_all(change.contents.as_bytes()), "write", &change.path)?;
     io_context(
         tmp.as_file().set_permissions(fs::Permissions::from_mode(FILE_MODE)),
         "set permissions of",

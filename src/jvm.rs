@@ -31,6 +31,8 @@ const DEBIAN_LOGGING_JARS: [&str; 2] = ["log4j-1.2.jar", "slf4j-log4j12.jar"];
 pub struct JvmCommand {
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// The ZooKeeper install the classpath was built from; `None` for `--classpath`.
+    pub install: Option<PathBuf>,
 }
 
 impl JvmCommand {
@@ -89,13 +91,21 @@ fn is_executable_file(path: &Path) -> bool {
 pub fn find_java(java: Option<&Path>, env: &JavaEnv) -> anyhow::Result<PathBuf> {
     let not_found = |message: String| -> anyhow::Error { Exec { code: exit::NOT_FOUND, message }.into() };
     if let Some(java) = java {
-        if !java.exists() {
-            return Err(not_found(format!(
+        return match fs::metadata(java) {
+            Err(_) => Err(not_found(format!(
                 "--java {}: no such file; give the path of a java binary",
                 java.display()
-            )));
-        }
-        return Ok(java.to_path_buf());
+            ))),
+            Ok(m) if !(m.is_file() && m.permissions().mode() & 0o111 != 0) => Err(Exec {
+                code: exit::NOT_EXECUTABLE,
+                message: format!(
+                    "--java {}: not an executable file; give the path of a java binary",
+                    java.display()
+                ),
+            }
+            .into()),
+            Ok(_) => Ok(java.to_path_buf()),
+        };
     }
     if let Some(home) = env.java_home.as_ref().filter(|h| !h.is_empty()) {
         let java = Path::new(home).join("bin/java");
@@ -167,9 +177,9 @@ fn install_jars(home: &Path) -> anyhow::Result<Option<Vec<PathBuf>>> {
 
 /// `--classpath` as given, else the conf dir (where log4j and logback look for their files) and
 /// the jars of the install under `--zk_home`, or of the first default install found.
-pub fn find_classpath(s: &Settings) -> anyhow::Result<String> {
+pub fn find_classpath(s: &Settings) -> anyhow::Result<(String, Option<PathBuf>)> {
     if let Some(cp) = &s.classpath {
-        return Ok(cp.clone());
+        return Ok((cp.clone(), None));
     }
     let candidates: Vec<PathBuf> = match &s.zk_home {
         Some(home) => vec![home.clone()],
@@ -177,11 +187,10 @@ pub fn find_classpath(s: &Settings) -> anyhow::Result<String> {
     };
     for home in &candidates {
         if let Some(jars) = install_jars(home)? {
-            tracing::info!("ZooKeeper install: {}", home.display());
             let mut entries = vec![s.conf_dir.clone()];
             entries.extend(jars);
             let joined = std::env::join_paths(&entries).context("a ZooKeeper jar path contains ':'")?;
-            return Ok(joined.to_string_lossy().into_owned());
+            return Ok((joined.to_string_lossy().into_owned(), Some(home.clone())));
         }
     }
     let searched: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
@@ -194,13 +203,13 @@ pub fn find_classpath(s: &Settings) -> anyhow::Result<String> {
 /// The full command line for these settings.
 pub fn command(s: &Settings, env: &JavaEnv) -> anyhow::Result<JvmCommand> {
     let program = find_java(s.java.as_deref(), env)?;
-    let classpath = find_classpath(s)?;
+    let (classpath, install) = find_classpath(s)?;
     let mut args = jvm_options(s);
     args.push("-cp".into());
     args.push(classpath);
     args.push(MAIN_CLASS.into());
     args.push(s.conf_dir.join("zoo.cfg").to_string_lossy().into_owned());
-    Ok(JvmCommand { program, args })
+    Ok(JvmCommand { program, args, install })
 }
 
 #[cfg(test)]
@@ -226,6 +235,13 @@ mod tests {
             path: Some(dir.path().join("bin").into()),
         };
         assert_eq!(find_java(Some(&path_java), &env).unwrap(), path_java);
+        let not_exec = dir.path().join("notes.txt");
+        touch(&not_exec, 0o644);
+        assert_eq!(exit::code_of(&find_java(Some(&not_exec), &env).unwrap_err()), exit::NOT_EXECUTABLE);
+        assert_eq!(
+            exit::code_of(&find_java(Some(&dir.path().join("nope")), &env).unwrap_err()),
+            exit::NOT_FOUND
+        );
         assert_eq!(find_java(None, &env).unwrap(), home_java);
         let env = JavaEnv { java_home: None, path: Some(dir.path().join("bin").into()) };
         assert_eq!(find_java(None, &env).unwrap(), path_java);

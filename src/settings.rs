@@ -121,21 +121,31 @@ pub struct Settings {
     pub dry_run: bool,
 }
 
-/// One raw input value and how to name it in a message.
+/// One raw input value and where it came from. Its name (`--servers` or `ZK_SERVERS
+/// (environment)`) is only worked out for a message: that needs clap's whole command definition.
 struct Field<'a> {
-    name: String,
+    id: &'a str,
     value: &'a str,
-    from_env: bool,
+    /// `None` for a plain environment variable such as JVMFLAGS, named by `id` itself.
+    start: Option<&'a Start>,
 }
 
 impl Field<'_> {
+    fn name(&self) -> String {
+        match self.start {
+            Some(start) => start.name_of(self.id),
+            None => self.id.to_string(),
+        }
+    }
+
     /// A usage error: `<name>: '<value>' <problem>; expected <expected>`.
     fn reject(&self, problem: &str, expected: &str) -> anyhow::Error {
         let mut msg =
-            format!("{}: '{}' {problem}; expected {expected}", self.name, self.value.escape_debug());
+            format!("{}: '{}' {problem}; expected {expected}", self.name(), self.value.escape_debug());
+        let from_env = self.start.is_none_or(|s| s.from_env(self.id));
         // Kubernetes injects <SERVICE>_PORT=tcp://... for every service; a service named
         // zk-client collides with ZK_CLIENT_PORT.
-        if self.from_env && (self.value.starts_with("tcp://") || self.value.starts_with("udp://")) {
+        if from_env && (self.value.starts_with("tcp://") || self.value.starts_with("udp://")) {
             msg.push_str(" (this looks like a Kubernetes service link variable: set enableServiceLinks: false or rename the service)");
         }
         Usage(msg).into()
@@ -147,7 +157,7 @@ impl Settings {
     /// as zkServer.sh would.
     pub fn from_start(start: &Start, jvmflags_env: Option<&str>) -> anyhow::Result<Settings> {
         let a = &start.args;
-        let field = |id: &str, value| Field { name: start.name_of(id), value, from_env: start.from_env(id) };
+        let field = |id: &'static str, value| Field { id, value, start: Some(start) };
 
         let servers = number(&field("servers", &a.servers), 1, MAX_SERVER_ID)?;
         let data_dir = abs_path(&field("data_dir", &a.data_dir))?;
@@ -204,14 +214,14 @@ impl Settings {
         };
 
         let mut ports = vec![
-            (start.name_of("client_port"), client_port),
-            (start.name_of("server_port"), server_port),
-            (start.name_of("election_port"), election_port),
+            ("client_port", client_port),
+            ("server_port", server_port),
+            ("election_port", election_port),
         ];
         if let Some(admin) = &admin_server {
-            ports.push((start.name_of("admin_server_port"), admin.port));
+            ports.push(("admin_server_port", admin.port));
         }
-        distinct_ports(&ports)?;
+        distinct_ports(start, &ports)?;
 
         let min_server_id = number(&field("min_server_id", &a.min_server_id), 1, MAX_SERVER_ID)?;
         let highest = min_server_id + servers - 1;
@@ -245,7 +255,7 @@ impl Settings {
             jvm_flags.extend(words(&field("jvm_flags", flags))?);
         }
         if let Some(env) = jvmflags_env {
-            let f = Field { name: "JVMFLAGS (environment)".into(), value: env, from_env: true };
+            let f = Field { id: "JVMFLAGS (environment)", value: env, start: None };
             jvm_flags.extend(words(&f)?);
         }
 
@@ -316,10 +326,14 @@ fn port(f: &Field) -> anyhow::Result<u16> {
     Ok(n as u16)
 }
 
-fn distinct_ports(ports: &[(String, u16)]) -> anyhow::Result<()> {
-    for (i, (name_a, a)) in ports.iter().enumerate() {
-        if let Some((name_b, _)) = ports[i + 1..].iter().find(|(_, b)| b == a) {
-            return exit::usage(format!("{name_a} and {name_b} are both {a}; each port must be different"));
+fn distinct_ports(start: &Start, ports: &[(&str, u16)]) -> anyhow::Result<()> {
+    for (i, (id_a, a)) in ports.iter().enumerate() {
+        if let Some((id_b, _)) = ports[i + 1..].iter().find(|(_, b)| b == a) {
+            return exit::usage(format!(
+                "{} and {} are both {a}; each port must be different",
+                start.name_of(id_a),
+                start.name_of(id_b)
+            ));
         }
     }
     Ok(())
@@ -420,7 +434,7 @@ fn whitelist(f: &Field) -> anyhow::Result<String> {
         if !FOUR_LETTER_WORDS.contains(w) {
             return Err(Usage(format!(
                 "{}: '{}' is not a four-letter word ZooKeeper knows; expected {expected}",
-                f.name,
+                f.name(),
                 w.escape_debug()
             ))
             .into());
@@ -450,11 +464,11 @@ fn set_entry(f: &Field) -> anyhow::Result<(String, String)> {
     if lower.starts_with("server.") {
         return exit::usage(format!(
             "{}: '{key}' is written by zk-entry from --servers, --domain, --server_port and --election_port; remove it from --set",
-            f.name
+            f.name()
         ));
     }
     if let Some((_, flag)) = MANAGED_KEYS.iter().find(|(k, _)| *k == lower) {
-        return exit::usage(format!("{}: '{key}' is managed by zk-entry; use {flag} instead", f.name));
+        return exit::usage(format!("{}: '{key}' is managed by zk-entry; use {flag} instead", f.name()));
     }
     Ok((key.to_string(), value.to_string()))
 }

@@ -99,12 +99,15 @@ impl Plan {
         files::create_dirs(&self.dirs)?;
         files::write_files(&self.files)?;
         tracing::info!("{}", self.describe_identity());
-        for (key, value) in &self.zoo_cfg {
-            tracing::info!("zoo.cfg: {key}={value}");
+        if let Some(install) = &self.command.install {
+            tracing::info!("ZooKeeper install: {}", install.display());
         }
-        for f in &self.files {
-            tracing::info!("{} ({})", f.path.display(), f.state.describe());
-        }
+        // One event (one write) per block: every line keeps the prefix that log readers filter on.
+        let settings: Vec<String> = self.zoo_cfg.iter().map(|(k, v)| format!("zoo.cfg: {k}={v}")).collect();
+        tracing::info!("{}", settings.join("\nzk-entry: "));
+        let states: Vec<String> =
+            self.files.iter().map(|f| format!("{} ({})", f.path.display(), f.state.describe())).collect();
+        tracing::info!("{}", states.join("\nzk-entry: "));
         Ok(())
     }
 

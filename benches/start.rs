@@ -1,0 +1,160 @@
+//! Benchmark: wall time from starting `zk-entry start` to the moment it execs the JVM, for the
+//! tutorial's flag set, with real writes into a temporary directory. `--java=/bin/true` stands in
+//! for the JVM so each run ends right after the exec; the cost of running /bin/true itself is
+//! measured alone and subtracted (the "zk-entry" column). Storage on disk shows the fsync cost
+//! of a first start; tmpfs shows zk-entry's own work. `ZK_ENTRY_BENCH_STATIC` adds the static
+//! binary to the comparison.
+//!
+//! Needs root: it runs in its own UTS namespace with host name zk-0, as a pod would.
+//! Run with `make bench`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_zk-entry");
+const RUNS: usize = 300;
+/// The target for the time to exec.
+const TARGET: Duration = Duration::from_millis(2);
+
+fn flags(dir: &Path) -> Vec<String> {
+    let d = dir.display();
+    [
+        "start",
+        "--servers=3",
+        &format!("--data_dir={d}/data"),
+        &format!("--data_log_dir={d}/data/log"),
+        &format!("--conf_dir={d}/conf"),
+        &format!("--log_dir={d}/log"),
+        "--client_port=2181",
+        "--election_port=3888",
+        "--server_port=2888",
+        "--tick_time=2000",
+        "--init_limit=10",
+        "--sync_limit=5",
+        "--heap=512M",
+        "--max_client_cnxns=60",
+        "--snap_retain_count=3",
+        "--purge_interval=12",
+        "--max_session_timeout=40000",
+        "--min_session_timeout=4000",
+        "--log_level=INFO",
+        "--java=/bin/true",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn time_once(program: &str, args: &[String]) -> Duration {
+    let t = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("spawn");
+    let elapsed = t.elapsed();
+    assert!(status.success(), "{program} {args:?} failed: {status}");
+    elapsed
+}
+
+struct Stats {
+    median: Duration,
+    p95: Duration,
+    min: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    Stats { median: at(0.5), p95: at(0.95), min: samples[0] }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1000.0)
+}
+
+/// One binary on one storage: first start, restart, dry run.
+fn run_cases(label: &str, bin: &str, base: &Path, domain: &str, baseline: Duration) {
+    // First start: empty directories, every file new and fsynced.
+    let mut first = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let dir = tempfile::Builder::new().prefix("zk-entry-bench").tempdir_in(base).unwrap();
+        let mut args = flags(dir.path());
+        args.push(domain.to_string());
+        first.push(time_once(bin, &args));
+    }
+    // Restart: the same flags on the same volume, every file already right.
+    let dir = tempfile::Builder::new().prefix("zk-entry-bench").tempdir_in(base).unwrap();
+    let mut args = flags(dir.path());
+    args.push(domain.to_string());
+    time_once(bin, &args);
+    let restart: Vec<_> = (0..RUNS).map(|_| time_once(bin, &args)).collect();
+    // Dry run: everything but the writes and the exec.
+    args.push("--dry-run".into());
+    let dry: Vec<_> = (0..RUNS).map(|_| time_once(bin, &args)).collect();
+
+    for (name, samples) in [("first start", first), ("restart", restart), ("--dry-run", dry)] {
+        let s = stats(samples);
+        let own = s.median.saturating_sub(baseline);
+        let verdict = if own < TARGET { "within" } else { "OVER" };
+        println!(
+            "{:<44} {:>8} {:>8} {:>8} {:>10}   {verdict} {} ms",
+            format!("{label}: {name}"),
+            ms(s.median),
+            ms(s.p95),
+            ms(s.min),
+            ms(own),
+            TARGET.as_millis()
+        );
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!(
+            "bench start: needs root (it sets the host name zk-0 in its own UTS namespace); run `sudo make bench`"
+        );
+        std::process::exit(1);
+    }
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUTS).expect("unshare UTS namespace");
+    nix::unistd::sethostname("zk-0").expect("set host name");
+    let domain = "--domain=zk-hs.default.svc.cluster.local";
+
+    // The stand-in JVM alone, to separate its cost from zk-entry's.
+    let probe = tempfile::tempdir().unwrap();
+    let baseline: Vec<_> = (0..RUNS).map(|_| time_once("/bin/true", &flags(probe.path()))).collect();
+    let base = stats(baseline);
+
+    let mut binaries = vec![("glibc build".to_string(), BIN.to_string())];
+    if let Ok(static_bin) = std::env::var("ZK_ENTRY_BENCH_STATIC") {
+        binaries.push(("static musl".to_string(), static_bin));
+    }
+    let disk = std::env::temp_dir();
+    let mut storages = vec![(format!("disk {}", disk.display()), disk)];
+    if Path::new("/dev/shm").is_dir() {
+        storages.push(("tmpfs /dev/shm".to_string(), "/dev/shm".into()));
+    }
+
+    println!(
+        "zk-entry start, tutorial flag set, {RUNS} runs each; ms from spawn to exit with /bin/true as the JVM"
+    );
+    println!("{:<44} {:>8} {:>8} {:>8} {:>10}", "case", "median", "p95", "min", "zk-entry");
+    println!(
+        "{:<44} {:>8} {:>8} {:>8}",
+        "/bin/true alone (subtracted)",
+        ms(base.median),
+        ms(base.p95),
+        ms(base.min)
+    );
+    for (bin_label, bin) in &binaries {
+        for (storage_label, base_dir) in &storages {
+            run_cases(&format!("{bin_label}, {storage_label}"), bin, base_dir, domain, base.median);
+        }
+    }
+}

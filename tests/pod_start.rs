@@ -1,0 +1,275 @@
+//! `zk-entry start` as a StatefulSet pod runs it: inside UTS, mount and network namespaces with
+//! the pod's host name, the kubelet's /etc/hosts and the tutorial's real paths (on pod-private
+//! directories). The JVM is replaced by /bin/true through `--java`/`ZK_JAVA`, so these tests
+//! check everything up to the exec; `real_zookeeper.rs` runs the real server.
+//!
+//! Needs root (CI runs as root); without it each test fails saying so.
+
+mod support;
+
+use std::fs;
+
+use support::*;
+
+const GOLDEN_ZOO_CFG: &str = include_str!("golden/tutorial-zk-0.zoo.cfg");
+
+fn tutorial_with<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["start"];
+    args.extend_from_slice(TUTORIAL_FLAGS);
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn tutorial_manifest_command_through_start_zookeeper_name_matches_golden() {
+    let pod = Pod::new("zk-0", &kubelet_hosts(0));
+    let bin_dir = pod.root.path().join("bin");
+    fs::create_dir(&bin_dir).unwrap();
+    std::os::unix::fs::symlink(BIN, bin_dir.join("start-zookeeper")).unwrap();
+    // Exactly the tutorial's container command: sh -c "start-zookeeper --servers=3 ...".
+    let line = format!("start-zookeeper {}", TUTORIAL_FLAGS.join(" "));
+    let mut cmd = pod.command("sh", &["-c", &line]);
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    cmd.env("PATH", path).env("ZK_JAVA", "/bin/true");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let zoo_cfg = fs::read_to_string(pod.host_path("/opt/zookeeper/conf/zoo.cfg")).unwrap();
+    assert_eq!(zoo_cfg, GOLDEN_ZOO_CFG);
+    assert_eq!(fs::read_to_string(pod.host_path("/var/lib/zookeeper/data/myid")).unwrap(), "1\n");
+    assert!(pod.host_path("/var/lib/zookeeper/data/log").is_dir());
+    assert!(pod.host_path("/var/log/zookeeper").is_dir());
+    let log4j = fs::read_to_string(pod.host_path("/opt/zookeeper/conf/log4j.properties")).unwrap();
+    assert!(log4j.contains("log4j.rootLogger=INFO, CONSOLE"));
+    let logback = fs::read_to_string(pod.host_path("/opt/zookeeper/conf/logback.xml")).unwrap();
+    assert!(logback.contains("<root level=\"INFO\">"));
+    let java_env = fs::read_to_string(pod.host_path("/opt/zookeeper/conf/java.env")).unwrap();
+    assert!(java_env.contains("ZOO_LOG_DIR=/var/log/zookeeper\n"), "{java_env}");
+    assert!(java_env.contains("JVMFLAGS='-Xms512M -Xmx512M "), "{java_env}");
+
+    // The effective zoo.cfg is logged on stderr, one setting a line, as the script printed it.
+    let err = stderr(&out);
+    assert!(err.contains("zk-entry: zoo.cfg: autopurge.purgeInterval=12\n"), "{err}");
+    assert!(
+        err.contains("zk-entry: zoo.cfg: server.3=zk-2.zk-hs.default.svc.cluster.local:2888:3888\n"),
+        "{err}"
+    );
+}
+
+/// The key/value pairs of the golden file, spelled out: the purge key the script misspelled, no
+/// stray spaces in the session timeouts, and the server lines in order.
+#[test]
+fn golden_file_holds_the_tutorial_settings() {
+    let pairs: Vec<(&str, &str)> = GOLDEN_ZOO_CFG
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split_once('=').expect("key=value"))
+        .collect();
+    let expected = [
+        ("clientPort", "2181"),
+        ("dataDir", "/var/lib/zookeeper/data"),
+        ("dataLogDir", "/var/lib/zookeeper/data/log"),
+        ("tickTime", "2000"),
+        ("initLimit", "10"),
+        ("syncLimit", "5"),
+        ("maxClientCnxns", "60"),
+        ("minSessionTimeout", "4000"),
+        ("maxSessionTimeout", "40000"),
+        ("autopurge.snapRetainCount", "3"),
+        ("autopurge.purgeInterval", "12"),
+        ("4lw.commands.whitelist", "ruok,srvr,mntr"),
+        ("admin.enableServer", "false"),
+        ("server.1", "zk-0.zk-hs.default.svc.cluster.local:2888:3888"),
+        ("server.2", "zk-1.zk-hs.default.svc.cluster.local:2888:3888"),
+        ("server.3", "zk-2.zk-hs.default.svc.cluster.local:2888:3888"),
+    ];
+    assert_eq!(pairs, expected);
+}
+
+#[test]
+fn second_pod_gets_myid_2_and_a_restart_changes_nothing() {
+    let pod = Pod::new("zk-1", &kubelet_hosts(1));
+    let args = tutorial_with(&["--java=/bin/true"]);
+    let first = pod.run(&args);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(fs::read_to_string(pod.host_path("/var/lib/zookeeper/data/myid")).unwrap(), "2\n");
+    let zoo_cfg = fs::read_to_string(pod.host_path("/opt/zookeeper/conf/zoo.cfg")).unwrap();
+    assert_eq!(zoo_cfg, GOLDEN_ZOO_CFG, "the config is the same on every member");
+
+    let before = pod.snapshot();
+    let again = pod.run(&args);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(stderr(&again).contains("zoo.cfg (unchanged)"), "{}", stderr(&again));
+    assert_eq!(pod.snapshot(), before, "a restart with the same flags must not rewrite anything");
+}
+
+#[test]
+fn changed_flags_replace_the_config_but_keep_myid() {
+    let pod = Pod::new("zk-2", &kubelet_hosts(2));
+    assert_eq!(pod.run(&tutorial_with(&["--java=/bin/true"])).status.code(), Some(0));
+    let out = pod.run(&tutorial_with(&["--java=/bin/true", "--set", "standaloneEnabled=false"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let zoo_cfg = fs::read_to_string(pod.host_path("/opt/zookeeper/conf/zoo.cfg")).unwrap();
+    assert!(zoo_cfg.contains("\nstandaloneEnabled=false\nserver.1="), "{zoo_cfg}");
+    assert_eq!(fs::read_to_string(pod.host_path("/var/lib/zookeeper/data/myid")).unwrap(), "3\n");
+}
+
+fn refused(pod: &Pod, args: &[&str], code: i32, needles: &[&str]) {
+    let before = pod.snapshot();
+    let out = pod.run(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for n in needles {
+        assert!(err.contains(n), "'{}' lacks '{n}'", err.trim_end());
+    }
+    assert_eq!(pod.snapshot(), before, "a refused start changed files");
+}
+
+#[test]
+fn ordinal_beyond_servers_is_refused() {
+    let pod = Pod::new("zk-3", &kubelet_hosts(3));
+    refused(
+        &pod,
+        &tutorial_with(&["--java=/bin/true"]),
+        2,
+        &["zk-3", "ordinal 3", "--servers=3", "raise --servers"],
+    );
+}
+
+#[test]
+fn host_without_ordinal_is_refused_for_an_ensemble_but_fine_standalone() {
+    let pod = Pod::new("zookeeper", "127.0.0.1 localhost\n");
+    refused(&pod, &tutorial_with(&["--java=/bin/true"]), 2, &["'zookeeper'", "ordinal", "--servers=1"]);
+    let out = pod.run(&["start", "--java=/bin/true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(pod.host_path("/var/lib/zookeeper/data/myid")).unwrap(), "1\n");
+    let zoo_cfg = fs::read_to_string(pod.host_path("/opt/zookeeper/conf/zoo.cfg")).unwrap();
+    assert!(!zoo_cfg.contains("server."), "{zoo_cfg}");
+}
+
+#[test]
+fn missing_domain_is_refused_not_written_as_a_trailing_dot() {
+    // The kubelet wrote no FQDN (no serviceName/subdomain) and the resolver has nothing.
+    let pod = Pod::new("zk-0", "127.0.0.1 localhost\n198.18.0.10 zk-0\n");
+    refused(&pod, &tutorial_with(&["--java=/bin/true"]), 2, &["domain", "zk-0", "--domain="]);
+    let out = pod.run(&tutorial_with(&["--java=/bin/true", "--domain=zk-hs.default.svc.cluster.local"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let zoo_cfg = fs::read_to_string(pod.host_path("/opt/zookeeper/conf/zoo.cfg")).unwrap();
+    assert_eq!(zoo_cfg, GOLDEN_ZOO_CFG);
+}
+
+#[test]
+fn volume_with_another_servers_myid_is_refused_untouched() {
+    let pod = Pod::new("zk-0", &kubelet_hosts(0));
+    let data = pod.host_path("/var/lib/zookeeper/data");
+    fs::create_dir_all(data.join("version-2")).unwrap();
+    fs::write(data.join("myid"), "2\n").unwrap();
+    fs::write(data.join("version-2/snapshot.100000000"), "snapshot of server 2").unwrap();
+    refused(
+        &pod,
+        &tutorial_with(&["--java=/bin/true"]),
+        1,
+        &["/var/lib/zookeeper/data/myid", "server id 2", "server 1", "refusing to start"],
+    );
+    assert!(!pod.host_path("/opt/zookeeper/conf/zoo.cfg").exists());
+    fs::write(data.join("myid"), "two\n").unwrap();
+    refused(&pod, &tutorial_with(&["--java=/bin/true"]), 1, &["'two'", "not a server id"]);
+}
+
+#[test]
+fn dry_run_prints_everything_and_writes_nothing() {
+    let pod = Pod::new("zk-0", &kubelet_hosts(0));
+    let before = pod.snapshot();
+    let out = pod.run(&tutorial_with(&["--dry-run"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(pod.snapshot(), before, "--dry-run wrote something");
+    let text = stdout(&out);
+    assert!(text.contains(&format!("==> /opt/zookeeper/conf/zoo.cfg (new) <==\n{GOLDEN_ZOO_CFG}")), "{text}");
+    assert!(text.contains("==> mkdir /var/lib/zookeeper/data <=="), "{text}");
+    assert!(text.contains("==> /var/lib/zookeeper/data/myid (new) <==\n1\n"), "{text}");
+    let exec = text.split("==> exec <==\n").nth(1).expect("exec section");
+    assert!(exec.contains(" -Xms512M -Xmx512M -XX:+ExitOnOutOfMemoryError "), "{exec}");
+    assert!(exec.contains(" -Dlog4j.configuration=file:/opt/zookeeper/conf/log4j.properties "), "{exec}");
+    assert!(
+        exec.trim_end()
+            .ends_with(" org.apache.zookeeper.server.quorum.QuorumPeerMain /opt/zookeeper/conf/zoo.cfg"),
+        "{exec}"
+    );
+}
+
+#[test]
+fn environment_fills_flags_the_command_line_wins_and_jvmflags_is_appended() {
+    let pod = Pod::new("zk-1", &kubelet_hosts(1));
+    let mut cmd = pod.command(BIN, &["start", "--servers=3", "--dry-run", "--jvm_flags=-Dfrom.flag=1"]);
+    cmd.env("ZK_SERVERS", "not-a-number")
+        .env("ZK_HEAP", "1G")
+        .env("ZK_LOG_LEVEL", "warn")
+        .env("ZK_SET", "standaloneEnabled=false\nreconfigEnabled=false")
+        .env("JVMFLAGS", "-Dfrom.env=1");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("server.2=zk-1.zk-hs.default.svc.cluster.local:2888:3888"), "{text}");
+    assert!(text.contains("\nstandaloneEnabled=false\nreconfigEnabled=false\n"), "{text}");
+    assert!(text.contains("log4j.rootLogger=WARN, CONSOLE"), "{text}");
+    assert!(text.contains(" -Xms1G -Xmx1G "), "{text}");
+    assert!(text.contains(" -Dfrom.flag=1 -Dfrom.env=1 -cp "), "{text}");
+}
+
+#[test]
+fn missing_or_unusable_java_is_refused_before_anything_is_written() {
+    let pod = Pod::new("zk-0", &kubelet_hosts(0));
+    refused(&pod, &tutorial_with(&["--java=/nonexistent/java"]), 127, &["--java", "/nonexistent/java"]);
+    let not_java = pod.root.path().join("not-java");
+    fs::write(&not_java, "plain text").unwrap();
+    fs::set_permissions(&not_java, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let flag = format!("--java={}", not_java.display());
+    refused(&pod, &tutorial_with(&[&flag]), 126, &["--java", "not an executable"]);
+    let mut cmd = pod.command(BIN, &tutorial_with(&[]));
+    cmd.env("JAVA_HOME", "/nonexistent/jdk");
+    let before = pod.snapshot();
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    assert!(stderr(&out).contains("JAVA_HOME"), "{}", stderr(&out));
+    assert_eq!(pod.snapshot(), before);
+}
+
+#[test]
+fn missing_zookeeper_install_is_refused_naming_where_it_looked() {
+    let pod = Pod::new("zk-0", &kubelet_hosts(0));
+    let empty = pod.root.path().join("empty-home");
+    fs::create_dir(&empty).unwrap();
+    let home = format!("--zk_home={}", empty.display());
+    refused(
+        &pod,
+        &tutorial_with(&["--java=/bin/true", &home]),
+        1,
+        &["no ZooKeeper install", "empty-home", "--zk_home"],
+    );
+}
+
+/// A full volume: the new zoo.cfg cannot be written. The start fails with a clear line and the
+/// old zoo.cfg is still whole, with no temporary file left behind.
+#[test]
+fn full_file_system_keeps_the_old_config_intact() {
+    let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
+    let conf = "/opt/zookeeper/conf";
+    pod.setup = vec![
+        format!("mkdir -p {conf}"),
+        format!("mount -t tmpfs -o size=64k tmpfs {conf}"),
+        format!("printf 'clientPort=2181\\n# the good old config\\n' > {conf}/zoo.cfg"),
+        format!("dd if=/dev/zero of={conf}/filler bs=4k 2>/dev/null || true"),
+    ];
+    pod.after = vec![format!("cat {conf}/zoo.cfg"), format!("ls -A {conf}")];
+    let out = pod.run(&tutorial_with(&["--java=/bin/true"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/opt/zookeeper/conf/zoo.cfg"), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.contains("the volume is full"), "{err}");
+    let after = stdout(&out);
+    let after = after.split(AFTER_MARKER).nth(1).expect("after marker");
+    assert_eq!(after.trim(), "clientPort=2181\n# the good old config\nfiller\nzoo.cfg", "{after}");
+}

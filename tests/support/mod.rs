@@ -1,0 +1,276 @@
+//! Shared harness of the integration tests: run the real binary with a clean environment, run
+//! it as a "pod" (its own host name, /etc/hosts and filesystem view through Linux namespaces),
+//! snapshot directories to prove nothing changed, and talk to ZooKeeper over raw TCP.
+//!
+//! Each test crate uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_zk-entry");
+
+/// The tutorial manifest's exact flags (reference.md §1).
+pub const TUTORIAL_FLAGS: &[&str] = &[
+    "--servers=3",
+    "--data_dir=/var/lib/zookeeper/data",
+    "--data_log_dir=/var/lib/zookeeper/data/log",
+    "--conf_dir=/opt/zookeeper/conf",
+    "--client_port=2181",
+    "--election_port=3888",
+    "--server_port=2888",
+    "--tick_time=2000",
+    "--init_limit=10",
+    "--sync_limit=5",
+    "--heap=512M",
+    "--max_client_cnxns=60",
+    "--snap_retain_count=3",
+    "--purge_interval=12",
+    "--max_session_timeout=40000",
+    "--min_session_timeout=4000",
+    "--log_level=INFO",
+];
+
+/// The /etc/hosts the kubelet writes for pod zk-N of StatefulSet zk behind service zk-hs.
+pub fn kubelet_hosts(ordinal: u32) -> String {
+    format!(
+        "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n198.18.0.{}\tzk-{ordinal}.zk-hs.default.svc.cluster.local\tzk-{ordinal}\n",
+        10 + ordinal
+    )
+}
+
+/// zk-entry with none of the caller's ZK_*, JVMFLAGS or JAVA_HOME variables, so the tests see
+/// only what they set.
+pub fn zk_entry() -> Command {
+    let mut cmd = Command::new(BIN);
+    scrub(&mut cmd);
+    cmd
+}
+
+pub fn scrub(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("ZK_") || key_text == "JVMFLAGS" || key_text == "JAVA_HOME" {
+            cmd.env_remove(&key);
+        }
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Tests that build namespaces need root. CI runs as root; anywhere else such a test fails and
+/// says why instead of passing without having run.
+pub fn require_root() {
+    if !nix::unistd::geteuid().is_root() {
+        panic!(
+            "this test needs root (it builds Linux namespaces with unshare and mounts); run it as root, as CI does, e.g. `sudo make test`"
+        );
+    }
+}
+
+/// A pod's view of the machine: its host name, the /etc/hosts the kubelet would write, and
+/// private copies of /var/lib, /var/log and /opt (bind-mounted from a temporary directory), so
+/// the tutorial's real paths can be used without touching the host's.
+pub struct Pod {
+    pub hostname: String,
+    pub root: tempfile::TempDir,
+    /// Commands run inside the namespaces before zk-entry (test setup, e.g. a full file system).
+    pub setup: Vec<String>,
+    /// Commands run inside the namespaces after zk-entry; their output follows a marker line.
+    pub after: Vec<String>,
+    pub network: bool,
+}
+
+pub const AFTER_MARKER: &str = "--- after ---";
+
+impl Pod {
+    pub fn new(hostname: &str, hosts: &str) -> Pod {
+        require_root();
+        let root = tempfile::tempdir().expect("temporary directory");
+        for dir in ["var-lib", "var-log", "opt", "etc"] {
+            fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        fs::write(root.path().join("etc/hosts"), hosts).unwrap();
+        // The resolver must never leave the machine: point it at loopback in the pod.
+        fs::write(
+            root.path().join("etc/resolv.conf"),
+            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+        )
+        .unwrap();
+        Pod { hostname: hostname.to_string(), root, setup: Vec::new(), after: Vec::new(), network: false }
+    }
+
+    /// The host path behind an absolute path as the pod sees it.
+    pub fn host_path(&self, pod_path: &str) -> PathBuf {
+        for (prefix, dir) in [("/var/lib/", "var-lib"), ("/var/log/", "var-log"), ("/opt/", "opt")] {
+            if let Some(rest) = pod_path.strip_prefix(prefix) {
+                return self.root.path().join(dir).join(rest);
+            }
+        }
+        panic!("{pod_path} is not under a pod-private directory");
+    }
+
+    /// A command that runs `program args` inside fresh UTS and mount namespaces (and a network
+    /// namespace with nothing but a down loopback, unless `network`), after the pod's set-up.
+    pub fn command(&self, program: &str, args: &[&str]) -> Command {
+        let r = self.root.path().display().to_string();
+        let mut script = vec![
+            "set -e".to_string(),
+            format!("hostname '{}'", self.hostname),
+            format!("mount --bind '{r}/etc/hosts' /etc/hosts"),
+            format!("mount --bind '{r}/etc/resolv.conf' /etc/resolv.conf"),
+            format!("mount --bind '{r}/var-lib' /var/lib"),
+            format!("mount --bind '{r}/var-log' /var/log"),
+            format!("mount --bind '{r}/opt' /opt"),
+        ];
+        script.extend(self.setup.iter().cloned());
+        if self.after.is_empty() {
+            // The program takes over this process: killing the child kills it, not a shell.
+            script.push("exec \"$@\"".into());
+        } else {
+            script.push("set +e".into());
+            script.push("\"$@\"; rc=$?".into());
+            script.push(format!("echo '{AFTER_MARKER}'"));
+            script.extend(self.after.iter().cloned());
+            script.push("exit $rc".into());
+        }
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--uts", "--mount"]);
+        if !self.network {
+            cmd.arg("--net");
+        }
+        cmd.args(["--", "sh", "-c", &script.join("\n"), "sh", program]);
+        cmd.args(args);
+        scrub(&mut cmd);
+        cmd
+    }
+
+    /// The pod's private directories (/var/lib, /var/log, /opt), for "nothing changed" checks.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, String> {
+        let mut all = BTreeMap::new();
+        for dir in ["var-lib", "var-log", "opt"] {
+            for (path, state) in snapshot(&self.root.path().join(dir)) {
+                all.insert(Path::new(dir).join(path), state);
+            }
+        }
+        all
+    }
+
+    /// Run zk-entry inside the pod and wait for it.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(BIN, args).output().expect("run unshare")
+    }
+}
+
+/// Everything below `dir`: path → (kind, mode, size, mtime, contents), for "nothing changed"
+/// assertions.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let meta = fs::symlink_metadata(&path).unwrap();
+        let rel = path.strip_prefix(base).unwrap().to_path_buf();
+        let contents = if meta.is_file() {
+            String::from_utf8_lossy(&fs::read(&path).unwrap()).into_owned()
+        } else {
+            String::new()
+        };
+        out.insert(
+            rel,
+            format!(
+                "{:?} {:o} {} {}.{} {contents}",
+                meta.file_type(),
+                meta.permissions().mode(),
+                meta.len(),
+                meta.mtime(),
+                meta.mtime_nsec()
+            ),
+        );
+        if meta.is_dir() {
+            walk(base, &path, out);
+        }
+    }
+}
+
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Send a four-letter word the way a probe should (4 bytes, half-close, read to EOF) and return
+/// what came back, even if the read ends in a reset.
+pub fn four_letter(port: u16, word: &str, timeout: Duration) -> std::io::Result<String> {
+    let addr = ("127.0.0.1", port);
+    let mut stream =
+        TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], addr.1)), timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(word.as_bytes())?;
+    stream.shutdown(Shutdown::Write)?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            Err(e) if reply.is_empty() => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(String::from_utf8_lossy(&reply).into_owned())
+}
+
+/// Poll `check` every 100 ms until it gives a value or `limit` passes.
+pub fn wait_for<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process that is killed and reaped when the guard goes, also when a test panics.
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The Debian ZooKeeper package the real-server tests run; `make test` installs it.
+pub fn require_zookeeper() {
+    if !Path::new("/usr/share/java/zookeeper.jar").is_file() {
+        panic!(
+            "Debian's zookeeper package is not installed (no /usr/share/java/zookeeper.jar); `make test` installs it with apt-get"
+        );
+    }
+}
+
+pub fn null() -> Stdio {
+    Stdio::null()
+}
