@@ -12,38 +12,23 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_zk-entry");
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use support::BIN;
 const RUNS: usize = 300;
 /// The target for the time to exec.
 const TARGET: Duration = Duration::from_millis(2);
 
+/// The tutorial's flags with its paths moved under `dir`, and /bin/true as the JVM.
 fn flags(dir: &Path) -> Vec<String> {
-    let d = dir.display();
-    [
-        "start",
-        "--servers=3",
-        &format!("--data_dir={d}/data"),
-        &format!("--data_log_dir={d}/data/log"),
-        &format!("--conf_dir={d}/conf"),
-        &format!("--log_dir={d}/log"),
-        "--client_port=2181",
-        "--election_port=3888",
-        "--server_port=2888",
-        "--tick_time=2000",
-        "--init_limit=10",
-        "--sync_limit=5",
-        "--heap=512M",
-        "--max_client_cnxns=60",
-        "--snap_retain_count=3",
-        "--purge_interval=12",
-        "--max_session_timeout=40000",
-        "--min_session_timeout=4000",
-        "--log_level=INFO",
-        "--java=/bin/true",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut args = vec!["start".to_string()];
+    for flag in support::TUTORIAL_FLAGS {
+        args.push(flag.replace("=/", &format!("={}/", dir.display())));
+    }
+    args.push(format!("--log_dir={}/log", dir.display()));
+    args.push("--java=/bin/true".to_string());
+    args
 }
 
 fn time_once(program: &str, args: &[String]) -> Duration {

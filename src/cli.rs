@@ -39,7 +39,8 @@ enum Command {
 
 /// Flags of `zk-entry start`. Underscore names are the start-zookeeper spellings; kebab-case
 /// spellings are accepted too. Every flag also reads `ZK_<FLAG>` from the environment; a flag on
-/// the command line wins.
+/// the command line wins. The two switches read theirs in [`crate::settings`], because clap
+/// accepts only `true`/`false` there and names neither the variable nor the choices.
 #[derive(Debug, Clone, Args)]
 #[command(next_line_help = false)]
 pub struct StartArgs {
@@ -241,12 +242,8 @@ pub struct StartArgs {
     )]
     pub admin_server_address: Option<String>,
 
-    /// Listen for quorum and election traffic on all addresses (quorumListenOnAllIPs=true)
-    #[arg(
-        long = "quorum_listen_on_all_ips",
-        alias = "quorum-listen-on-all-ips",
-        env = "ZK_QUORUM_LISTEN_ON_ALL_IPS"
-    )]
+    /// Listen for quorum and election traffic on all addresses (quorumListenOnAllIPs=true) [env: ZK_QUORUM_LISTEN_ON_ALL_IPS=true|false]
+    #[arg(long = "quorum_listen_on_all_ips", alias = "quorum-listen-on-all-ips")]
     pub quorum_listen_on_all_ips: bool,
 
     /// Server id of ordinal 0; myid = ordinal + this (for StatefulSets sharing an id space)
@@ -285,8 +282,8 @@ pub struct StartArgs {
     )]
     pub jvm_flags: Option<String>,
 
-    /// Check everything, print the files and the JVM command line, change nothing
-    #[arg(long = "dry-run", alias = "dry_run", env = "ZK_DRY_RUN")]
+    /// Check everything, print the files and the JVM command line, change nothing [env: ZK_DRY_RUN=true|false]
+    #[arg(long = "dry-run", alias = "dry_run")]
     pub dry_run: bool,
 }
 

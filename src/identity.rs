@@ -168,7 +168,7 @@ mod tests {
         let mut args = vec![OsString::from("zk-entry"), OsString::from("start")];
         args.extend(flags.iter().map(OsString::from));
         let Ok(Invocation::Start(s)) = cli::parse(args) else { panic!("parse") };
-        Settings::from_start(&s, None).unwrap()
+        Settings::from_start(&s, &crate::settings::Environment::default()).unwrap()
     }
 
     fn no_resolver(_: &str) -> Option<String> {

@@ -121,6 +121,20 @@ pub struct Settings {
     pub dry_run: bool,
 }
 
+/// Process environment that is not a clap argument: `$JVMFLAGS` (appended to `--jvm_flags`, as
+/// zkServer.sh does) and the two switches' `ZK_*` variables.
+#[derive(Debug, Default, Clone)]
+pub struct Environment {
+    pub jvmflags: Option<String>,
+    pub quorum_listen_on_all_ips: Option<String>,
+    pub dry_run: Option<String>,
+}
+
+impl Environment {
+    pub const QUORUM_LISTEN_ON_ALL_IPS: &'static str = "ZK_QUORUM_LISTEN_ON_ALL_IPS";
+    pub const DRY_RUN: &'static str = "ZK_DRY_RUN";
+}
+
 /// One raw input value and where it came from. Its name (`--servers` or `ZK_SERVERS
 /// (environment)`) is only worked out for a message: that needs clap's whole command definition.
 struct Field<'a> {
@@ -153,9 +167,8 @@ impl Field<'_> {
 }
 
 impl Settings {
-    /// Check and convert the raw input. `jvmflags_env` is `$JVMFLAGS`, appended to `--jvm_flags`
-    /// as zkServer.sh would.
-    pub fn from_start(start: &Start, jvmflags_env: Option<&str>) -> anyhow::Result<Settings> {
+    /// Check and convert the raw input.
+    pub fn from_start(start: &Start, env: &Environment) -> anyhow::Result<Settings> {
         let a = &start.args;
         let field = |id: &'static str, value| Field { id, value, start: Some(start) };
 
@@ -254,10 +267,23 @@ impl Settings {
         if let Some(flags) = &a.jvm_flags {
             jvm_flags.extend(words(&field("jvm_flags", flags))?);
         }
-        if let Some(env) = jvmflags_env {
-            let f = Field { id: "JVMFLAGS (environment)", value: env, start: None };
+        if let Some(flags) = &env.jvmflags {
+            let f = Field { id: "JVMFLAGS (environment)", value: flags, start: None };
             jvm_flags.extend(words(&f)?);
         }
+        let switch = |given: bool, name: &'static str, value: &Option<String>| -> anyhow::Result<bool> {
+            match value {
+                _ if given => Ok(true),
+                None => Ok(false),
+                Some(v) => boolean(&Field { id: name, value: v, start: None }),
+            }
+        };
+        let quorum_listen_on_all_ips = switch(
+            a.quorum_listen_on_all_ips,
+            "ZK_QUORUM_LISTEN_ON_ALL_IPS (environment)",
+            &env.quorum_listen_on_all_ips,
+        )?;
+        let dry_run = switch(a.dry_run, "ZK_DRY_RUN (environment)", &env.dry_run)?;
 
         Ok(Settings {
             servers,
@@ -281,14 +307,14 @@ impl Settings {
             domain,
             four_lw_whitelist,
             admin_server,
-            quorum_listen_on_all_ips: a.quorum_listen_on_all_ips,
+            quorum_listen_on_all_ips,
             min_server_id,
             extra,
             java,
             zk_home,
             classpath,
             jvm_flags,
-            dry_run: a.dry_run,
+            dry_run,
         })
     }
 
@@ -308,6 +334,14 @@ fn derived_timeout(start: &Start, tick_time: u64, factor: u64) -> anyhow::Result
         ));
     }
     Ok(value)
+}
+
+fn boolean(f: &Field) -> anyhow::Result<bool> {
+    match f.value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(f.reject("is not a switch value", "true or false (also 1/0, yes/no, on/off)")),
+    }
 }
 
 fn number(f: &Field, min: u64, max: u64) -> anyhow::Result<u64> {
@@ -483,7 +517,7 @@ mod tests {
         let mut args = vec![OsString::from("zk-entry"), OsString::from("start")];
         args.extend(flags.iter().map(OsString::from));
         match cli::parse(args)? {
-            Invocation::Start(s) => Settings::from_start(&s, None),
+            Invocation::Start(s) => Settings::from_start(&s, &Environment::default()),
             Invocation::Info(_) => panic!("help"),
         }
     }
@@ -639,8 +673,32 @@ mod tests {
         let mut args = vec![OsString::from("zk-entry"), OsString::from("start")];
         args.push("--jvm_flags=-Da=1  -XX:+UseG1GC".into());
         let Invocation::Start(s) = cli::parse(args).unwrap() else { panic!() };
-        let settings = Settings::from_start(&s, Some("-Dzk=2")).unwrap();
+        let env = Environment { jvmflags: Some("-Dzk=2".into()), ..Environment::default() };
+        let settings = Settings::from_start(&s, &env).unwrap();
         assert_eq!(settings.jvm_flags, vec!["-Da=1", "-XX:+UseG1GC", "-Dzk=2"]);
+    }
+
+    #[test]
+    fn switches_from_the_environment() {
+        let parse = |dry_run: Option<&str>, flags: &[&str]| {
+            let mut args = vec![OsString::from("zk-entry"), OsString::from("start")];
+            args.extend(flags.iter().map(OsString::from));
+            let Invocation::Start(s) = cli::parse(args).unwrap() else { panic!() };
+            let env = Environment { dry_run: dry_run.map(str::to_string), ..Environment::default() };
+            Settings::from_start(&s, &env)
+        };
+        assert!(parse(Some("yes"), &[]).unwrap().dry_run);
+        assert!(parse(Some("TRUE"), &[]).unwrap().dry_run);
+        assert!(!parse(Some("0"), &[]).unwrap().dry_run);
+        assert!(!parse(None, &[]).unwrap().dry_run);
+        assert!(parse(Some("false"), &["--dry-run"]).unwrap().dry_run, "the flag wins");
+        let err = parse(Some("maybe"), &[]).unwrap_err();
+        assert_eq!(exit::code_of(&err), exit::USAGE);
+        let line = exit::one_line(&err);
+        assert!(
+            line.contains("ZK_DRY_RUN (environment): 'maybe'") && line.contains("true or false"),
+            "{line}"
+        );
     }
 
     #[test]

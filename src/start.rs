@@ -15,7 +15,7 @@ use crate::files::{self, FileChange, State};
 use crate::identity::{self, DomainSources, Identity};
 use crate::jvm::{self, JavaEnv, JvmCommand};
 use crate::render;
-use crate::settings::Settings;
+use crate::settings::{Environment, Settings};
 
 /// Everything a start will do, decided and checked, nothing done yet.
 pub struct Plan {
@@ -28,8 +28,12 @@ pub struct Plan {
 }
 
 pub fn run(start: &Start) -> anyhow::Result<ExitCode> {
-    let jvmflags = env_text("JVMFLAGS")?;
-    let settings = Settings::from_start(start, jvmflags.as_deref())?;
+    let env = Environment {
+        jvmflags: env_text("JVMFLAGS")?,
+        quorum_listen_on_all_ips: env_text(Environment::QUORUM_LISTEN_ON_ALL_IPS)?,
+        dry_run: env_text(Environment::DRY_RUN)?,
+    };
+    let settings = Settings::from_start(start, &env)?;
     let hostname = current_hostname()?;
     // /etc/hosts is read only when the domain is needed and not given.
     let hosts = if settings.is_ensemble() && settings.domain.is_none() {

@@ -65,6 +65,11 @@ const CASES: &[Case] = &[
         needles: &["ZK_CLIENT_PORT (environment)", "service link", "enableServiceLinks"],
     },
     Case {
+        args: &[],
+        env: &[("ZK_DRY_RUN", "maybe")],
+        needles: &["ZK_DRY_RUN (environment)", "'maybe'", "true or false"],
+    },
+    Case {
         args: &["--jvm_flags=-Xss1m"],
         env: &[("JVMFLAGS", "-Dx=\u{1}")],
         needles: &["JVMFLAGS", "control character"],
