@@ -1,7 +1,8 @@
 //! A real standalone ZooKeeper (Debian's package) started through `zk-entry start` in a pod's
 //! namespaces, checked over raw TCP: it answers `ruok` and `srvr`, honours the whitelist zk-entry
-//! wrote, logs at the level `--log_level` asked for, and runs the purge task every
-//! `--purge_interval` hours (the key the script misspelled).
+//! wrote, logs at the level `--log_level` asked for (through log4j as Debian's 3.8 does, and
+//! through logback as upstream 3.8+ does), and runs the purge task every `--purge_interval`
+//! hours (the key the script misspelled).
 
 mod support;
 
@@ -22,7 +23,7 @@ struct Server {
     _pod: Pod,
 }
 
-fn start(level: &str) -> Server {
+fn start(level: &str, extra: &[&str]) -> Server {
     require_zookeeper();
     let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
     pod.network = true;
@@ -40,6 +41,7 @@ fn start(level: &str) -> Server {
         "--set",
         "clientPortAddress=127.0.0.1",
     ];
+    let args: Vec<&str> = args.iter().chain(extra).copied().collect();
     let child = pod
         .command(BIN, &args)
         .stdin(Stdio::null())
@@ -75,7 +77,7 @@ impl Server {
 
 #[test]
 fn standalone_server_serves_with_our_config_and_info_logging() {
-    let server = start("INFO");
+    let server = start("INFO", &[]);
     let srvr = four_letter(server.port, "srvr", IO_LIMIT).unwrap();
     assert!(srvr.contains("Mode: standalone"), "{srvr}");
     // conf is not in zk-entry's default whitelist (ruok,srvr,mntr): the server read our zoo.cfg.
@@ -91,8 +93,27 @@ fn standalone_server_serves_with_our_config_and_info_logging() {
 
 #[test]
 fn log_level_warn_silences_info() {
-    let server = start("WARN");
+    let server = start("WARN", &[]);
     let log = server.stop();
     assert!(log.contains(" - WARN "), "expected some WARN lines:\n{log}");
     assert!(!log.contains(" - INFO "), "INFO lines despite --log_level=WARN:\n{log}");
+}
+
+/// Upstream ZooKeeper 3.8+ logs through logback: the same server with logback on the classpath
+/// instead of log4j must read our logback.xml, level and pattern included.
+#[test]
+fn logback_configuration_is_in_force_too() {
+    for jar in ["logback-classic.jar", "logback-core.jar"] {
+        let path = format!("/usr/share/java/{jar}");
+        assert!(
+            std::path::Path::new(&path).is_file(),
+            "{path} missing: `make test` installs liblogback-java"
+        );
+    }
+    let classpath = "--classpath=/opt/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/logback-classic.jar:/usr/share/java/logback-core.jar";
+    let server = start("WARN", &[classpath]);
+    let log = server.stop();
+    assert!(log.contains("[myid:1] - WARN "), "expected WARN lines in the tutorial pattern:\n{log}");
+    assert!(!log.contains(" - INFO "), "INFO lines despite --log_level=WARN:\n{log}");
+    assert!(!log.contains("log4j:WARN"), "log4j answered instead of logback:\n{log}");
 }

@@ -218,9 +218,8 @@ pub fn free_port() -> u16 {
 /// Send a four-letter word the way a probe should (4 bytes, half-close, read to EOF) and return
 /// what came back, even if the read ends in a reset.
 pub fn four_letter(port: u16, word: &str, timeout: Duration) -> std::io::Result<String> {
-    let addr = ("127.0.0.1", port);
     let mut stream =
-        TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], addr.1)), timeout)?;
+        TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], port)), timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     stream.write_all(word.as_bytes())?;
