@@ -24,9 +24,22 @@ use std::process::ExitCode;
 pub fn run(args: Vec<OsString>) -> anyhow::Result<ExitCode> {
     match cli::parse(args)? {
         cli::Invocation::Info(text) => {
-            print!("{text}");
+            write_stdout(&text)?;
             Ok(ExitCode::from(exit::SUCCESS))
         }
         cli::Invocation::Start(start) => start::run(&start),
+    }
+}
+
+/// Write output for the user. `print!` would panic on a closed pipe (Rust ignores SIGPIPE); a
+/// reader that stopped early (`| head`) is not an error, any other write failure is.
+pub fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to stdout"))
+        }
+        _ => Ok(()),
     }
 }

@@ -48,7 +48,7 @@ pub fn run(start: &Start) -> anyhow::Result<ExitCode> {
     let plan = Plan::new(settings, identity, command)?;
 
     if plan.settings.dry_run {
-        print!("{}", plan.dry_run_report());
+        crate::write_stdout(&plan.dry_run_report())?;
         return Ok(ExitCode::from(exit::SUCCESS));
     }
     plan.apply()?;

@@ -273,3 +273,26 @@ fn full_file_system_keeps_the_old_config_intact() {
     let after = after.split(AFTER_MARKER).nth(1).expect("after marker");
     assert_eq!(after.trim(), "clientPort=2181\n# the good old config\nfiller\nzoo.cfg", "{after}");
 }
+
+/// Regression: `print!` panicked (exit 101) when the reader of a long `--dry-run` closed the
+/// pipe early, as `| head` does.
+#[test]
+fn dry_run_into_a_closed_pipe_ends_cleanly() {
+    use std::io::Read;
+    let pod = Pod::new("zk-0", &kubelet_hosts(0));
+    let sets: Vec<String> = (0..2000).map(|i| format!("--set=key{i}={}", "0".repeat(100))).collect();
+    let mut args = tutorial_with(&["--dry-run"]);
+    args.extend(sets.iter().map(String::as_str));
+    let mut child = pod
+        .command(BIN, &args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is dropped here: the rest of the ~200 KB report meets a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
