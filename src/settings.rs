@@ -271,19 +271,22 @@ impl Settings {
             let f = Field { id: "JVMFLAGS (environment)", value: flags, start: None };
             jvm_flags.extend(words(&f)?);
         }
-        let switch = |given: bool, name: &'static str, value: &Option<String>| -> anyhow::Result<bool> {
+        // A switch given on the command line is on whatever its variable says.
+        let switch = |given: bool, variable: &str, value: &Option<String>| -> anyhow::Result<bool> {
             match value {
                 _ if given => Ok(true),
                 None => Ok(false),
-                Some(v) => boolean(&Field { id: name, value: v, start: None }),
+                Some(v) => {
+                    boolean(&Field { id: &format!("{variable} (environment)"), value: v, start: None })
+                }
             }
         };
         let quorum_listen_on_all_ips = switch(
             a.quorum_listen_on_all_ips,
-            "ZK_QUORUM_LISTEN_ON_ALL_IPS (environment)",
+            Environment::QUORUM_LISTEN_ON_ALL_IPS,
             &env.quorum_listen_on_all_ips,
         )?;
-        let dry_run = switch(a.dry_run, "ZK_DRY_RUN (environment)", &env.dry_run)?;
+        let dry_run = switch(a.dry_run, Environment::DRY_RUN, &env.dry_run)?;
 
         Ok(Settings {
             servers,
