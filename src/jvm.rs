@@ -26,27 +26,40 @@ pub const DEBIAN_JAVA_DIR: &str = "/usr/share/java";
 /// these two give it log4j 1.2 and so our log4j.properties.
 const DEBIAN_LOGGING_JARS: [&str; 2] = ["log4j-1.2.jar", "slf4j-log4j12.jar"];
 
-/// A program and its arguments, ready to exec.
+/// The JVM and everything it is started with, ready to exec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JvmCommand {
     pub program: PathBuf,
-    pub args: Vec<String>,
+    /// The flags before `-cp` ([`jvm_options`]); java.env carries the same ones.
+    pub options: Vec<String>,
+    pub classpath: String,
+    pub zoo_cfg: PathBuf,
     /// The ZooKeeper install the classpath was built from; `None` for `--classpath`.
     pub install: Option<PathBuf>,
 }
 
 impl JvmCommand {
+    /// The arguments after the program: options, classpath, main class, config file.
+    pub fn args(&self) -> Vec<String> {
+        let mut args = self.options.clone();
+        args.push("-cp".into());
+        args.push(self.classpath.clone());
+        args.push(MAIN_CLASS.into());
+        args.push(self.zoo_cfg.to_string_lossy().into_owned());
+        args
+    }
+
     /// The command as one shell-quoted line, for logs and `--dry-run`.
     pub fn display(&self) -> String {
         let mut words = vec![crate::render::shell_quote(&self.program.to_string_lossy())];
-        words.extend(self.args.iter().map(|a| crate::render::shell_quote(a)));
+        words.extend(self.args().iter().map(|a| crate::render::shell_quote(a)));
         words.join(" ")
     }
 
     /// Replace this process with the command. Returns only on failure, with 127 when the program
     /// does not exist and 126 when it cannot be executed.
     pub fn exec(&self) -> anyhow::Error {
-        let err = std::process::Command::new(&self.program).args(&self.args).exec();
+        let err = std::process::Command::new(&self.program).args(self.args()).exec();
         let code =
             if err.kind() == std::io::ErrorKind::NotFound { exit::NOT_FOUND } else { exit::NOT_EXECUTABLE };
         Exec { code, message: format!("cannot run {}: {err}", self.program.display()) }.into()
@@ -82,8 +95,12 @@ impl JavaEnv {
     }
 }
 
+fn is_executable(meta: &fs::Metadata) -> bool {
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
+}
+
 fn is_executable_file(path: &Path) -> bool {
-    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    fs::metadata(path).is_ok_and(|m| is_executable(&m))
 }
 
 /// `--java`, else `$JAVA_HOME/bin/java`, else `java` on PATH. A set JAVA_HOME that holds no java
@@ -96,7 +113,7 @@ pub fn find_java(java: Option<&Path>, env: &JavaEnv) -> anyhow::Result<PathBuf> 
                 "--java {}: no such file; give the path of a java binary",
                 java.display()
             ))),
-            Ok(m) if !(m.is_file() && m.permissions().mode() & 0o111 != 0) => Err(Exec {
+            Ok(m) if !is_executable(&m) => Err(Exec {
                 code: exit::NOT_EXECUTABLE,
                 message: format!(
                     "--java {}: not an executable file; give the path of a java binary",
@@ -204,12 +221,13 @@ pub fn find_classpath(s: &Settings) -> anyhow::Result<(String, Option<PathBuf>)>
 pub fn command(s: &Settings, env: &JavaEnv) -> anyhow::Result<JvmCommand> {
     let program = find_java(s.java.as_deref(), env)?;
     let (classpath, install) = find_classpath(s)?;
-    let mut args = jvm_options(s);
-    args.push("-cp".into());
-    args.push(classpath);
-    args.push(MAIN_CLASS.into());
-    args.push(s.conf_dir.join("zoo.cfg").to_string_lossy().into_owned());
-    Ok(JvmCommand { program, args, install })
+    Ok(JvmCommand {
+        program,
+        options: jvm_options(s),
+        classpath,
+        zoo_cfg: s.conf_dir.join("zoo.cfg"),
+        install,
+    })
 }
 
 #[cfg(test)]

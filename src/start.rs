@@ -79,12 +79,11 @@ impl Plan {
     pub fn new(settings: Settings, identity: Identity, command: JvmCommand) -> anyhow::Result<Plan> {
         let zoo_cfg = render::zoo_cfg_entries(&settings, &identity);
         let conf = &settings.conf_dir;
-        let jvm_options = jvm::jvm_options(&settings);
         let mut files = vec![
             FileChange::new(conf.join("zoo.cfg"), render::zoo_cfg(&zoo_cfg))?,
             FileChange::new(conf.join("log4j.properties"), render::log4j_properties(settings.log_level))?,
             FileChange::new(conf.join("logback.xml"), render::logback_xml(settings.log_level))?,
-            FileChange::new(conf.join("java.env"), render::java_env(&settings, &jvm_options))?,
+            FileChange::new(conf.join("java.env"), render::java_env(&settings, &command.options))?,
         ];
         if let Some(myid) = myid_change(&settings, &identity)? {
             files.push(myid);
