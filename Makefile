@@ -35,6 +35,6 @@ static:
 bench: deps static
 	ZK_ENTRY_BENCH_STATIC=$(abspath $(STATIC_BIN)) $(CARGO) bench --bench start
 
-## deps: install Debian's zookeeper package (and a JRE) and unshare when missing
+## deps: install Debian's zookeeper (with a JRE), logback and unshare when missing
 deps:
 	tests/scripts/install-deps.sh

@@ -5,16 +5,13 @@
 set -euo pipefail
 
 missing=()
-[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
-[ -x /usr/share/zookeeper/bin/zkCli.sh ] || missing+=(zookeeper)
+[ -f /usr/share/java/zookeeper.jar ] && [ -x /usr/share/zookeeper/bin/zkCli.sh ] || missing+=(zookeeper)
 # Upstream ZooKeeper 3.8+ logs through logback; the tests check our logback.xml with Debian's.
 [ -f /usr/share/java/logback-classic.jar ] || missing+=(liblogback-java)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-# Deduplicate while keeping the order.
-read -r -a missing <<<"$(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++' | tr '\n' ' ')"
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps: missing Debian packages: ${missing[*]}; run as root, or: sudo apt-get install -y ${missing[*]}" >&2
     exit 1

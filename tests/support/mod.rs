@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_zk-entry");
@@ -95,11 +95,14 @@ pub struct Pod {
 
 pub const AFTER_MARKER: &str = "--- after ---";
 
+/// The pod's private directories: where the pod sees each, and its folder in the pod's root.
+const PRIVATE_DIRS: [(&str, &str); 3] = [("/var/lib", "var-lib"), ("/var/log", "var-log"), ("/opt", "opt")];
+
 impl Pod {
     pub fn new(hostname: &str, hosts: &str) -> Pod {
         require_root();
         let root = tempfile::tempdir().expect("temporary directory");
-        for dir in ["var-lib", "var-log", "opt", "etc"] {
+        for dir in PRIVATE_DIRS.iter().map(|(_, dir)| *dir).chain(["etc"]) {
             fs::create_dir_all(root.path().join(dir)).unwrap();
         }
         fs::write(root.path().join("etc/hosts"), hosts).unwrap();
@@ -114,8 +117,8 @@ impl Pod {
 
     /// The host path behind an absolute path as the pod sees it.
     pub fn host_path(&self, pod_path: &str) -> PathBuf {
-        for (prefix, dir) in [("/var/lib/", "var-lib"), ("/var/log/", "var-log"), ("/opt/", "opt")] {
-            if let Some(rest) = pod_path.strip_prefix(prefix) {
+        for (mount, dir) in PRIVATE_DIRS {
+            if let Some(rest) = pod_path.strip_prefix(mount).and_then(|r| r.strip_prefix('/')) {
                 return self.root.path().join(dir).join(rest);
             }
         }
@@ -131,10 +134,8 @@ impl Pod {
             format!("hostname '{}'", self.hostname),
             format!("mount --bind '{r}/etc/hosts' /etc/hosts"),
             format!("mount --bind '{r}/etc/resolv.conf' /etc/resolv.conf"),
-            format!("mount --bind '{r}/var-lib' /var/lib"),
-            format!("mount --bind '{r}/var-log' /var/log"),
-            format!("mount --bind '{r}/opt' /opt"),
         ];
+        script.extend(PRIVATE_DIRS.iter().map(|(mount, dir)| format!("mount --bind '{r}/{dir}' {mount}")));
         script.extend(self.setup.iter().cloned());
         if self.after.is_empty() {
             // The program takes over this process: killing the child kills it, not a shell.
@@ -160,7 +161,7 @@ impl Pod {
     /// The pod's private directories (/var/lib, /var/log, /opt), for "nothing changed" checks.
     pub fn snapshot(&self) -> BTreeMap<PathBuf, String> {
         let mut all = BTreeMap::new();
-        for dir in ["var-lib", "var-log", "opt"] {
+        for (_, dir) in PRIVATE_DIRS {
             for (path, state) in snapshot(&self.root.path().join(dir)) {
                 all.insert(Path::new(dir).join(path), state);
             }
@@ -268,8 +269,4 @@ pub fn require_zookeeper() {
             "Debian's zookeeper package is not installed (no /usr/share/java/zookeeper.jar); `make test` installs it with apt-get"
         );
     }
-}
-
-pub fn null() -> Stdio {
-    Stdio::null()
 }
