@@ -285,6 +285,24 @@ pub struct StartArgs {
     /// Check everything, print the files and the JVM command line, change nothing [env: ZK_DRY_RUN=true|false]
     #[arg(long = "dry-run", alias = "dry_run")]
     pub dry_run: bool,
+
+    /// User ZooKeeper runs as when zk-entry starts as root (NAME, UID or UID:GID); zk-entry gives it the data and log directories [default: zookeeper, else 1000:1000]
+    #[arg(long = "user", env = "ZK_USER", value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Exit with TO when ZooKeeper's status is FROM (e.g. 143:0 for a clean SIGTERM); repeatable (ZK_EXIT_CODE_MAP: comma-separated)
+    #[arg(
+        long = "exit_code_map",
+        alias = "exit-code-map",
+        env = "ZK_EXIT_CODE_MAP",
+        value_name = "FROM:TO",
+        value_delimiter = ','
+    )]
+    pub exit_code_map: Vec<String>,
+
+    /// Run this instead of the JVM command line, after preparing everything (e.g. -- zkServer.sh start-foreground)
+    #[arg(last = true, value_name = "COMMAND", value_parser = clap::value_parser!(OsString))]
+    pub command: Vec<OsString>,
 }
 
 /// What the user asked for, with the provenance needed for error messages.
@@ -439,6 +457,14 @@ mod tests {
     #[test]
     fn help_is_not_an_error() {
         assert!(matches!(parse_strs(&["zk-entry", "start", "--help"]), Ok(Invocation::Info(_))));
+    }
+
+    #[test]
+    fn command_after_double_dash_keeps_its_own_flags() {
+        let s = start(&["zk-entry", "start", "--servers=1", "--", "/bin/zkServer.sh", "--servers=9", "-x"]);
+        assert_eq!(s.args.servers, "1");
+        assert_eq!(s.args.command, vec!["/bin/zkServer.sh", "--servers=9", "-x"]);
+        assert!(start(&["zk-entry", "start"]).args.command.is_empty());
     }
 
     #[test]

@@ -4,13 +4,17 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success (`--dry-run`, `--help`, `--version`) |
-//! | 1 | a start step failed: a file could not be read or written, `myid` holds another id, no ZooKeeper install found |
-//! | 2 | invalid input: an unknown flag, a bad value (flag or `ZK_*` variable), a host name or domain that cannot give the server's identity; nothing was touched |
-//! | 126 | the JVM (or `--java`) exists but could not be executed |
-//! | 127 | the JVM (or `--java`) was not found |
+//! | 1 | a start step failed: a file could not be read or written, `myid` holds another id, no ZooKeeper install found, a directory the JVM's user cannot write |
+//! | 2 | invalid input: an unknown flag, a bad value (flag or `ZK_*` variable), a host name or domain that cannot give the server's identity, an unknown `--user`; nothing was touched |
+//! | 126 | the JVM (or `--java`, or the `-- COMMAND`) exists but could not be executed |
+//! | 127 | the JVM (or `--java`, or the `-- COMMAND`) was not found |
+//! | 128 + n | a signal n arrived while zk-entry was still preparing; no child was started |
+//!
+//! Once the child runs, zk-entry exits with the child's status instead (its exit code, or 128 + n
+//! when signal n killed it), remapped by `--exit_code_map`.
 //!
 //! Errors travel as `anyhow::Error`; the code is chosen by the typed marker at the root of the
-//! chain ([`Usage`], [`Exec`]), everything else is a plain failure (1).
+//! chain ([`Usage`], [`Exec`], [`Stopped`]), everything else is a plain failure (1).
 
 use std::fmt;
 use std::process::ExitCode;
@@ -48,6 +52,24 @@ impl fmt::Display for Exec {
 
 impl std::error::Error for Exec {}
 
+/// A signal arrived before the child was started; the start was abandoned.
+#[derive(Debug)]
+pub struct Stopped {
+    pub signal: i32,
+}
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "received {} while preparing; stopped before starting ZooKeeper",
+            crate::signals::name(self.signal)
+        )
+    }
+}
+
+impl std::error::Error for Stopped {}
+
 /// Shorthand for returning a [`Usage`] error.
 pub fn usage<T>(message: impl Into<String>) -> anyhow::Result<T> {
     Err(Usage(message.into()).into())
@@ -59,6 +81,8 @@ pub fn code_of(err: &anyhow::Error) -> u8 {
         USAGE
     } else if let Some(exec) = err.chain().find_map(|e| e.downcast_ref::<Exec>()) {
         exec.code
+    } else if let Some(stopped) = err.chain().find_map(|e| e.downcast_ref::<Stopped>()) {
+        (128 + stopped.signal).clamp(0, 255) as u8
     } else {
         FAILURE
     }

@@ -1,5 +1,4 @@
-//! The JVM command line that runs ZooKeeper: which java, which classpath, which flags, and the
-//! exec that hands the process over to it.
+//! The JVM command line that runs ZooKeeper: which java, which classpath, which flags.
 //!
 //! The command line is built before anything is written, so a missing java or ZooKeeper install
 //! stops the start with nothing changed. zkServer.sh is not involved: it would read its own
@@ -9,7 +8,6 @@
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -54,15 +52,6 @@ impl JvmCommand {
         let mut words = vec![crate::render::shell_quote(&self.program.to_string_lossy())];
         words.extend(self.args().iter().map(|a| crate::render::shell_quote(a)));
         words.join(" ")
-    }
-
-    /// Replace this process with the command. Returns only on failure, with 127 when the program
-    /// does not exist and 126 when it cannot be executed.
-    pub fn exec(&self) -> anyhow::Error {
-        let err = std::process::Command::new(&self.program).args(self.args()).exec();
-        let code =
-            if err.kind() == std::io::ErrorKind::NotFound { exit::NOT_FOUND } else { exit::NOT_EXECUTABLE };
-        Exec { code, message: format!("cannot run {}: {err}", self.program.display()) }.into()
     }
 }
 

@@ -1,10 +1,12 @@
 //! zk-entry: one static binary that replaces the Kubernetes ZooKeeper tutorial's scripts.
 //!
-//! `main` parses ([`cli`]), dispatches to a subcommand ([`start`]) and maps the outcome to the
-//! exit-code contract of [`exit`]. Each other module owns one job: [`settings`] checks input,
-//! [`identity`] derives the server id and domain, [`render`] makes file contents, [`files`] puts
-//! them on disk atomically, [`jvm`] builds and execs the JVM command line, [`sys`] holds the
-//! libc calls, [`logging`] formats zk-entry's own log lines.
+//! `main` blocks signals ([`signals`]), parses ([`cli`]), dispatches to a subcommand ([`start`])
+//! and maps the outcome to the exit-code contract of [`exit`]. Each other module owns one job:
+//! [`settings`] checks input, [`identity`] derives the server id and domain, [`privileges`]
+//! resolves the user ZooKeeper runs as, [`render`] makes file contents, [`files`] puts them on
+//! disk atomically, [`ownership`] gives the data directories to that user, [`jvm`] builds the
+//! JVM command line, [`supervise`] runs it as a child and forwards signals and reaps, [`sys`]
+//! holds the libc calls, [`logging`] formats zk-entry's own log lines.
 
 pub mod cli;
 pub mod exit;
@@ -12,22 +14,32 @@ pub mod files;
 pub mod identity;
 pub mod jvm;
 pub mod logging;
+pub mod ownership;
+pub mod privileges;
 pub mod render;
 pub mod settings;
+pub mod signals;
 pub mod start;
+pub mod supervise;
 pub mod sys;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-/// Run zk-entry with these process arguments (`args[0]` is the program name).
-pub fn run(args: Vec<OsString>) -> anyhow::Result<ExitCode> {
-    match cli::parse(args)? {
+/// Run zk-entry with these process arguments (`args[0]` is the program name). `signals` is the
+/// state `main` set up before anything else: every handled signal blocked.
+pub fn run(args: Vec<OsString>, signals: &signals::Signals) -> anyhow::Result<ExitCode> {
+    let invocation = cli::parse(args)?;
+    if !matches!(invocation, cli::Invocation::Start(_)) {
+        // Only `start` supervises; everything else is a plain tool that Ctrl-C should end.
+        signals.restore()?;
+    }
+    match invocation {
         cli::Invocation::Info(text) => {
             write_stdout(&text)?;
             Ok(ExitCode::from(exit::SUCCESS))
         }
-        cli::Invocation::Start(start) => start::run(&start),
+        cli::Invocation::Start(start) => start::run(&start, signals),
     }
 }
 

@@ -5,11 +5,13 @@
 //! touched, and every failure is a [`crate::exit::Usage`] error whose message names the flag (or
 //! `ZK_*` variable), the value given and what would be accepted.
 
+use std::ffi::OsString;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use crate::cli::Start;
 use crate::exit::{self, Usage};
+use crate::privileges::{self, UserSpec};
 
 /// ZooKeeper's administrator guide gives server ids (myid) the range 1 to 255.
 pub const MAX_SERVER_ID: u64 = 255;
@@ -119,6 +121,12 @@ pub struct Settings {
     pub classpath: Option<String>,
     pub jvm_flags: Vec<String>,
     pub dry_run: bool,
+    pub user: UserSpec,
+    /// False when `--user` was left at its default (which may fall back to 1000:1000).
+    pub user_explicit: bool,
+    pub exit_code_map: Vec<(u8, u8)>,
+    /// `-- COMMAND [ARGS...]`; empty for the JVM command line.
+    pub command: Vec<OsString>,
 }
 
 /// Process environment that is not a clap argument: `$JVMFLAGS` (appended to `--jvm_flags`, as
@@ -287,6 +295,26 @@ impl Settings {
             &env.quorum_listen_on_all_ips,
         )?;
         let dry_run = switch(a.dry_run, Environment::DRY_RUN, &env.dry_run)?;
+        let user = match &a.user {
+            Some(u) => user(&field("user", u))?,
+            None => UserSpec::Name(privileges::DEFAULT_USER.to_string()),
+        };
+        let mut exit_code_map: Vec<(u8, u8)> = Vec::with_capacity(a.exit_code_map.len());
+        for item in &a.exit_code_map {
+            let (from, to) = exit_code_pair(&field("exit_code_map", item))?;
+            if exit_code_map.iter().any(|(f, _)| *f == from) {
+                return exit::usage(format!(
+                    "{}: status {from} is mapped twice; give each status once",
+                    start.name_of("exit_code_map")
+                ));
+            }
+            exit_code_map.push((from, to));
+        }
+        if a.command.first().is_some_and(|program| program.is_empty()) {
+            return exit::usage(
+                "the command after -- is empty; give a program, e.g. -- zkServer.sh start-foreground",
+            );
+        }
 
         Ok(Settings {
             servers,
@@ -318,6 +346,10 @@ impl Settings {
             classpath,
             jvm_flags,
             dry_run,
+            user,
+            user_explicit: a.user.is_some(),
+            exit_code_map,
+            command: a.command.clone(),
         })
     }
 
@@ -411,6 +443,23 @@ fn no_control(f: &Field, expected: &str) -> anyhow::Result<()> {
         return Err(f.reject("contains a control character", expected));
     }
     Ok(())
+}
+
+fn user(f: &Field) -> anyhow::Result<UserSpec> {
+    UserSpec::parse(f.value).map_err(|problem| f.reject(problem, UserSpec::EXPECTED))
+}
+
+/// `FROM:TO`, two exit statuses from 0 to 255.
+fn exit_code_pair(f: &Field) -> anyhow::Result<(u8, u8)> {
+    let expected = "FROM:TO with two exit statuses from 0 to 255, e.g. 143:0";
+    let status = |t: &str| t.parse::<u8>().ok().filter(|_| t.bytes().all(|b| b.is_ascii_digit()));
+    match f.value.split_once(':') {
+        Some((from, to)) => match (status(from), status(to)) {
+            (Some(from), Some(to)) => Ok((from, to)),
+            _ => Err(f.reject("is not two exit statuses from 0 to 255", expected)),
+        },
+        None => Err(f.reject("has no ':'", expected)),
+    }
 }
 
 fn abs_path(f: &Field) -> anyhow::Result<PathBuf> {
@@ -702,6 +751,20 @@ mod tests {
             line.contains("ZK_DRY_RUN (environment): 'maybe'") && line.contains("true or false"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn user_and_exit_code_map() {
+        let s = settings(&[]).unwrap();
+        assert_eq!((s.user, s.user_explicit), (UserSpec::Name("zookeeper".into()), false));
+        let s =
+            settings(&["--user=1000:1000", "--exit_code_map=143:0", "--exit_code_map", "1:3,2:4"]).unwrap();
+        assert_eq!((s.user, s.user_explicit), (UserSpec::UidGid(1000, 1000), true));
+        assert_eq!(s.exit_code_map, vec![(143, 0), (1, 3), (2, 4)]);
+        rejects(&["--user=a b"], &["--user", "'a b'", "uid:gid"]);
+        rejects(&["--exit_code_map=143"], &["--exit_code_map", "'143'", "FROM:TO"]);
+        rejects(&["--exit_code_map=256:0"], &["0 to 255"]);
+        rejects(&["--exit_code_map=1:0", "--exit_code_map=1:2"], &["status 1 is mapped twice"]);
     }
 
     #[test]

@@ -1,8 +1,15 @@
-//! Calls into libc that have no safe wrapper in std or nix. Every `unsafe` block of the crate
-//! lives here, each with the invariant that makes it sound.
+//! Calls into libc that have no safe wrapper in std or nix (or whose nix wrapper cannot take
+//! real-time signals). Every `unsafe` block of the crate lives here, each with the invariant that
+//! makes it sound.
 
 use std::ffi::{CStr, CString};
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 use std::ptr;
+
+use nix::sys::signal::{SigSet, SigmaskHow};
+use nix::unistd::{Gid, Pid, Uid};
 
 /// The resolver's canonical name for `host` (what `hostname -f` prints), or `None` when the
 /// name does not resolve. Uses getaddrinfo with `AI_CANONNAME`, so /etc/nsswitch.conf (glibc)
@@ -33,8 +40,171 @@ pub fn canonical_name(host: &str) -> Option<String> {
     }
 }
 
+/// The highest signal number of this libc (SIGRTMAX); nix's `Signal` stops at 31.
+pub fn max_signal() -> i32 {
+    libc::SIGRTMAX()
+}
+
+/// The lowest real-time signal an application may use (libc keeps the first ones for itself).
+pub fn min_realtime_signal() -> i32 {
+    libc::SIGRTMIN()
+}
+
+/// Wait until one of the signals in `set` (which must be blocked) is pending, take it and return
+/// its number. `sigwaitinfo` rather than nix's `SigSet::wait`, which cannot return a real-time
+/// signal.
+pub fn wait_signal(set: &SigSet) -> io::Result<i32> {
+    // SAFETY: set points to an initialised sigset_t owned by the caller for the whole call; a null
+    // siginfo pointer is allowed and means "not wanted".
+    let sig = unsafe { libc::sigwaitinfo(set.as_ref(), ptr::null_mut()) };
+    if sig < 0 { Err(io::Error::last_os_error()) } else { Ok(sig) }
+}
+
+/// The first of `candidates` that is pending for this process (blocked and not yet taken).
+pub fn first_pending(candidates: &[i32]) -> io::Result<Option<i32>> {
+    // SAFETY: sigset_t is a plain bit array; sigemptyset initialises it before anything reads it,
+    // and sigpending only writes into it.
+    let mut pending: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: pending is a valid, writable sigset_t for both calls.
+    let rc = unsafe {
+        libc::sigemptyset(&mut pending);
+        libc::sigpending(&mut pending)
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pending was filled in above; sigismember only reads it and rejects bad numbers.
+    Ok(candidates.iter().copied().find(|&sig| unsafe { libc::sigismember(&pending, sig) } == 1))
+}
+
+/// Send signal number `sig` (real-time ones included) to process `pid`.
+pub fn send_signal(pid: Pid, sig: i32) -> io::Result<()> {
+    // SAFETY: kill has no memory-safety preconditions; pid is a child this process has not reaped
+    // (the caller's invariant), so it cannot name a recycled process.
+    if unsafe { libc::kill(pid.as_raw(), sig) } == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// Reap one exited child of this process without blocking: `Some((pid, raw wait status))`, or
+/// `None` when no child has exited. ECHILD (no children at all) is also `None`. The raw status is
+/// kept because nix's `WaitStatus` cannot express a death by a real-time signal.
+pub fn reap_one() -> io::Result<Option<(Pid, i32)>> {
+    loop {
+        let mut status = 0;
+        // SAFETY: status is a valid out-pointer; -1 and WNOHANG ask for any child, no blocking.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        match pid {
+            0 => return Ok(None),
+            p if p > 0 => return Ok(Some((Pid::from_raw(p), status))),
+            _ => {
+                let err = io::Error::last_os_error();
+                match err.raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    Some(libc::ECHILD) => return Ok(None),
+                    _ => return Err(err),
+                }
+            }
+        }
+    }
+}
+
+/// The exit code a shell would report for a raw wait status: the exit status, or 128 + signal.
+pub fn status_code(raw: i32) -> u8 {
+    if libc::WIFSIGNALED(raw) {
+        (128 + libc::WTERMSIG(raw)).clamp(0, 255) as u8
+    } else {
+        libc::WEXITSTATUS(raw) as u8
+    }
+}
+
+/// The signal that killed the process, if it was killed.
+pub fn killed_by(raw: i32) -> Option<i32> {
+    libc::WIFSIGNALED(raw).then(|| libc::WTERMSIG(raw))
+}
+
+/// Credentials the child takes before exec: supplementary groups, then gid, then uid.
+pub struct Credentials {
+    pub groups: Vec<Gid>,
+    pub gid: Gid,
+    pub uid: Uid,
+}
+
+/// How the child of [`spawn_clean`] starts: the signal mask zk-entry inherited, and optionally
+/// other credentials.
+pub struct ChildSetup {
+    pub mask: SigSet,
+    pub credentials: Option<Credentials>,
+}
+
+/// Arrange for `cmd`'s child to start with a clean signal state and the given credentials. In the
+/// child, between fork and exec, in this order:
+/// 1. every signal disposition back to default: ignored ones survive exec, and a JVM that starts
+///    with SIGTERM or SIGINT ignored never installs its shutdown hook (Rust itself ignores SIGPIPE,
+///    and whoever started zk-entry may have ignored others);
+/// 2. supplementary groups, gid, uid (groups first: after setuid there is no right left to drop
+///    them);
+/// 3. SIGKILL as the parent-death signal, so the JVM cannot outlive zk-entry where zk-entry is not
+///    PID 1 of its own PID namespace; set after setuid, which clears it;
+/// 4. the original signal mask: std passes the parent's blocked mask on to the child.
+pub fn spawn_clean(cmd: &mut Command, setup: ChildSetup) {
+    let parent = nix::unistd::getpid();
+    let max = max_signal();
+    let child_setup = move || -> io::Result<()> {
+        for sig in 1..=max {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                // The raw system call, not libc's sigaction: glibc refuses the numbers it keeps
+                // for itself (32, 33), and an ignored one would survive exec all the same.
+                // SAFETY: the kernel reads a struct sigaction of at most 32 bytes from `action`;
+                // all zero is SIG_DFL with no flags and an empty mask on every architecture.
+                // rt_sigaction is a plain system call, async-signal-safe; errors are ignored
+                // (none is possible for these numbers).
+                unsafe {
+                    let action = [0u64; 4];
+                    libc::syscall(
+                        libc::SYS_rt_sigaction,
+                        sig,
+                        action.as_ptr(),
+                        ptr::null_mut::<u64>(),
+                        8usize,
+                    );
+                }
+            }
+        }
+        if let Some(c) = &setup.credentials {
+            nix::unistd::setgroups(&c.groups)?;
+            nix::unistd::setgid(c.gid)?;
+            nix::unistd::setuid(c.uid)?;
+        }
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+        // The parent may have died before the line above; then nobody would deliver it.
+        if nix::unistd::getppid() != parent {
+            return Err(io::Error::from_raw_os_error(libc::ESRCH));
+        }
+        nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&setup.mask), None)?;
+        Ok(())
+    };
+    // SAFETY: the closure runs in the forked child of this single-threaded process and calls only
+    // async-signal-safe functions (rt_sigaction, setgroups, setgid, setuid, prctl, getppid,
+    // pthread_sigmask); it allocates nothing (the groups vector was built before fork and is only
+    // read) and takes no locks. Errors are built from raw errno values, which allocate nothing.
+    unsafe {
+        cmd.pre_exec(child_setup);
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn status_codes_follow_the_shell() {
+        // Raw wait statuses as the kernel encodes them: exit code in bits 8-15, signal in 0-6.
+        assert_eq!(super::status_code(3 << 8), 3);
+        assert_eq!(super::status_code(0), 0);
+        assert_eq!(super::status_code(libc::SIGTERM), 143);
+        assert_eq!(super::status_code(libc::SIGKILL), 137);
+        assert_eq!(super::killed_by(libc::SIGKILL), Some(libc::SIGKILL));
+        assert_eq!(super::killed_by(255 << 8), None);
+        assert_eq!(super::status_code(255 << 8), 255);
+    }
+
     #[test]
     fn localhost_resolves_without_the_network() {
         // /etc/hosts maps localhost on every machine this runs on; no DNS query is needed.

@@ -58,6 +58,17 @@ const CASES: &[Case] = &[
     case(&["--servres=3"], &["--servres", "--servers"]),
     case(&["--verbose"], &["--verbose"]),
     case(&["foo", "--servers=5"], &["'foo'"]),
+    case(&["--user=zoo keeper"], &["--user", "'zoo keeper'", "uid:gid"]),
+    case(&["--user=1000:zk"], &["--user", "'1000:zk'", "uid:gid"]),
+    case(&["--user=no-such-zk-user"], &["--user", "no-such-zk-user"]),
+    case(&["--exit_code_map=143"], &["--exit_code_map", "'143'", "FROM:TO"]),
+    case(&["--exit_code_map=143:256"], &["--exit_code_map", "'143:256'", "0 to 255"]),
+    case(&["--", ""], &["command after --", "empty"]),
+    Case {
+        args: &[],
+        env: &[("ZK_EXIT_CODE_MAP", "143:0,1")],
+        needles: &["ZK_EXIT_CODE_MAP (environment)", "'1'"],
+    },
     Case { args: &[], env: &[("ZK_SERVERS", "three")], needles: &["ZK_SERVERS (environment)", "'three'"] },
     Case {
         args: &[],

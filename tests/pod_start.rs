@@ -188,7 +188,14 @@ fn dry_run_prints_everything_and_writes_nothing() {
     assert!(text.contains(&format!("==> /opt/zookeeper/conf/zoo.cfg (new) <==\n{GOLDEN_ZOO_CFG}")), "{text}");
     assert!(text.contains("==> mkdir /var/lib/zookeeper/data <=="), "{text}");
     assert!(text.contains("==> /var/lib/zookeeper/data/myid (new) <==\n1\n"), "{text}");
-    let exec = text.split("==> exec <==\n").nth(1).expect("exec section");
+    // As root, the default user: the data and log directories change owner, then the JVM runs.
+    let zookeeper = nix::unistd::User::from_name("zookeeper").unwrap().expect("Debian's zookeeper user");
+    let chown = format!(
+        "==> chown {}:{} (symlinks not followed) <==\n/var/lib/zookeeper/data\n/var/lib/zookeeper/data/log\n/var/log/zookeeper\n==> run as zookeeper (uid {}, gid {}",
+        zookeeper.uid, zookeeper.gid, zookeeper.uid, zookeeper.gid
+    );
+    assert!(text.contains(&chown), "{text}");
+    let exec = text.split("==> run as ").nth(1).and_then(|s| s.split_once('\n')).expect("run section").1;
     assert!(exec.contains(" -Xms512M -Xmx512M -XX:+ExitOnOutOfMemoryError "), "{exec}");
     assert!(exec.contains(" -Dlog4j.configuration=file:/opt/zookeeper/conf/log4j.properties "), "{exec}");
     assert!(

@@ -19,6 +19,7 @@ const IO_LIMIT: Duration = Duration::from_secs(2);
 struct Server {
     port: u16,
     stdout: PathBuf,
+    stderr: PathBuf,
     process: Reaped,
     _pod: Pod,
 }
@@ -27,6 +28,7 @@ fn start(level: &str, extra: &[&str]) -> Server {
     require_zookeeper();
     let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
     pod.network = true;
+    pod.private_tmp = true;
     let port = free_port();
     let stdout = pod.root.path().join("zookeeper.out");
     let stderr = pod.root.path().join("zk-entry.err");
@@ -63,7 +65,7 @@ fn start(level: &str, extra: &[&str]) -> Server {
         fs::read_to_string(&stderr).unwrap()
     );
     assert_eq!(four_letter(port, "ruok", IO_LIMIT).unwrap(), "imok");
-    Server { port, stdout, process, _pod: pod }
+    Server { port, stdout, stderr, process, _pod: pod }
 }
 
 impl Server {
@@ -116,4 +118,43 @@ fn logback_configuration_is_in_force_too() {
     assert!(log.contains("[myid:1] - WARN "), "expected WARN lines in the tutorial pattern:\n{log}");
     assert!(!log.contains(" - INFO "), "INFO lines despite --log_level=WARN:\n{log}");
     assert!(!log.contains("log4j:WARN"), "log4j answered instead of logback:\n{log}");
+}
+
+/// Send `sig` to zk-entry (PID 1 of the pod's PID namespace) or to the java under it, and time
+/// until the pod is gone: (exit status, time taken, java's pid).
+fn signal_pod(
+    server: &mut Server,
+    to_java: bool,
+    sig: i32,
+    limit: Duration,
+) -> (std::process::ExitStatus, Duration, u32) {
+    let zk_entry = only_child(server.process.0.id(), IO_LIMIT);
+    let java = only_child(zk_entry, IO_LIMIT);
+    assert_eq!(proc_status(java, "Name").as_deref(), Some("java"));
+    let sent = std::time::Instant::now();
+    signal(if to_java { java } else { zk_entry }, sig);
+    let status = wait_exit(&mut server.process.0, limit);
+    (status, sent.elapsed(), java)
+}
+
+#[test]
+fn sigterm_to_pid1_shuts_zookeeper_down_and_passes_its_status_on() {
+    let mut server = start("INFO", &[]);
+    let (status, took, java) = signal_pod(&mut server, false, libc::SIGTERM, Duration::from_secs(10));
+    let log = fs::read_to_string(&server.stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{log}");
+    assert!(log.contains("forwarding SIGTERM to ZooKeeper"), "{log}");
+    // "exited with status 143", not "was killed by SIGTERM": the JVM took the signal, ran its
+    // shutdown hooks and exited; zk-entry passed that status on.
+    assert!(log.contains(") exited with status 143; exiting with 143"), "{log}");
+    assert!(proc_status(java, "State").is_none(), "java still exists");
+    eprintln!("SIGTERM to exit: {took:?}");
+}
+
+#[test]
+fn kill_9_of_java_ends_pid1_at_once() {
+    let mut server = start("INFO", &[]);
+    let (status, took, _) = signal_pod(&mut server, true, libc::SIGKILL, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(137));
+    assert!(took < Duration::from_millis(100), "took {took:?}");
 }

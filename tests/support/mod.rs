@@ -91,6 +91,9 @@ pub struct Pod {
     /// Commands run inside the namespaces after zk-entry; their output follows a marker line.
     pub after: Vec<String>,
     pub network: bool,
+    /// A tmpfs of its own on /tmp, as a container has (hides the host's /tmp, where tests keep
+    /// fixtures: only for pods that run a JVM).
+    pub private_tmp: bool,
 }
 
 pub const AFTER_MARKER: &str = "--- after ---";
@@ -112,7 +115,14 @@ impl Pod {
             "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
         )
         .unwrap();
-        Pod { hostname: hostname.to_string(), root, setup: Vec::new(), after: Vec::new(), network: false }
+        Pod {
+            hostname: hostname.to_string(),
+            root,
+            setup: Vec::new(),
+            after: Vec::new(),
+            network: false,
+            private_tmp: false,
+        }
     }
 
     /// The host path behind an absolute path as the pod sees it.
@@ -137,6 +147,11 @@ impl Pod {
         ];
         script.extend(PRIVATE_DIRS.iter().map(|(mount, dir)| format!("mount --bind '{r}/{dir}' {mount}")));
         script.extend(self.setup.iter().cloned());
+        if self.private_tmp {
+            // JVMs of different pods would otherwise share hsperfdata files in /tmp, named after
+            // the PID, which is the same in every pod's PID namespace.
+            script.push("mount -t tmpfs -o size=16m tmpfs /tmp".into());
+        }
         if self.after.is_empty() {
             // The program takes over this process: killing the child kills it, not a shell.
             script.push("exec \"$@\"".into());
@@ -148,7 +163,9 @@ impl Pod {
             script.push("exit $rc".into());
         }
         let mut cmd = Command::new("unshare");
-        cmd.args(["--uts", "--mount"]);
+        // A PID namespace as in a pod: what the script execs (zk-entry) is its PID 1, and
+        // killing unshare kills that PID 1 and with it everything in the namespace.
+        cmd.args(["--uts", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]);
         if !self.network {
             cmd.arg("--net");
         }
@@ -252,6 +269,19 @@ pub fn wait_for<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Opt
     }
 }
 
+/// Wait for `child` to exit, polling every millisecond (exit latency is measured with it);
+/// panics after `limit`.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "process {} did not exit within {limit:?}", child.id());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// A child process that is killed and reaped when the guard goes, also when a test panics.
 pub struct Reaped(pub Child);
 
@@ -260,6 +290,68 @@ impl Drop for Reaped {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The test suite's child program (examples/pid1_child.rs), which `cargo test` builds next to
+/// the test binaries.
+pub fn helper() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let path = exe.parent().and_then(Path::parent).expect("target directory").join("examples/pid1_child");
+    if !path.is_file() {
+        panic!(
+            "{} is missing: `cargo test` builds it (a run limited with --test does not); run `cargo build --examples` first",
+            path.display()
+        );
+    }
+    path
+}
+
+/// zk-entry as PID 1 of a new PID namespace, as a container runtime starts it:
+/// `unshare --pid --fork --kill-child --mount-proc zk-entry ARGS`. Killing the returned process
+/// (unshare) kills zk-entry and so the whole namespace.
+pub fn as_pid1(args: &[&str]) -> Command {
+    require_root();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--kill-child", "--mount-proc", "--", BIN]).args(args);
+    scrub(&mut cmd);
+    cmd
+}
+
+/// The children of process `pid` (as the host sees them).
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    fs::read_to_string(path).unwrap_or_default().split_whitespace().filter_map(|p| p.parse().ok()).collect()
+}
+
+/// The one child of `pid`, once it exists (e.g. zk-entry under unshare, the program under
+/// zk-entry).
+pub fn only_child(pid: u32, limit: Duration) -> u32 {
+    wait_for(limit, || match children_of(pid).as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    })
+    .unwrap_or_else(|| panic!("process {pid} has no single child after {limit:?}: {:?}", children_of(pid)))
+}
+
+/// A field of /proc/PID/status (e.g. "State", "PPid"), trimmed.
+pub fn proc_status(pid: u32, field: &str) -> Option<String> {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':').map(|v| v.trim().to_string()))
+}
+
+/// Zombies among the children of `pid`.
+pub fn zombie_children(pid: u32) -> usize {
+    children_of(pid)
+        .into_iter()
+        .filter(|c| proc_status(*c, "State").is_some_and(|s| s.starts_with('Z')))
+        .count()
+}
+
+/// Send signal `sig` to `pid`.
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill has no memory-safety preconditions; pid is a process this test started.
+    let rc = unsafe { libc::kill(pid as i32, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig}): {}", std::io::Error::last_os_error());
 }
 
 /// The Debian ZooKeeper package the real-server tests run; `make test` installs it.

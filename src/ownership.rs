@@ -1,0 +1,231 @@
+//! Ownership of the directories ZooKeeper writes: as root, give them (and everything in them) to
+//! the user ZooKeeper runs as; as any other user, check that they are writable.
+//!
+//! Invariants of the walk, which runs as root over directories other people can write to:
+//! - no symlink is ever followed below a top directory: every entry is examined with
+//!   `fstatat(AT_SYMLINK_NOFOLLOW)`, changed with `fchownat(AT_SYMLINK_NOFOLLOW)` (a link gets
+//!   the new owner itself, its target keeps its own), and entered with
+//!   `openat(O_NOFOLLOW | O_DIRECTORY)` relative to its parent's descriptor, so a directory
+//!   swapped for a link between the check and the open is refused by the kernel, not followed;
+//! - only entries whose owner differs are changed (a restart on a large volume writes nothing);
+//! - a pending signal stops the walk between two entries ([`Signals::checkpoint`]).
+
+use std::ffi::{CStr, OsStr};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::{Mode, SFlag};
+use nix::unistd::{Gid, Uid};
+
+use crate::signals::Signals;
+
+/// Deeper than this is not a ZooKeeper data directory (they are three levels deep); the limit
+/// bounds the open descriptors, one per level.
+const MAX_DEPTH: usize = 128;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Entries looked at, top directories included.
+    pub seen: u64,
+    /// Entries whose owner was changed.
+    pub changed: u64,
+    /// Entries the kernel would not let root change (EPERM: root-squashed NFS and the like).
+    pub refused: u64,
+}
+
+/// Make every directory in `tops` and everything below it owned by `uid:gid`. Directories nested
+/// in another of `tops` are walked once.
+pub fn give(tops: &[PathBuf], uid: Uid, gid: Gid, signals: &Signals) -> anyhow::Result<Tally> {
+    let mut tally = Tally::default();
+    for top in distinct_tops(tops) {
+        tracing::info!("making {} and its contents owned by {uid}:{gid}", top.display());
+        Walk { uid, gid, signals, tally: &mut tally, path: top.to_path_buf() }.top(top)?;
+    }
+    if tally.refused > 0 {
+        tracing::warn!(
+            "{} entries keep their owner: the file system refused root's chown (EPERM; root-squashed NFS?); if ZooKeeper cannot write them, give the volume to {uid}:{gid} on the server or use securityContext.fsGroup",
+            tally.refused
+        );
+    }
+    Ok(tally)
+}
+
+/// `tops` without the ones inside another (the default data_log_dir sits in data_dir).
+fn distinct_tops(tops: &[PathBuf]) -> Vec<&Path> {
+    let mut out: Vec<&Path> = Vec::new();
+    for top in tops {
+        let inside_other = tops.iter().any(|other| other != top && top.starts_with(other));
+        if !inside_other && !out.contains(&top.as_path()) {
+            out.push(top);
+        }
+    }
+    out
+}
+
+struct Walk<'a> {
+    uid: Uid,
+    gid: Gid,
+    signals: &'a Signals,
+    tally: &'a mut Tally,
+    /// The path of the entry being handled, for messages only: every system call goes through
+    /// descriptors.
+    path: PathBuf,
+}
+
+impl Walk<'_> {
+    /// The top directory is the operator's configuration: a link there is followed on purpose.
+    fn top(&mut self, top: &Path) -> anyhow::Result<()> {
+        let fd =
+            nix::fcntl::open(top, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+                .with_context(|| format!("cannot open {} to change its owner", top.display()))?;
+        let st = nix::sys::stat::fstat(&fd).with_context(|| format!("cannot stat {}", top.display()))?;
+        self.tally.seen += 1;
+        if st.st_uid != self.uid.as_raw() || st.st_gid != self.gid.as_raw() {
+            self.changed(nix::unistd::fchown(&fd, Some(self.uid), Some(self.gid)))?;
+        }
+        self.directory(fd, 1)
+    }
+
+    fn directory(&mut self, fd: OwnedFd, depth: usize) -> anyhow::Result<()> {
+        if depth > MAX_DEPTH {
+            anyhow::bail!(
+                "cannot change the owner of {}: more than {MAX_DEPTH} directory levels; this is not a ZooKeeper data directory",
+                self.path.display()
+            );
+        }
+        let listing = fd.try_clone().context("cannot duplicate a directory descriptor")?;
+        let mut dir =
+            Dir::from_fd(listing).with_context(|| format!("cannot list {}", self.path.display()))?;
+        for entry in dir.iter() {
+            self.signals.checkpoint()?;
+            let entry = entry.with_context(|| format!("cannot list {}", self.path.display()))?;
+            let name = entry.file_name();
+            if name.to_bytes() == b"." || name.to_bytes() == b".." {
+                continue;
+            }
+            self.path.push(OsStr::from_bytes(name.to_bytes()));
+            let result = self.entry(&fd, name, depth);
+            self.path.pop();
+            result?;
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, parent: &OwnedFd, name: &CStr, depth: usize) -> anyhow::Result<()> {
+        let st = match nix::sys::stat::fstatat(parent.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            // Deleted since it was listed (ZooKeeper is not running yet, but an operator might be).
+            Err(Errno::ENOENT) => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("cannot stat {}", self.path.display())),
+        };
+        self.tally.seen += 1;
+        if st.st_uid != self.uid.as_raw() || st.st_gid != self.gid.as_raw() {
+            let result = nix::unistd::fchownat(
+                parent.as_fd(),
+                name,
+                Some(self.uid),
+                Some(self.gid),
+                AtFlags::AT_SYMLINK_NOFOLLOW,
+            );
+            self.changed(result)?;
+        }
+        if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFDIR {
+            return Ok(());
+        }
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        match nix::fcntl::openat(parent.as_fd(), name, flags, Mode::empty()) {
+            Ok(fd) => self.directory(fd, depth + 1),
+            // Replaced by a link or a file after fstatat: not ours to enter.
+            Err(Errno::ELOOP | Errno::ENOTDIR | Errno::ENOENT) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot open {}", self.path.display())),
+        }
+    }
+
+    fn changed(&mut self, result: nix::Result<()>) -> anyhow::Result<()> {
+        match result {
+            Ok(()) => {
+                self.tally.changed += 1;
+                Ok(())
+            }
+            Err(Errno::EPERM) => {
+                self.tally.refused += 1;
+                Ok(())
+            }
+            Err(e) => Err(e).with_context(|| {
+                format!("cannot change the owner of {} to {}:{}", self.path.display(), self.uid, self.gid)
+            }),
+        }
+    }
+}
+
+/// As a user other than root: each existing directory must be writable by this process, or the
+/// start stops here, before anything is written, with what to change. Missing directories are
+/// created by the start itself (or fail there with their own message).
+pub fn check_writable(dirs: &[PathBuf], euid: Uid) -> anyhow::Result<()> {
+    for dir in dirs {
+        let Ok(meta) = std::fs::metadata(dir) else { continue };
+        let access = nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK;
+        if nix::unistd::faccessat(nix::fcntl::AT_FDCWD, dir, access, AtFlags::AT_EACCESS).is_ok() {
+            continue;
+        }
+        let owner_group = crate::privileges::group_name(Gid::from_raw(meta.gid()))
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "{} is not writable by uid {euid} (gid {}): it is owned by {}:{}{owner_group} with mode {:04o}; set the pod's securityContext.fsGroup (e.g. fsGroup: 1000) so Kubernetes gives the volume to that group, or start zk-entry as root so it can chown the directory",
+            dir.display(),
+            nix::unistd::getegid(),
+            meta.uid(),
+            meta.gid(),
+            meta.permissions().mode() & 0o7777
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_tops_are_walked_once() {
+        let tops = [
+            PathBuf::from("/var/lib/zookeeper/data"),
+            PathBuf::from("/var/lib/zookeeper/data/log"),
+            PathBuf::from("/var/log/zookeeper"),
+            PathBuf::from("/var/lib/zookeeper/data"),
+        ];
+        assert_eq!(
+            distinct_tops(&tops),
+            vec![Path::new("/var/lib/zookeeper/data"), Path::new("/var/log/zookeeper")]
+        );
+        // A sibling with a common string prefix is not inside.
+        let tops = [PathBuf::from("/data"), PathBuf::from("/data2")];
+        assert_eq!(distinct_tops(&tops).len(), 2);
+    }
+
+    #[test]
+    fn walking_to_the_current_owner_changes_nothing() {
+        // Runs as any user: giving files to their own owner needs no privilege.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("version-2/sub")).unwrap();
+        std::fs::write(dir.path().join("version-2/snapshot.0"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("version-2/link")).unwrap();
+        let signals = test_signals();
+        let me = (nix::unistd::geteuid(), nix::unistd::getegid());
+        let tally = give(&[dir.path().to_path_buf()], me.0, me.1, &signals).unwrap();
+        assert_eq!(tally, Tally { seen: 5, changed: 0, refused: 0 });
+    }
+
+    fn test_signals() -> Signals {
+        // Blocking in a test thread would leak into the harness; a never-blocked set is enough
+        // for checkpoints that find nothing pending.
+        Signals::unblocked_for_tests()
+    }
+}

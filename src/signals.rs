@@ -1,0 +1,162 @@
+//! zk-entry's signal state: which signals it blocks, the mask its child gets back, and the
+//! checkpoints that stop a start when a signal arrives during preparation.
+//!
+//! Invariant: there are no signal handlers in zk-entry. Every signal it handles is blocked first
+//! thing in `main`, before any thread or child exists, so none is lost (PID 1 drops signals whose
+//! disposition is the default) and none interrupts a half-done step; they wait as pending signals
+//! until zk-entry takes them synchronously: [`Signals::checkpoint`] while preparing,
+//! [`crate::supervise`]'s loop once the child runs.
+//!
+//! Not blocked:
+//! - fault signals (SEGV, BUS, ILL, FPE, ABRT, TRAP, SYS): a fault in zk-entry must kill it, not
+//!   wait in a queue (and the kernel would kill it anyway);
+//! - SIGPIPE: Rust ignores it so that a write to a closed pipe fails with EPIPE; blocked, it
+//!   would queue instead and be taken for a signal to forward, so a closed log pipe would kill
+//!   the JVM;
+//! - SIGKILL and SIGSTOP, which cannot be blocked.
+
+use anyhow::Context;
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+
+use crate::exit::Stopped;
+use crate::sys;
+
+const NOT_BLOCKED: [Signal; 8] = [
+    Signal::SIGSEGV,
+    Signal::SIGBUS,
+    Signal::SIGILL,
+    Signal::SIGFPE,
+    Signal::SIGABRT,
+    Signal::SIGTRAP,
+    Signal::SIGSYS,
+    Signal::SIGPIPE,
+];
+
+/// Standard signals whose default action ends a process. Receiving one of them while preparing
+/// stops the start, as it would stop any program without a handler; the others (CHLD, CONT,
+/// URG, WINCH, TSTP, TTIN, TTOU) stay pending and reach the child once it runs.
+const ENDING: [Signal; 14] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGALRM,
+    Signal::SIGTERM,
+    Signal::SIGSTKFLT,
+    Signal::SIGXCPU,
+    Signal::SIGXFSZ,
+    Signal::SIGVTALRM,
+    Signal::SIGPROF,
+    Signal::SIGIO,
+    Signal::SIGPWR,
+];
+
+/// The signal state set up in `main`.
+pub struct Signals {
+    /// The mask zk-entry inherited; its child gets it back.
+    pub original: SigSet,
+    /// What zk-entry blocked: every signal but those in [`NOT_BLOCKED`].
+    pub handled: SigSet,
+    /// Signals that stop a start during preparation: [`ENDING`] and every real-time signal.
+    ending: Vec<i32>,
+}
+
+impl Signals {
+    /// Block every signal zk-entry handles. Call first thing in `main`, before anything else can
+    /// start a thread.
+    pub fn block() -> anyhow::Result<Signals> {
+        let mut handled = SigSet::all();
+        for sig in NOT_BLOCKED {
+            handled.remove(sig);
+        }
+        let mut original = SigSet::empty();
+        nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled), Some(&mut original))
+            .context("cannot block signals")?;
+        let mut ending: Vec<i32> = ENDING.iter().map(|s| *s as i32).collect();
+        ending.extend(sys::min_realtime_signal()..=sys::max_signal());
+        Ok(Signals { original, handled, ending })
+    }
+
+    /// Signal state for unit tests that run preparation code inside the test harness: nothing is
+    /// blocked (the mask is per thread and shared with other tests), so checkpoints never fire.
+    #[cfg(test)]
+    pub fn unblocked_for_tests() -> Signals {
+        Signals { original: SigSet::empty(), handled: SigSet::empty(), ending: Vec::new() }
+    }
+
+    /// Give this thread its inherited mask back: for subcommands that run no child and should
+    /// die of Ctrl-C as any tool does.
+    pub fn restore(&self) -> anyhow::Result<()> {
+        nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.original), None)
+            .context("cannot restore the signal mask")
+    }
+
+    /// Between preparation steps: a pending signal that would end a process ends the start here,
+    /// with a [`Stopped`] error (exit 128 + signal), before the JVM is started.
+    pub fn checkpoint(&self) -> anyhow::Result<()> {
+        match sys::first_pending(&self.ending).context("cannot read pending signals")? {
+            Some(signal) => Err(Stopped { signal }.into()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A signal's name for log lines: `SIGTERM`, `SIGRTMIN+3`, or its number.
+pub fn name(sig: i32) -> String {
+    let rt_min = sys::min_realtime_signal();
+    match Signal::try_from(sig) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) if (rt_min..=sys::max_signal()).contains(&sig) => format!("SIGRTMIN+{}", sig - rt_min),
+        Err(_) => format!("signal {sig}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cover_standard_and_realtime_signals() {
+        assert_eq!(name(libc::SIGTERM), "SIGTERM");
+        assert_eq!(name(sys::min_realtime_signal() + 3), "SIGRTMIN+3");
+        assert_eq!(name(0), "signal 0");
+    }
+
+    #[test]
+    fn fault_signals_and_sigpipe_are_never_blocked() {
+        // In a thread of its own: the mask is per thread, and the test harness's must stay as is.
+        std::thread::spawn(|| {
+            let signals = Signals::block().unwrap();
+            let now = SigSet::thread_get_mask().unwrap();
+            for sig in NOT_BLOCKED {
+                assert!(!now.contains(sig), "{sig} blocked");
+            }
+            for sig in ENDING {
+                assert!(now.contains(sig), "{sig} not blocked");
+            }
+            signals.restore().unwrap();
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_pending_ending_signal_stops_preparation() {
+        std::thread::spawn(|| {
+            let signals = Signals::block().unwrap();
+            assert!(signals.checkpoint().is_ok());
+            // A thread-directed signal stays pending on this thread only, away from the harness.
+            nix::sys::pthread::pthread_kill(nix::sys::pthread::pthread_self(), Signal::SIGUSR2).unwrap();
+            let err = signals.checkpoint().unwrap_err();
+            assert_eq!(crate::exit::code_of(&err), 128 + libc::SIGUSR2 as u8);
+            // Take it so that restoring the mask does not deliver it.
+            let mut set = SigSet::empty();
+            set.add(Signal::SIGUSR2);
+            assert_eq!(sys::wait_signal(&set).unwrap(), libc::SIGUSR2);
+            signals.restore().unwrap();
+        })
+        .join()
+        .unwrap();
+    }
+}

@@ -1,0 +1,144 @@
+//! The child's whole life under zk-entry: start it with a clean signal state and its user's
+//! credentials, then wait, forward and reap until it exits, and exit with its status.
+//!
+//! Invariants (reference.md §3):
+//! - one loop takes every signal synchronously ([`crate::sys::wait_signal`] on the set blocked in
+//!   `main`); nothing runs in a signal handler;
+//! - every wake-up reaps until no exited child is left, since SIGCHLDs coalesce; orphans that the
+//!   kernel hands to zk-entry (as PID 1, or as a child subreaper) are reaped there too;
+//! - a signal is forwarded only while the child is unreaped: until zk-entry itself collects its
+//!   status the PID stays a zombie and cannot be reused, and once it is collected zk-entry exits;
+//! - no kill timer: the kubelet escalates to SIGKILL after `terminationGracePeriodSeconds`, and
+//!   ZooKeeper's own shutdown must not be cut short.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use nix::unistd::Pid;
+
+use crate::exit::{self, Exec};
+use crate::privileges::RunAs;
+use crate::signals::{self, Signals};
+use crate::sys::{self, ChildSetup};
+
+/// The program to run and how.
+pub struct Child {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    /// How log lines name it: "ZooKeeper" for the JVM, the program otherwise.
+    pub label: String,
+    pub run_as: RunAs,
+    /// `--exit_code_map`: (child's status, zk-entry's exit code).
+    pub exit_code_map: Vec<(u8, u8)>,
+}
+
+/// Start the child and supervise it until it exits; the result is zk-entry's exit code.
+pub fn run(child: &Child, signals: &Signals) -> anyhow::Result<ExitCode> {
+    become_reaper();
+    let pid = spawn(child, signals)?;
+    loop {
+        let sig = match sys::wait_signal(&signals.handled) {
+            Ok(sig) => sig,
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(anyhow::Error::new(e).context("cannot wait for signals")),
+        };
+        if sig != libc::SIGCHLD {
+            forward(pid, sig, &child.label);
+        }
+        if let Some(status) = reap(pid)? {
+            return Ok(ExitCode::from(outcome(child, pid, status)));
+        }
+    }
+}
+
+/// PID 1 inherits every orphan of its namespace. Anywhere else (`shareProcessNamespace: true`,
+/// or a plain shell) the orphans of the child would go to someone else's init and could stay
+/// zombies there: a child subreaper gets them instead.
+fn become_reaper() {
+    if nix::unistd::getpid().as_raw() == 1 {
+        return;
+    }
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        tracing::warn!("cannot become a child subreaper ({e}); orphans of ZooKeeper will be reaped by PID 1");
+    }
+}
+
+fn spawn(child: &Child, signals: &Signals) -> anyhow::Result<Pid> {
+    let mut cmd = Command::new(&child.program);
+    cmd.args(&child.args);
+    // Its own process group: a Ctrl-C in a terminal reaches zk-entry, which forwards it once,
+    // instead of reaching both and the JVM twice.
+    cmd.process_group(0);
+    let credentials = match &child.run_as {
+        RunAs::Switch(account) => {
+            cmd.env("HOME", &account.home);
+            Some(account.credentials())
+        }
+        RunAs::Current { .. } => None,
+    };
+    sys::spawn_clean(&mut cmd, ChildSetup { mask: signals.original, credentials });
+    let spawned = cmd.spawn().map_err(|e| {
+        let code =
+            if e.kind() == std::io::ErrorKind::NotFound { exit::NOT_FOUND } else { exit::NOT_EXECUTABLE };
+        let user = match &child.run_as {
+            RunAs::Switch(account) => format!(" as {}", account.describe()),
+            RunAs::Current { .. } => String::new(),
+        };
+        anyhow::Error::from(Exec {
+            code,
+            message: format!("cannot run {}{user}: {e}", child.program.display()),
+        })
+    })?;
+    let pid = Pid::from_raw(spawned.id() as i32);
+    // The status is collected by the reaping loop with waitpid(-1), not through this handle.
+    drop(spawned);
+    let user = match &child.run_as {
+        RunAs::Switch(account) => format!(" as {}", account.describe()),
+        RunAs::Current { uid } => format!(" as uid {uid}"),
+    };
+    let role = if nix::unistd::getpid().as_raw() == 1 { "PID 1" } else { "child subreaper" };
+    tracing::info!("started {} (pid {pid}){user}; zk-entry stays as {role}, forwarding signals", child.label);
+    Ok(pid)
+}
+
+fn forward(pid: Pid, sig: i32, label: &str) {
+    tracing::info!("forwarding {} to {label} (pid {pid})", signals::name(sig));
+    if let Err(e) = sys::send_signal(pid, sig) {
+        tracing::warn!("cannot forward {} to pid {pid}: {e}", signals::name(sig));
+    }
+}
+
+/// Collect every exited child; the raw status of the main child if it was among them.
+fn reap(main: Pid) -> anyhow::Result<Option<i32>> {
+    let mut main_status = None;
+    while let Some((pid, status)) =
+        sys::reap_one().map_err(|e| anyhow::Error::new(e).context("cannot reap children"))?
+    {
+        if pid == main {
+            main_status = Some(status);
+        }
+    }
+    Ok(main_status)
+}
+
+/// zk-entry's exit code for the child's raw wait status, after `--exit_code_map`.
+fn outcome(child: &Child, pid: Pid, status: i32) -> u8 {
+    let code = sys::status_code(status);
+    let mapped = child.exit_code_map.iter().find(|(from, _)| *from == code).map(|(_, to)| *to);
+    let how = match sys::killed_by(status) {
+        Some(sig) => format!("was killed by {}", signals::name(sig)),
+        None => format!("exited with status {code}"),
+    };
+    match mapped {
+        Some(to) => {
+            tracing::info!(
+                "{} (pid {pid}) {how}; exiting with {to} (--exit_code_map {code}:{to})",
+                child.label
+            )
+        }
+        None => tracing::info!("{} (pid {pid}) {how}; exiting with {code}", child.label),
+    }
+    mapped.unwrap_or(code)
+}

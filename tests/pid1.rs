@@ -1,0 +1,423 @@
+//! zk-entry as a pod's PID 1 (`unshare --pid --fork --mount-proc`, as a container runtime starts
+//! it) and as a child subreaper, with the test suite's own child program (examples/pid1_child.rs)
+//! run through `-- COMMAND`: signal forwarding and the child's signal state, exit statuses,
+//! reaping of orphans, a signal during preparation, users and ownership.
+//!
+//! Needs root (namespaces, chown, setuid), as CI runs it.
+
+mod support;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Directories for one start: data, data log, log and conf dirs, and a scratch dir the child
+/// writes to (world-writable, so that a child running as another user can).
+struct Dirs {
+    root: tempfile::TempDir,
+}
+
+impl Dirs {
+    fn new() -> Dirs {
+        let root = tempfile::tempdir().unwrap();
+        let scratch = root.path().join("scratch");
+        fs::create_dir(&scratch).unwrap();
+        fs::set_permissions(&scratch, fs::Permissions::from_mode(0o777)).unwrap();
+        // tempdir is 0700: let other users reach what is inside.
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        Dirs { root }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    fn scratch(&self, name: &str) -> String {
+        self.path("scratch").join(name).display().to_string()
+    }
+
+    /// `start` flags that keep every file in this temporary tree.
+    fn start_args(&self, extra: &[&str], command: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = vec!["start".into()];
+        for (flag, dir) in
+            [("data_dir", "data"), ("data_log_dir", "data/log"), ("log_dir", "log"), ("conf_dir", "conf")]
+        {
+            args.push(format!("--{flag}={}", self.path(dir).display()));
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push("--".into());
+        args.push(helper().display().to_string());
+        args.extend(command.iter().map(|s| s.to_string()));
+        args
+    }
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// zk-entry as PID 1, supervising the helper in `command`; stdout and stderr captured.
+fn pid1(dirs: &Dirs, extra: &[&str], command: &[&str]) -> Reaped {
+    let args = dirs.start_args(extra, command);
+    let child = as_pid1(&strs(&args))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Reaped(child)
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut text = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut err, &mut text);
+    }
+    text
+}
+
+/// Run to completion as PID 1 and give the exit code and stderr.
+fn pid1_result(dirs: &Dirs, extra: &[&str], command: &[&str]) -> (Option<i32>, String) {
+    let args = dirs.start_args(extra, command);
+    let out = as_pid1(&strs(&args)).stdin(Stdio::null()).output().unwrap();
+    (out.status.code(), stderr(&out))
+}
+
+fn wait_file(path: &Path) {
+    assert!(wait_for(LIMIT, || path.exists().then_some(())).is_some(), "{} never appeared", path.display());
+}
+
+#[test]
+fn forwarded_signals_reach_the_child_with_a_clean_signal_state() {
+    let dirs = Dirs::new();
+    let out = dirs.path("scratch");
+    let out_text = out.display().to_string();
+    let mut zk = pid1(&dirs, &["--user=root"], &["signals", &out_text]);
+    let zk_entry = only_child(zk.0.id(), LIMIT);
+    wait_file(&out.join("ready"));
+
+    let status = fs::read_to_string(out.join("status")).unwrap();
+    assert!(status.contains("SigBlk:\t0000000000000000"), "{status}");
+    // Nothing ignored at all: not TERM, INT, HUP or PIPE (which Rust itself ignores), nor any other.
+    assert!(status.contains("SigIgn:\t0000000000000000"), "{status}");
+
+    let rt_min = libc::SIGRTMIN();
+    let forwarded = [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+        libc::SIGWINCH,
+        libc::SIGCONT,
+        libc::SIGURG,
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGXCPU,
+        libc::SIGPWR,
+        rt_min,
+        rt_min + 5,
+        libc::SIGRTMAX(),
+    ];
+    let received = out.join("received");
+    for sig in forwarded {
+        signal(zk_entry, sig);
+        let seen = wait_for(LIMIT, || {
+            fs::read_to_string(&received)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| l == sig.to_string())
+                .then_some(())
+        });
+        assert!(seen.is_some(), "signal {sig} did not reach the child: {}", stderr_of(&mut zk.0));
+    }
+    signal(zk_entry, libc::SIGTERM);
+    let status = wait_exit(&mut zk.0, LIMIT);
+    assert_eq!(status.code(), Some(0), "the helper exits 0 after SIGTERM: {}", stderr_of(&mut zk.0));
+    let log = stderr_of(&mut zk.0);
+    assert!(log.contains("forwarding SIGTERM to"), "{log}");
+    assert!(log.contains("forwarding SIGRTMIN+5 to"), "{log}");
+}
+
+#[test]
+fn exit_statuses_pass_through() {
+    let dirs = Dirs::new();
+    for code in [0, 1, 2, 127, 255] {
+        let (got, err) = pid1_result(&dirs, &["--user=root"], &["exit", &code.to_string()]);
+        assert_eq!(got, Some(code), "exit {code}: {err}");
+    }
+    for sig in [libc::SIGTERM, libc::SIGKILL, libc::SIGUSR1] {
+        let (got, err) = pid1_result(&dirs, &["--user=root"], &["raise", &sig.to_string()]);
+        assert_eq!(got, Some(128 + sig), "raise {sig}: {err}");
+        assert!(err.contains("was killed by SIG"), "{err}");
+    }
+}
+
+#[test]
+fn exit_code_map_remaps_only_the_listed_statuses() {
+    let dirs = Dirs::new();
+    let map = ["--user=root", "--exit_code_map=143:0", "--exit_code_map=3:7"];
+    let (got, err) = pid1_result(&dirs, &map, &["raise", &libc::SIGTERM.to_string()]);
+    assert_eq!(got, Some(0), "{err}");
+    assert!(err.contains("--exit_code_map 143:0"), "{err}");
+    assert_eq!(pid1_result(&dirs, &map, &["exit", "3"]).0, Some(7));
+    assert_eq!(pid1_result(&dirs, &map, &["exit", "1"]).0, Some(1));
+}
+
+#[test]
+fn sigkill_of_the_child_ends_zk_entry_within_100_ms() {
+    let dirs = Dirs::new();
+    let mut zk = pid1(&dirs, &["--user=root"], &["sleep"]);
+    let zk_entry = only_child(zk.0.id(), LIMIT);
+    let child = only_child(zk_entry, LIMIT);
+    let killed = Instant::now();
+    signal(child, libc::SIGKILL);
+    let status = wait_exit(&mut zk.0, LIMIT);
+    let took = killed.elapsed();
+    assert_eq!(status.code(), Some(137));
+    assert!(took < Duration::from_millis(100), "zk-entry took {took:?} to follow its child");
+}
+
+/// Start the `orphans` helper under zk-entry (pid `reaper`), check the 100 grandchildren were
+/// handed to zk-entry, release them at once, and check nothing is left.
+fn orphans_are_reaped(reaper: u32) {
+    let child = only_child(reaper, LIMIT);
+    let adopted = wait_for(LIMIT, || (children_of(reaper).len() == 101).then_some(()));
+    assert!(
+        adopted.is_some(),
+        "the orphans were not handed to zk-entry: {} children",
+        children_of(reaper).len()
+    );
+    signal(reaper, libc::SIGUSR1); // forwarded: the helper closes the pipe, all 100 exit now
+    let clean = wait_for(LIMIT, || {
+        (children_of(reaper) == vec![child] && zombie_children(reaper) == 0).then_some(())
+    });
+    assert!(
+        clean.is_some(),
+        "left behind: {} children, {} zombies",
+        children_of(reaper).len(),
+        zombie_children(reaper)
+    );
+}
+
+#[test]
+fn a_hundred_orphans_exiting_at_once_leave_no_zombie() {
+    let dirs = Dirs::new();
+    let mut zk = pid1(&dirs, &["--user=root"], &["orphans", "100"]);
+    let zk_entry = only_child(zk.0.id(), LIMIT);
+    orphans_are_reaped(zk_entry);
+    signal(zk_entry, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut zk.0, LIMIT).code(), Some(143));
+}
+
+#[test]
+fn negative_control_the_zombie_check_sees_unreaped_children() {
+    // The same check on a parent that never reaps: it must see the zombies, or the test above
+    // could pass without anything having been reaped.
+    let mut parent = Reaped(Command::new(helper()).args(["zombies", "100"]).spawn().unwrap());
+    let seen = wait_for(LIMIT, || (zombie_children(parent.0.id()) == 100).then_some(()));
+    assert!(seen.is_some(), "saw {} zombies", zombie_children(parent.0.id()));
+    let _ = parent.0.kill();
+}
+
+#[test]
+fn not_pid1_it_is_a_subreaper_that_reaps_and_forwards() {
+    let dirs = Dirs::new();
+    let args = dirs.start_args(&["--user=root"], &["orphans", "100"]);
+    let mut cmd = zk_entry();
+    cmd.args(&args).stdin(Stdio::null()).stderr(Stdio::piped());
+    let mut zk = Reaped(cmd.spawn().unwrap());
+    orphans_are_reaped(zk.0.id());
+    signal(zk.0.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut zk.0, LIMIT).code(), Some(143));
+    let log = stderr_of(&mut zk.0);
+    assert!(log.contains("child subreaper"), "{log}");
+}
+
+#[test]
+fn sigterm_during_a_slow_chown_stops_with_143_and_starts_nothing() {
+    let dirs = Dirs::new();
+    let snapshots = dirs.path("data/version-2");
+    fs::create_dir_all(&snapshots).unwrap();
+    const FILES: usize = 100_000;
+    for i in 0..FILES {
+        fs::File::create(snapshots.join(format!("log.{i:x}"))).unwrap();
+    }
+    let marker = dirs.scratch("started");
+    let args = dirs.start_args(&["--user=zookeeper"], &["marker", &marker]);
+    let mut zk = Reaped(as_pid1(&strs(&args)).stdin(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap());
+    let zk_entry = only_child(zk.0.id(), LIMIT);
+    let mut lines = BufReader::new(zk.0.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains("owned by") {
+            break;
+        }
+    }
+    let sent = Instant::now();
+    signal(zk_entry, libc::SIGTERM);
+    let status = wait_exit(&mut zk.0, LIMIT);
+    let took = sent.elapsed();
+    seen.extend(lines.map_while(Result::ok));
+    let log = seen.join("\n");
+    assert_eq!(status.code(), Some(143), "{log}");
+    assert!(log.contains("received SIGTERM while preparing; stopped before starting ZooKeeper"), "{log}");
+    assert!(took < Duration::from_millis(500), "took {took:?} to stop");
+    assert!(!Path::new(&marker).exists(), "the child was started");
+    // It stopped part-way: some files still have their old owner.
+    let root_owned = fs::read_dir(&snapshots)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().metadata().unwrap().uid() == 0)
+        .count();
+    assert!(root_owned > 0, "the walk finished before the signal; the test proves nothing");
+}
+
+/// The ids file of the helper: (uid line, gid line, groups line, HOME).
+fn ids_of(dirs: &Dirs, user: &str) -> (String, String) {
+    let file = dirs.scratch(&format!("ids-{}", user.replace(':', "-")));
+    let (code, err) = pid1_result(dirs, &[&format!("--user={user}")], &["ids", &file]);
+    assert_eq!(code, Some(0), "--user {user}: {err}");
+    (fs::read_to_string(&file).unwrap(), err)
+}
+
+/// What the helper should report for uid, gid and groups, from the databases.
+fn expected_ids(uid: u32, gid: u32, groups: &[u32], home: &str) -> String {
+    let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+    format!(
+        "Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nGroups:\t{} \nHOME:\t{home}\n",
+        groups.join(" ")
+    )
+}
+
+fn database_groups(name: &str, gid: u32) -> Vec<u32> {
+    let c = std::ffi::CString::new(name).unwrap();
+    let mut groups: Vec<u32> = nix::unistd::getgrouplist(&c, nix::unistd::Gid::from_raw(gid))
+        .unwrap()
+        .into_iter()
+        .map(|g| g.as_raw())
+        .collect();
+    groups.sort();
+    groups.dedup();
+    groups
+}
+
+#[test]
+fn the_child_runs_as_the_user_asked_for() {
+    let dirs = Dirs::new();
+    let zk = nix::unistd::User::from_name("zookeeper").unwrap().expect("Debian's zookeeper user");
+    let (ids, _) = ids_of(&dirs, "zookeeper");
+    let groups = database_groups("zookeeper", zk.gid.as_raw());
+    assert_eq!(ids, expected_ids(zk.uid.as_raw(), zk.gid.as_raw(), &groups, &zk.dir.display().to_string()));
+
+    // 1000 may or may not be in this machine's /etc/passwd: expect what the database says.
+    let expect_1000 = |gid: u32| match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(1000)).unwrap()
+    {
+        Some(u) => expected_ids(1000, gid, &database_groups(&u.name, gid), &u.dir.display().to_string()),
+        None => expected_ids(1000, gid, &[gid], "/"),
+    };
+    let primary_1000 = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(1000))
+        .unwrap()
+        .map_or(1000, |u| u.gid.as_raw());
+    assert_eq!(ids_of(&dirs, "1000").0, expect_1000(primary_1000));
+    assert_eq!(ids_of(&dirs, "1000:1000").0, expect_1000(1000));
+    // A uid with no entry: its own number as gid, never root's group.
+    assert_eq!(ids_of(&dirs, "54321").0, expected_ids(54321, 54321, &[54321], "/"));
+}
+
+#[test]
+fn an_unknown_user_is_refused_and_nothing_starts() {
+    let dirs = Dirs::new();
+    let marker = dirs.scratch("started");
+    let (code, err) = pid1_result(&dirs, &["--user=no-such-zk-user"], &["marker", &marker]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--user no-such-zk-user: no such user in /etc/passwd"), "{err}");
+    assert!(!Path::new(&marker).exists());
+    assert!(!dirs.path("conf/zoo.cfg").exists(), "files were written before the user was checked");
+}
+
+#[test]
+fn ownership_is_fixed_below_the_data_dir_without_following_symlinks() {
+    let dirs = Dirs::new();
+    let data = dirs.path("data");
+    fs::create_dir_all(data.join("version-2/deeper")).unwrap();
+    fs::write(data.join("version-2/snapshot.100"), "snap").unwrap();
+    fs::write(data.join("version-2/deeper/log.1"), "log").unwrap();
+    // Root's files outside the data dir, and links to them planted inside.
+    let outside = dirs.path("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::write(outside.join("secret"), "root's").unwrap();
+    std::os::unix::fs::symlink(outside.join("secret"), data.join("version-2/link-to-file")).unwrap();
+    std::os::unix::fs::symlink(&outside, data.join("link-to-dir")).unwrap();
+
+    let (code, err) = pid1_result(&dirs, &["--user=zookeeper"], &["exit", "0"]);
+    assert_eq!(code, Some(0), "{err}");
+    let zk = nix::unistd::User::from_name("zookeeper").unwrap().unwrap();
+    let owner = (zk.uid.as_raw(), zk.gid.as_raw());
+    let mut inside = 0;
+    for entry in walk_no_follow(&data) {
+        let meta = fs::symlink_metadata(&entry).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), owner, "{} keeps its owner", entry.display());
+        inside += 1;
+    }
+    assert!(inside >= 8, "walked {inside} entries"); // data, log, myid, version-2, 2 files, deeper, 2 links
+    for path in [outside.join("secret"), outside.clone()] {
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (0, 0), "{} was given away through a link", path.display());
+    }
+    assert!(err.contains("entries changed to"), "{err}");
+
+    // A second start finds nothing to change.
+    let (code, err) = pid1_result(&dirs, &["--user=zookeeper"], &["exit", "0"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("ownership: 0 of "), "{err}");
+}
+
+fn walk_no_follow(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if fs::symlink_metadata(&path).unwrap().is_dir() {
+            out.extend(walk_no_follow(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn as_a_non_root_user_an_unwritable_data_dir_is_an_error_naming_the_fix() {
+    let dirs = Dirs::new();
+    fs::create_dir_all(dirs.path("data")).unwrap(); // root's, 0755
+    fs::set_permissions(dirs.path("data"), fs::Permissions::from_mode(0o755)).unwrap();
+    for dir in ["conf", "log"] {
+        fs::create_dir_all(dirs.path(dir)).unwrap();
+        nix::unistd::chown(&dirs.path(dir), Some(nix::unistd::Uid::from_raw(1000)), None).unwrap();
+    }
+    let marker = dirs.scratch("started");
+    let args = dirs.start_args(&[], &["marker", &marker]);
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=1000", "--regid=1000", "--clear-groups", "--", BIN]).args(&args);
+    scrub(&mut cmd);
+    let out = cmd.output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let data = dirs.path("data").display().to_string();
+    for needle in [&data as &str, "not writable by uid 1000", "owned by 0:0", "mode 0755", "fsGroup"] {
+        assert!(err.contains(needle), "missing {needle:?} in {err}");
+    }
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!Path::new(&marker).exists());
+    assert!(!dirs.path("conf/zoo.cfg").exists(), "files were written before the check");
+}
