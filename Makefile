@@ -31,9 +31,9 @@ static:
 	$(CARGO) build --release --target $(MUSL)
 	@echo "static binary: $(STATIC_BIN)"
 
-## bench: time from start to the JVM's exec, both builds (needs root: UTS namespace)
+## bench: start-up time, and memory and exit latency while supervising; both builds (needs root: namespaces)
 bench: deps static
-	ZK_ENTRY_BENCH_STATIC=$(abspath $(STATIC_BIN)) $(CARGO) bench --bench start
+	ZK_ENTRY_BENCH_STATIC=$(abspath $(STATIC_BIN)) $(CARGO) bench --bench start --bench supervise
 
 ## deps: install Debian's zookeeper (with a JRE), logback and unshare when missing
 deps:
