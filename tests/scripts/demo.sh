@@ -9,6 +9,8 @@ set -euo pipefail
 bin=$(realpath "$1")
 port=${2:-${DEMO_PORT:-2181}}
 work=$(mktemp -d "${TMPDIR:-/tmp}/zk-entry-demo.XXXXXX")
+# mktemp makes it 0700; as root, zk-entry runs ZooKeeper as the zookeeper user, which must reach it.
+chmod 755 "$work"
 checker=""
 
 cleanup() {
