@@ -421,3 +421,28 @@ fn as_a_non_root_user_an_unwritable_data_dir_is_an_error_naming_the_fix() {
     assert!(!Path::new(&marker).exists());
     assert!(!dirs.path("conf/zoo.cfg").exists(), "files were written before the check");
 }
+
+#[test]
+fn a_command_that_cannot_run_exits_127_or_126_after_preparing() {
+    let dirs = Dirs::new();
+    let not_executable = dirs.scratch("not-executable");
+    fs::write(&not_executable, "#!/bin/sh\n").unwrap();
+    fs::set_permissions(&not_executable, fs::Permissions::from_mode(0o644)).unwrap();
+    for (program, code, needle) in [
+        ("/nonexistent/zkServer.sh", 127, "No such file"),
+        (not_executable.as_str(), 126, "Permission denied"),
+    ] {
+        let mut args = dirs.start_args(&["--user=root"], &[]);
+        args.truncate(args.len() - 1); // the helper
+        args.push(program.to_string());
+        let out = zk_entry().args(&args).stdin(Stdio::null()).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{err}");
+        let last = err.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with(&format!("zk-entry: cannot run {program}: ")) && last.contains(needle),
+            "{err}"
+        );
+        assert!(dirs.path("conf/zoo.cfg").is_file(), "preparation comes first");
+    }
+}
