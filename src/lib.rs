@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod exit;
 pub mod files;
+pub mod fourlw;
 pub mod identity;
 pub mod jvm;
 pub mod logging;
