@@ -1,10 +1,11 @@
 //! zk-entry: one static binary that replaces the Kubernetes ZooKeeper tutorial's scripts.
 //!
-//! `main` parses ([`cli`]), dispatches to a subcommand ([`start`]) and maps the outcome to the
-//! exit-code contract of [`exit`]. Each other module owns one job: [`settings`] checks input,
-//! [`identity`] derives the server id and domain, [`render`] makes file contents, [`files`] puts
-//! them on disk atomically, [`jvm`] builds and execs the JVM command line, [`sys`] holds the
-//! libc calls, [`logging`] formats zk-entry's own log lines.
+//! `main` parses ([`cli`]), dispatches to a subcommand ([`start`], [`ready`], [`metrics`]) and
+//! maps the outcome to the exit-code contract of [`exit`]. Each other module owns one job:
+//! [`settings`] checks start's input, [`identity`] derives the server id and domain, [`render`]
+//! makes file contents, [`files`] puts them on disk atomically, [`jvm`] builds and execs the JVM
+//! command line, [`probe_settings`] checks the probes' input, [`fourlw`] is the four-letter-word
+//! client, [`sys`] holds the libc calls, [`logging`] formats zk-entry's own log lines.
 
 pub mod cli;
 pub mod exit;
@@ -13,6 +14,9 @@ pub mod fourlw;
 pub mod identity;
 pub mod jvm;
 pub mod logging;
+pub mod metrics;
+pub mod probe_settings;
+pub mod ready;
 pub mod render;
 pub mod settings;
 pub mod start;
@@ -29,6 +33,14 @@ pub fn run(args: Vec<OsString>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(exit::SUCCESS))
         }
         cli::Invocation::Start(start) => start::run(&start),
+        cli::Invocation::Ready(args) => {
+            ready::run(&probe_settings::Ready::from_args(&args)?)?;
+            Ok(ExitCode::from(exit::SUCCESS))
+        }
+        cli::Invocation::Metrics(args) => {
+            metrics::run(&probe_settings::Metrics::from_args(&args)?)?;
+            Ok(ExitCode::from(exit::SUCCESS))
+        }
     }
 }
 
