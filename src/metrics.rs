@@ -13,9 +13,11 @@
 //! - a value that is not a number becomes an info series labelled with it, value 1:
 //!   `zk_version{version="..."}`, `zk_server_state{state="..."}`, `zk_peer_state{state="..."}`,
 //!   any other key `{value="..."}`; `NaN` stays `NaN`, Java's `Infinity` becomes `+Inf`;
-//! - every family is a gauge (mntr does not say which values are counters), has one HELP and one
-//!   TYPE line, and all its samples together, so a labelled and an unlabelled key of one name
-//!   make one family; families are sorted by name, samples by labels, `zk_up` first;
+//! - every family is a gauge (mntr does not say which values are counters), except the
+//!   provider's summaries (`name{quantile=...}` with `name_count` and `name_sum`), which are
+//!   declared as such; each has one HELP and one TYPE line and all its samples together, so a
+//!   labelled and an unlabelled key of one name make one family; families are sorted by name,
+//!   samples by labels, `zk_up` first;
 //! - a key that cannot be expressed (its labels do not parse, or it collides with an earlier key
 //!   after sanitising) is left out with a warning on stderr naming it, never silently;
 //! - nothing is invented: leader-only keys appear when the server sends them, `zk_followers`
@@ -115,6 +117,19 @@ struct Family {
     help: String,
     /// Rendered label set → (sample value, the mntr key it came from).
     samples: BTreeMap<String, (String, String)>,
+    /// How many samples carry a `quantile` label.
+    quantiles: usize,
+}
+
+impl Family {
+    /// The Prometheus provider's summaries reach mntr as `name{quantile="..."}`, `name_count`
+    /// and `name_sum`: declared as a summary, they make one valid family instead of a gauge
+    /// that promtool rightly flags for its quantile label.
+    fn is_summary(name: &str, families: &BTreeMap<String, Family>) -> bool {
+        families.get(name).is_some_and(|f| f.quantiles > 0 && f.quantiles == f.samples.len())
+            && families.contains_key(&format!("{name}_count"))
+            && families.contains_key(&format!("{name}_sum"))
+    }
 }
 
 const UP_HELP: &str = "1 when ZooKeeper answered mntr, 0 when it did not (zk-entry says why on stderr)";
@@ -140,8 +155,10 @@ pub fn prometheus(entries: &[Entry<'_>]) -> (String, Vec<String>) {
             skipped.push(format!("left out mntr key '{}': zk_up is zk-entry's own series", entry.key));
             continue;
         }
+        // The family's HELP names the key as mntr spells it, without the first sample's labels.
+        let unlabelled = entry.key.split('{').next().unwrap_or(entry.key);
         let (value, help) = match prometheus_value(entry.value) {
-            Some(number) => (number, format!("ZooKeeper mntr {}", entry.key)),
+            Some(number) => (number, format!("ZooKeeper mntr {unlabelled}")),
             None => {
                 let label = info_label(&name);
                 if labels.iter().any(|(l, _)| l == label) {
@@ -152,12 +169,15 @@ pub fn prometheus(entries: &[Entry<'_>]) -> (String, Vec<String>) {
                     continue;
                 }
                 labels.push((label.to_string(), entry.value.to_string()));
-                ("1".to_string(), format!("ZooKeeper mntr {} as the label {label}; always 1", entry.key))
+                ("1".to_string(), format!("ZooKeeper mntr {unlabelled} as the label {label}; always 1"))
             }
         };
         let rendered = render_labels(&labels);
-        let family =
-            families.entry(name.clone()).or_insert_with(|| Family { help, samples: BTreeMap::new() });
+        let family = families.entry(name.clone()).or_insert_with(|| Family {
+            help,
+            samples: BTreeMap::new(),
+            quantiles: 0,
+        });
         if let Some((_, first)) = family.samples.get(&rendered) {
             skipped.push(format!(
                 "left out mntr key '{}': it gives the same series as '{first}' ({name}{rendered})",
@@ -165,16 +185,38 @@ pub fn prometheus(entries: &[Entry<'_>]) -> (String, Vec<String>) {
             ));
             continue;
         }
+        family.quantiles += usize::from(labels.iter().any(|(l, _)| l == "quantile"));
         family.samples.insert(rendered, (value, entry.key.to_string()));
     }
+
+    let summaries: Vec<&String> =
+        families.keys().filter(|name| Family::is_summary(name, &families)).collect();
+    let part_of_summary = |name: &str| {
+        summaries
+            .iter()
+            .any(|s| name.strip_prefix(s.as_str()).is_some_and(|rest| rest == "_count" || rest == "_sum"))
+    };
 
     let mut out = String::new();
     out.push_str(&format!("# HELP zk_up {UP_HELP}\n# TYPE zk_up gauge\nzk_up 1\n"));
     for (name, family) in &families {
+        if part_of_summary(name) {
+            continue;
+        }
+        let summary = summaries.contains(&name);
         let _ = writeln!(out, "# HELP {name} {}", escape_help(&family.help));
-        let _ = writeln!(out, "# TYPE {name} gauge");
-        for (labels, (value, _)) in &family.samples {
-            let _ = writeln!(out, "{name}{labels} {value}");
+        let _ = writeln!(out, "# TYPE {name} {}", if summary { "summary" } else { "gauge" });
+        let mut members = vec![(name.clone(), family)];
+        if summary {
+            for suffix in ["_sum", "_count"] {
+                let member = format!("{name}{suffix}");
+                members.extend(families.get(&member).map(|f| (member, f)));
+            }
+        }
+        for (sample_name, member) in members {
+            for (labels, (value, _)) in &member.samples {
+                let _ = writeln!(out, "{sample_name}{labels} {value}");
+            }
         }
     }
     (out, skipped)
@@ -449,6 +491,20 @@ mod tests {
         assert!(skipped[0].contains("'zk_a_b'") && skipped[0].contains("'zk_a.b'"), "{skipped:?}");
         // Same input, same bytes.
         assert_eq!(prometheus(&entries(text)).0, out);
+    }
+
+    #[test]
+    fn provider_summaries_become_one_summary_family() {
+        let text = "zk_rl{quantile=\"0.5\"}\tNaN\nzk_rl_count\t0.0\nzk_rl_sum\t0.0\nzk_zz_count\t3\n";
+        let (out, _) = prometheus(&entries(text));
+        assert!(
+            out.contains("# TYPE zk_rl summary\nzk_rl{quantile=\"0.5\"} NaN\nzk_rl_sum 0.0\nzk_rl_count 0.0\n# HELP zk_zz_count"),
+            "{out}"
+        );
+        assert!(!out.contains("# TYPE zk_rl_count"), "{out}");
+        // Without its _sum, a quantile family stays a gauge and its _count stays its own.
+        let (out, _) = prometheus(&entries("zk_rl{quantile=\"0.5\"}\t1\nzk_rl_count\t1\n"));
+        assert!(out.contains("# TYPE zk_rl gauge\n") && out.contains("# TYPE zk_rl_count gauge\n"), "{out}");
     }
 
     #[test]
