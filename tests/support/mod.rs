@@ -294,6 +294,12 @@ impl Server {
     /// Start with `--heap=256M --purge_interval=12`, clientPortAddress=127.0.0.1 and `extra`
     /// flags; return once `srvr` reports a Mode (imok alone comes before the server serves).
     pub fn start(extra: &[&str]) -> Server {
+        Server::start_until(extra, "srvr", |reply| reply.contains("Mode: "))
+    }
+
+    /// Like [`Server::start`], but return once the answer to `word` passes `up` (a server that
+    /// cannot serve, such as a lone member of an ensemble, still answers `ruok`).
+    pub fn start_until(extra: &[&str], word: &str, up: fn(&str) -> bool) -> Server {
         require_zookeeper();
         let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
         pod.network = true;
@@ -322,11 +328,11 @@ impl Server {
             if let Ok(Some(status)) = process.0.try_wait() {
                 panic!("zk-entry ended with {status}: {}", fs::read_to_string(&stderr).unwrap_or_default());
             }
-            four_letter(port, "srvr", RAW_IO_LIMIT).ok().filter(|r| r.contains("Mode: "))
+            four_letter(port, word, RAW_IO_LIMIT).ok().filter(|r| up(r))
         });
         assert!(
             ready.is_some(),
-            "not serving within {SERVER_START_LIMIT:?}; zk-entry said: {}",
+            "no expected answer to {word} within {SERVER_START_LIMIT:?}; zk-entry said: {}",
             fs::read_to_string(&stderr).unwrap()
         );
         Server { port, stdout, stderr, process, pod }
