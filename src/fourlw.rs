@@ -299,28 +299,35 @@ pub fn trim_end(bytes: &[u8]) -> &[u8] {
 /// Longest quoted excerpt of a reply in a message, in characters.
 const QUOTE_LIMIT: usize = 80;
 
-/// A reply quoted for a one-line message: double quotes, control characters and quotes escaped,
-/// invalid UTF-8 shown as U+FFFD, cut after [`QUOTE_LIMIT`] characters with the full size given.
+/// A reply quoted for a one-line message: escaped as a JSON string (so a control character or
+/// a newline cannot break the line), invalid UTF-8 shown as U+FFFD, cut after [`QUOTE_LIMIT`]
+/// characters with the full size given.
 pub fn quote(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
+    let cut = text.char_indices().nth(QUOTE_LIMIT).map(|(at, _)| at);
     let mut out = String::from("\"");
-    for (shown, c) in text.chars().enumerate() {
-        if shown == QUOTE_LIMIT {
-            out.push_str(&format!("\"... ({} bytes in all)", bytes.len()));
-            return out;
-        }
+    push_escaped(&mut out, &text[..cut.unwrap_or(text.len())]);
+    out.push('"');
+    if cut.is_some() {
+        out.push_str(&format!("... ({} bytes in all)", bytes.len()));
+    }
+    out
+}
+
+/// `text` escaped for the inside of a JSON string (RFC 8259): quotes, backslashes and every
+/// control character. Messages quote replies with it, and `metrics --format json` writes with it.
+pub fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
-    out.push('"');
-    out
 }
 
 /// A duration in messages, in the unit `--timeout` is usually given in: `800ms`.
@@ -356,7 +363,7 @@ mod tests {
 
     #[test]
     fn quote_escapes_and_cuts() {
-        assert_eq!(quote(b"a\"b\\c\n\x01"), r#""a\"b\\c\n\u{1}""#);
+        assert_eq!(quote(b"a\"b\\c\n\x01\x7f"), r#""a\"b\\c\n\u0001\u007f""#);
         assert_eq!(quote(&[0xff, b'x']), "\"\u{fffd}x\"");
         let long = "x".repeat(200);
         let q = quote(long.as_bytes());

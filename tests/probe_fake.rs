@@ -276,7 +276,7 @@ fn garbage_is_quoted_escaped_and_cut() {
     assert_fails(
         &run,
         &[
-            r#"ruok answered "\u{15}\u{3}\u{1}HTTP/1.1 400 Bad Request\r\n\"quoted\"\nxxx"#,
+            r#"ruok answered "\u0015\u0003\u0001HTTP/1.1 400 Bad Request\r\n\"quoted\"\nxxx"#,
             "(538 bytes in all)",
             "expected \"imok\"",
         ],
@@ -408,6 +408,13 @@ fn scrape(fixture: &str) -> [Run; 3] {
     runs
 }
 
+/// Every one of `lines` is a whole line of `text`.
+fn assert_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.lines().any(|l| l == *line), "{line:?} missing:\n{text}");
+    }
+}
+
 fn assert_one_type_line_per_family(text: &str) {
     let mut names: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).collect();
     let all = names.len();
@@ -423,17 +430,18 @@ fn mntr_3_4_in_three_formats() {
 
     promtool_check(&prom.stdout).unwrap();
     assert_one_type_line_per_family(&prom.stdout);
-    for line in [
-        "zk_up 1",
-        "zk_version{version=\"3.4.10-39d3a4f269333c922ed3db283be479f9deacaa0f, built on 03/23/2017 10:13 GMT\"} 1",
-        "zk_server_state{state=\"leader\"} 1",
-        "zk_followers 2",
-        "zk_synced_followers 2",
-        "zk_pending_syncs 0",
-        "zk_max_file_descriptor_count 1048576",
-    ] {
-        assert!(prom.stdout.lines().any(|l| l == line), "{line:?} missing:\n{}", prom.stdout);
-    }
+    assert_lines(
+        &prom.stdout,
+        &[
+            "zk_up 1",
+            "zk_version{version=\"3.4.10-39d3a4f269333c922ed3db283be479f9deacaa0f, built on 03/23/2017 10:13 GMT\"} 1",
+            "zk_server_state{state=\"leader\"} 1",
+            "zk_followers 2",
+            "zk_synced_followers 2",
+            "zk_pending_syncs 0",
+            "zk_max_file_descriptor_count 1048576",
+        ],
+    );
     assert!(!prom.stdout.contains("zk_learners"), "nothing invented");
 
     assert!(json.stdout.starts_with("{\n  \"version\": \"3.4.10-"), "{}", json.stdout);
@@ -449,21 +457,22 @@ fn mntr_3_8_in_three_formats() {
     promtool_check(&prom.stdout).unwrap();
     assert_one_type_line_per_family(&prom.stdout);
     assert!(prom.stdout.starts_with("# HELP zk_up "), "zk_up comes first");
-    for line in [
-        "zk_up 1",
-        "zk_version{version=\"3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC\"} 1",
-        "zk_server_state{state=\"leader\"} 1",
-        "zk_peer_state{state=\"leading - broadcast\"} 1",
-        "zk_learners 2",
-        "zk_quorum_size 3",
-        "zk_avg_latency 0.0",
-        "zk_avg_my_app_v1_write_per_namespace 107.5",
-        "zk_readlatency{quantile=\"0.5\"} NaN",
-        "zk_jvm_memory_bytes_used{area=\"heap\"} 2.3068672E7",
-        "zk_jvm_info{runtime=\"OpenJDK Runtime Environment\",vendor=\"Debian\",version=\"17.0.13+11-Debian-2deb12u1\"} 1.0",
-    ] {
-        assert!(prom.stdout.lines().any(|l| l == line), "{line:?} missing:\n{}", prom.stdout);
-    }
+    assert_lines(
+        &prom.stdout,
+        &[
+            "zk_up 1",
+            "zk_version{version=\"3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC\"} 1",
+            "zk_server_state{state=\"leader\"} 1",
+            "zk_peer_state{state=\"leading - broadcast\"} 1",
+            "zk_learners 2",
+            "zk_quorum_size 3",
+            "zk_avg_latency 0.0",
+            "zk_avg_my_app_v1_write_per_namespace 107.5",
+            "zk_readlatency{quantile=\"0.5\"} NaN",
+            "zk_jvm_memory_bytes_used{area=\"heap\"} 2.3068672E7",
+            "zk_jvm_info{runtime=\"OpenJDK Runtime Environment\",vendor=\"Debian\",version=\"17.0.13+11-Debian-2deb12u1\"} 1.0",
+        ],
+    );
     // A name with and without labels is one family: one TYPE line, its samples together.
     assert!(
         prom.stdout.contains(
@@ -476,17 +485,18 @@ fn mntr_3_8_in_three_formats() {
     let [_, again, _] = scrape(MNTR_38);
     assert_eq!(again.stdout, prom.stdout);
 
-    for line in [
-        "  \"version\": \"3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC\",",
-        "  \"server_state\": \"leader\",",
-        "  \"peer_state\": \"leading - broadcast\",",
-        "  \"avg_latency\": 0.0,",
-        "  \"avg_my-app.v1_write_per_namespace\": 107.5,",
-        "  \"readlatency{quantile=\\\"0.5\\\"}\": \"NaN\",",
-        "  \"jvm_memory_bytes_used{area=\\\"heap\\\"}\": 2.3068672E7,",
-    ] {
-        assert!(json.stdout.lines().any(|l| l == line), "{line:?} missing:\n{}", json.stdout);
-    }
+    assert_lines(
+        &json.stdout,
+        &[
+            "  \"version\": \"3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC\",",
+            "  \"server_state\": \"leader\",",
+            "  \"peer_state\": \"leading - broadcast\",",
+            "  \"avg_latency\": 0.0,",
+            "  \"avg_my-app.v1_write_per_namespace\": 107.5,",
+            "  \"readlatency{quantile=\\\"0.5\\\"}\": \"NaN\",",
+            "  \"jvm_memory_bytes_used{area=\\\"heap\\\"}\": 2.3068672E7,",
+        ],
+    );
     assert!(json.stdout.ends_with("\"command\": \"monitor\",\n  \"error\": null\n}\n"));
 }
 
