@@ -201,6 +201,14 @@ fn imok_is_healthy_and_the_request_is_four_bytes_then_half_close() {
     assert_eq!(fake.requests(), vec![request("ruok")]);
 }
 
+/// A host name goes through the resolver (here /etc/hosts: localhost), within the deadline too.
+#[test]
+fn a_host_name_is_resolved() {
+    let fake = Fake::start(vec![Act::Reply(IMOK.to_vec())]);
+    assert_healthy(&ready(&fake, &["--host", "localhost"]));
+    assert_eq!(fake.requests(), vec![request("ruok")]);
+}
+
 #[test]
 fn imok_followed_by_a_reset_is_still_healthy() {
     let fake = Fake::start(vec![Act::ReplyThenReset(IMOK.to_vec())]);
@@ -520,6 +528,7 @@ fn usage_errors_exit_2_without_connecting() {
         (&["ready", "--allow_read_only"], &["--allow_read_only", "--quorum"]),
         (&["ready", "--quorom"], &["--quorom", "--quorum"]),
         (&["metrics", "--format=xml"], &["--format: 'xml'", "raw, prometheus or json"]),
+        (&[], &["no subcommand given; expected one of: start, ready, metrics"]),
     ];
     for (args, needles) in cases {
         let run = run(args);
