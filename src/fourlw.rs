@@ -160,10 +160,9 @@ impl std::error::Error for Failure {}
 pub fn ask(target: &Target, word: Word, start: Instant, timeout: Duration) -> Result<Reply, Failure> {
     let deadline = start + timeout;
     let timed_out = |step, got: &[u8]| Failure::TimedOut { step, limit: timeout, got: got.to_vec() };
-    let addrs = resolve(target, deadline).map_err(|f| match f {
-        Failure::TimedOut { step, got, .. } => Failure::TimedOut { step, limit: timeout, got },
-        other => other,
-    })?;
+    let Some(addrs) = resolve(target, deadline)? else {
+        return Err(timed_out("looking up the host name", &[]));
+    };
 
     let mut stream = None;
     let mut refused = false;
@@ -224,11 +223,11 @@ pub fn ask(target: &Target, word: Word, start: Instant, timeout: Duration) -> Re
 
 /// The addresses of `target`. An address literal needs no lookup; a name is looked up on a
 /// helper thread so that a resolver that hangs (DNS down) still ends at the deadline: the thread
-/// is left behind, and the process exits soon after anyway.
-fn resolve(target: &Target, deadline: Instant) -> Result<Vec<SocketAddr>, Failure> {
+/// is left behind, and the process exits soon after anyway. `None` when the deadline passed.
+fn resolve(target: &Target, deadline: Instant) -> Result<Option<Vec<SocketAddr>>, Failure> {
     let literal = target.host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = literal.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, target.port)]);
+        return Ok(Some(vec![SocketAddr::new(ip, target.port)]));
     }
     let (tx, rx) = mpsc::channel();
     let query = (target.host.clone(), target.port);
@@ -243,13 +242,13 @@ fn resolve(target: &Target, deadline: Instant) -> Result<Vec<SocketAddr>, Failur
     }
     let left = remaining(deadline).unwrap_or_default();
     match rx.recv_timeout(left) {
-        Ok(Ok(addrs)) if !addrs.is_empty() => Ok(addrs),
+        Ok(Ok(addrs)) if !addrs.is_empty() => Ok(Some(addrs)),
         Ok(Ok(_)) => Err(Failure::Resolve { host: target.host.clone(), reason: "no addresses".into() }),
         Ok(Err(e)) => Err(Failure::Resolve { host: target.host.clone(), reason: e.to_string() }),
-        Err(_) => Err(Failure::TimedOut {
-            step: "looking up the host name",
-            limit: Duration::ZERO,
-            got: Vec::new(),
+        Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Failure::Resolve {
+            host: target.host.clone(),
+            reason: "the lookup ended without an answer".into(),
         }),
     }
 }
