@@ -2,7 +2,8 @@
 //! clap's own errors folded into one `zk-entry:` line.
 //!
 //! This layer holds raw input only (numbers stay strings): turning it into checked settings is
-//! [`crate::settings`]'s job, so that every bad-value message comes from one place. It also
+//! [`crate::settings`]'s job for `start` and [`crate::probe_settings`]'s for `ready` and
+//! `metrics`, so that every bad-value message comes from one place. It also
 //! remembers where each value came from (flag or `ZK_*` variable) so those messages can name the
 //! right one.
 
