@@ -31,10 +31,11 @@ static:
 	$(CARGO) build --release --target $(MUSL)
 	@echo "static binary: $(STATIC_BIN)"
 
-## bench: start-up time, and memory and exit latency while supervising; both builds (needs root: namespaces)
+## bench: start-up time; memory and exit latency while supervising; CPU and wall time per ready
+## probe against a live ZooKeeper; both builds (needs root: namespaces)
 bench: deps static
-	ZK_ENTRY_BENCH_STATIC=$(abspath $(STATIC_BIN)) $(CARGO) bench --bench start --bench supervise
+	ZK_ENTRY_BENCH_STATIC=$(abspath $(STATIC_BIN)) $(CARGO) bench --bench start --bench supervise --bench probe
 
-## deps: install Debian's zookeeper (with a JRE), logback and unshare when missing
+## deps: install Debian's zookeeper (with a JRE), logback, unshare, promtool and nc when missing
 deps:
 	tests/scripts/install-deps.sh

@@ -2,7 +2,8 @@
 //! clap's own errors folded into one `zk-entry:` line.
 //!
 //! This layer holds raw input only (numbers stay strings): turning it into checked settings is
-//! [`crate::settings`]'s job, so that every bad-value message comes from one place. It also
+//! [`crate::settings`]'s job for `start` and [`crate::probe_settings`]'s for `ready` and
+//! `metrics`, so that every bad-value message comes from one place. It also
 //! remembers where each value came from (flag or `ZK_*` variable) so those messages can name the
 //! right one.
 
@@ -15,8 +16,10 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 
 use crate::exit;
 
-/// Program names under which the binary acts as one subcommand (the tutorial image's scripts).
-const START_ALIAS: &str = "start-zookeeper";
+/// Program names under which the binary acts as one subcommand (the tutorial image's scripts),
+/// with that subcommand.
+const ALIASES: &[(&str, &str)] =
+    &[("start-zookeeper", "start"), ("zookeeper-ready", "ready"), ("zookeeper-metrics", "metrics")];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,10 +34,60 @@ struct Cli {
     command: Command,
 }
 
+// Built once per process and taken apart at once: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Write zoo.cfg, logging configuration and myid for this pod, then run ZooKeeper
     Start(StartArgs),
+    /// Probe: exit 0 when ZooKeeper is alive (ruok, else srvr); with --quorum, only when it serves clients
+    Ready(ReadyArgs),
+    /// Print the server's mntr metrics: as received (raw), as Prometheus text, or as AdminServer JSON
+    Metrics(MetricsArgs),
+}
+
+/// Where `ready` and `metrics` connect, and how long they may take. Raw text: checked in
+/// [`crate::probe_settings`].
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// ZooKeeper's client port
+    #[arg(value_name = "PORT", default_value = "2181")]
+    pub port: String,
+
+    /// Host name or address of the server
+    #[arg(long = "host", default_value = "127.0.0.1", value_name = "HOST")]
+    pub host: String,
+
+    /// Deadline for the whole exchange (connect, send, read): 800, 800ms, 1s or 1.5s
+    #[arg(long = "timeout", default_value = "800ms", value_name = "DURATION")]
+    pub timeout: String,
+}
+
+/// Flags of `zk-entry ready` (and of `zookeeper-ready`).
+#[derive(Debug, Clone, Args)]
+pub struct ReadyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Succeed only when srvr reports Mode: leader, follower, observer or standalone (readiness
+    /// for a Service with publishNotReadyAddresses: true; never for liveness)
+    #[arg(long = "quorum")]
+    pub quorum: bool,
+
+    /// With --quorum, also accept Mode: read-only
+    #[arg(long = "allow_read_only", alias = "allow-read-only")]
+    pub allow_read_only: bool,
+}
+
+/// Flags of `zk-entry metrics` (and of `zookeeper-metrics`).
+#[derive(Debug, Clone, Args)]
+pub struct MetricsArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Output: raw (mntr's bytes), prometheus (text exposition) or json (AdminServer's /commands/monitor)
+    #[arg(long = "format", default_value = "raw", value_name = "FORMAT")]
+    pub format: String,
 }
 
 /// Flags of `zk-entry start`. Underscore names are the start-zookeeper spellings; kebab-case
@@ -308,6 +361,8 @@ pub struct StartArgs {
 /// What the user asked for, with the provenance needed for error messages.
 pub enum Invocation {
     Start(Box<Start>),
+    Ready(ReadyArgs),
+    Metrics(MetricsArgs),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
@@ -353,8 +408,8 @@ pub fn parse(args: Vec<OsString>) -> anyhow::Result<Invocation> {
         .and_then(|a| Path::new(a).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if program == START_ALIAS {
-        args.insert(1, OsString::from("start"));
+    if let Some((_, subcommand)) = ALIASES.iter().find(|(alias, _)| *alias == program) {
+        args.insert(1, OsString::from(subcommand));
     }
     let matches = match Cli::command().try_get_matches_from(&args) {
         Ok(m) => m,
@@ -366,6 +421,8 @@ pub fn parse(args: Vec<OsString>) -> anyhow::Result<Invocation> {
             let (_, sub) = matches.subcommand().ok_or_else(|| exit::Usage("no subcommand".into()))?;
             Ok(Invocation::Start(Box::new(Start { args, matches: sub.clone() })))
         }
+        Command::Ready(args) => Ok(Invocation::Ready(args)),
+        Command::Metrics(args) => Ok(Invocation::Metrics(args)),
     }
 }
 
@@ -393,7 +450,7 @@ fn clap_line(err: &clap::Error) -> String {
     if err.kind() == ErrorKind::MissingSubcommand
         || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     {
-        line = "no subcommand given; expected one of: start".to_string();
+        line = "no subcommand given; expected one of: start, ready, metrics".to_string();
     }
     line.push_str(" (see zk-entry --help)");
     line
@@ -410,7 +467,7 @@ mod tests {
     fn start(args: &[&str]) -> Start {
         match parse_strs(args) {
             Ok(Invocation::Start(s)) => *s,
-            Ok(Invocation::Info(_)) => panic!("help instead of start"),
+            Ok(_) => panic!("not start"),
             Err(e) => panic!("parse failed: {e:#}"),
         }
     }
@@ -465,6 +522,34 @@ mod tests {
         assert_eq!(s.args.servers, "1");
         assert_eq!(s.args.command, vec!["/bin/zkServer.sh", "--servers=9", "-x"]);
         assert!(start(&["zk-entry", "start"]).args.command.is_empty());
+    }
+
+    #[test]
+    fn script_names_select_the_probes() {
+        match parse_strs(&["/usr/local/bin/zookeeper-ready", "2181"]) {
+            Ok(Invocation::Ready(r)) => {
+                assert_eq!(r.target.port, "2181");
+                assert_eq!(r.target.host, "127.0.0.1");
+                assert_eq!(r.target.timeout, "800ms");
+                assert!(!r.quorum);
+            }
+            _ => panic!("zookeeper-ready is not ready"),
+        }
+        match parse_strs(&["zookeeper-metrics"]) {
+            Ok(Invocation::Metrics(m)) => {
+                assert_eq!(m.target.port, "2181");
+                assert_eq!(m.format, "raw");
+            }
+            _ => panic!("zookeeper-metrics is not metrics"),
+        }
+    }
+
+    #[test]
+    fn allow_read_only_has_a_kebab_spelling() {
+        assert!(matches!(
+            parse_strs(&["zk-entry", "ready", "--quorum", "--allow-read-only"]),
+            Ok(Invocation::Ready(r)) if r.allow_read_only
+        ));
     }
 
     #[test]

@@ -3,15 +3,15 @@
 //!
 //! | code | meaning |
 //! |---|---|
-//! | 0 | success (`--dry-run`, `--help`, `--version`) |
-//! | 1 | a start step failed: a file could not be read or written, `myid` holds another id, no ZooKeeper install found, a directory the JVM's user cannot write |
-//! | 2 | invalid input: an unknown flag, a bad value (flag or `ZK_*` variable), a host name or domain that cannot give the server's identity, an unknown `--user`; nothing was touched |
+//! | 0 | success (`--dry-run`, `--help`, `--version`; `ready`: the server is healthy; `metrics`: mntr printed) |
+//! | 1 | a start step failed: a file could not be read or written, `myid` holds another id, no ZooKeeper install found, a directory the JVM's user cannot write; `ready`/`metrics`: the server is unhealthy or gave no usable reply |
+//! | 2 | invalid input: an unknown flag, a bad value (flag or `ZK_*` variable), a host name or domain that cannot give the server's identity, an unknown `--user`; nothing was touched (and no connection opened) |
 //! | 126 | the JVM (or `--java`, or the `-- COMMAND`) exists but could not be executed |
 //! | 127 | the JVM (or `--java`, or the `-- COMMAND`) was not found |
-//! | 128 + n | a signal n arrived while zk-entry was still preparing; no child was started |
+//! | 128 + n | `start`: a signal n arrived while zk-entry was still preparing; no child was started |
 //!
-//! Once the child runs, zk-entry exits with the child's status instead (its exit code, or 128 + n
-//! when signal n killed it), remapped by `--exit_code_map`.
+//! Once the child of `start` runs, zk-entry exits with the child's status instead (its exit code,
+//! or 128 + n when signal n killed it), remapped by `--exit_code_map`.
 //!
 //! Errors travel as `anyhow::Error`; the code is chosen by the typed marker at the root of the
 //! chain ([`Usage`], [`Exec`], [`Stopped`]), everything else is a plain failure (1).

@@ -1,21 +1,26 @@
 //! zk-entry: one static binary that replaces the Kubernetes ZooKeeper tutorial's scripts.
 //!
-//! `main` blocks signals ([`signals`]), parses ([`cli`]), dispatches to a subcommand ([`start`])
-//! and maps the outcome to the exit-code contract of [`exit`]. Each other module owns one job:
-//! [`settings`] checks input, [`identity`] derives the server id and domain, [`privileges`]
-//! resolves the user ZooKeeper runs as, [`render`] makes file contents, [`files`] puts them on
-//! disk atomically, [`ownership`] gives the data directories to that user, [`jvm`] builds the
-//! JVM command line, [`supervise`] runs it as a child and forwards signals and reaps, [`sys`]
-//! holds the libc calls, [`logging`] formats zk-entry's own log lines.
+//! `main` blocks signals ([`signals`]), parses ([`cli`]), dispatches to a subcommand ([`start`],
+//! [`ready`], [`metrics`]) and maps the outcome to the exit-code contract of [`exit`]. Each other
+//! module owns one job: [`settings`] checks start's input, [`identity`] derives the server id and
+//! domain, [`privileges`] resolves the user ZooKeeper runs as, [`render`] makes file contents,
+//! [`files`] puts them on disk atomically, [`ownership`] gives the data directories to that user,
+//! [`jvm`] builds the JVM command line, [`supervise`] runs it as a child and forwards signals and
+//! reaps, [`probe_settings`] checks the probes' input, [`fourlw`] is the four-letter-word client,
+//! [`sys`] holds the libc calls, [`logging`] formats zk-entry's own log lines.
 
 pub mod cli;
 pub mod exit;
 pub mod files;
+pub mod fourlw;
 pub mod identity;
 pub mod jvm;
 pub mod logging;
+pub mod metrics;
 pub mod ownership;
 pub mod privileges;
+pub mod probe_settings;
+pub mod ready;
 pub mod render;
 pub mod settings;
 pub mod signals;
@@ -40,6 +45,14 @@ pub fn run(args: Vec<OsString>, signals: &signals::Signals) -> anyhow::Result<Ex
             Ok(ExitCode::from(exit::SUCCESS))
         }
         cli::Invocation::Start(start) => start::run(&start, signals),
+        cli::Invocation::Ready(args) => {
+            ready::run(&probe_settings::Ready::from_args(&args)?)?;
+            Ok(ExitCode::from(exit::SUCCESS))
+        }
+        cli::Invocation::Metrics(args) => {
+            metrics::run(&probe_settings::Metrics::from_args(&args)?)?;
+            Ok(ExitCode::from(exit::SUCCESS))
+        }
     }
 }
 

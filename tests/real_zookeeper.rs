@@ -6,86 +6,29 @@
 
 mod support;
 
-use std::fs::{self, File};
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::fs;
 use std::time::Duration;
 
 use support::*;
 
-const START_LIMIT: Duration = Duration::from_secs(60);
-const IO_LIMIT: Duration = Duration::from_secs(2);
-
-struct Server {
-    port: u16,
-    stdout: PathBuf,
-    stderr: PathBuf,
-    process: Reaped,
-    _pod: Pod,
-}
-
+/// Debian's ZooKeeper through `zk-entry start` at this log level, checked to answer `ruok`.
 fn start(level: &str, extra: &[&str]) -> Server {
-    require_zookeeper();
-    let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
-    pod.network = true;
-    pod.private_tmp = true;
-    let port = free_port();
-    let stdout = pod.root.path().join("zookeeper.out");
-    let stderr = pod.root.path().join("zk-entry.err");
-    let port_flag = format!("--client_port={port}");
     let level_flag = format!("--log_level={level}");
-    let args = [
-        "start",
-        &port_flag,
-        &level_flag,
-        "--heap=256M",
-        "--purge_interval=12",
-        "--set",
-        "clientPortAddress=127.0.0.1",
-    ];
-    let args: Vec<&str> = args.iter().chain(extra).copied().collect();
-    let child = pod
-        .command(BIN, &args)
-        .stdin(Stdio::null())
-        .stdout(File::create(&stdout).unwrap())
-        .stderr(File::create(&stderr).unwrap())
-        .spawn()
-        .expect("start zk-entry");
-    let mut process = Reaped(child);
-    let ready = wait_for(START_LIMIT, || {
-        if let Ok(Some(status)) = process.0.try_wait() {
-            panic!("zk-entry ended with {status}: {}", fs::read_to_string(&stderr).unwrap_or_default());
-        }
-        // imok comes as soon as the port is open; srvr only once the server serves.
-        four_letter(port, "srvr", IO_LIMIT).ok().filter(|r| r.contains("Mode: "))
-    });
-    assert!(
-        ready.is_some(),
-        "not serving within {START_LIMIT:?}; zk-entry said: {}",
-        fs::read_to_string(&stderr).unwrap()
-    );
-    assert_eq!(four_letter(port, "ruok", IO_LIMIT).unwrap(), "imok");
-    Server { port, stdout, stderr, process, _pod: pod }
-}
-
-impl Server {
-    /// Stop the server and return everything it logged.
-    fn stop(mut self) -> String {
-        let _ = self.process.0.kill();
-        let _ = self.process.0.wait();
-        fs::read_to_string(&self.stdout).unwrap()
-    }
+    let flags: Vec<&str> = std::iter::once(level_flag.as_str()).chain(extra.iter().copied()).collect();
+    let server = Server::start(&flags);
+    assert_eq!(four_letter(server.port, "ruok", RAW_IO_LIMIT).unwrap(), "imok");
+    server
 }
 
 #[test]
 fn standalone_server_serves_with_our_config_and_info_logging() {
     let server = start("INFO", &[]);
-    let srvr = four_letter(server.port, "srvr", IO_LIMIT).unwrap();
+    let srvr = four_letter(server.port, "srvr", RAW_IO_LIMIT).unwrap();
     assert!(srvr.contains("Mode: standalone"), "{srvr}");
     // conf is not in zk-entry's default whitelist (ruok,srvr,mntr): the server read our zoo.cfg.
-    let conf = four_letter(server.port, "conf", IO_LIMIT).unwrap();
+    let conf = four_letter(server.port, "conf", RAW_IO_LIMIT).unwrap();
     assert!(conf.contains("conf is not executed because it is not in the whitelist"), "{conf}");
-    let mntr = four_letter(server.port, "mntr", IO_LIMIT).unwrap();
+    let mntr = four_letter(server.port, "mntr", RAW_IO_LIMIT).unwrap();
     assert!(mntr.contains("zk_server_state\tstandalone"), "{mntr}");
     let log = server.stop();
     assert!(log.contains("autopurge.purgeInterval set to 12"), "purge interval not in effect:\n{log}");
@@ -128,8 +71,8 @@ fn signal_pod(
     sig: i32,
     limit: Duration,
 ) -> (std::process::ExitStatus, Duration, u32) {
-    let zk_entry = only_child(server.process.0.id(), IO_LIMIT);
-    let java = only_child(zk_entry, IO_LIMIT);
+    let zk_entry = only_child(server.process.0.id(), RAW_IO_LIMIT);
+    let java = only_child(zk_entry, RAW_IO_LIMIT);
     assert_eq!(proc_status(java, "Name").as_deref(), Some("java"));
     let sent = std::time::Instant::now();
     signal(if to_java { java } else { zk_entry }, sig);

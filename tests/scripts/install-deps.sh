@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install what `make demo` and `make test` need when it is missing: Debian's zookeeper package
-# (ZooKeeper 3.8 with zkCli.sh, log4j 1.2 and a JRE through its dependencies), logback, and
-# unshare (util-linux). Runs apt-get only when something is missing, so repeated runs cost nothing.
+# Install what `make demo`, `make test` and `make bench` need when it is missing: Debian's
+# zookeeper package (ZooKeeper 3.8 with zkCli.sh, log4j 1.2 and a JRE through its dependencies),
+# logback, unshare (util-linux), promtool (prometheus: the metrics tests check our exposition
+# with it) and nc (netcat-openbsd: the probe bench recreates the tutorial's `echo ruok | nc`).
+# Runs apt-get only when something is missing, so repeated runs cost nothing.
 set -euo pipefail
 
 missing=()
@@ -10,6 +12,8 @@ missing=()
 [ -f /usr/share/java/logback-classic.jar ] || missing+=(liblogback-java)
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
@@ -18,5 +22,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]} with apt-get" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as prometheus and zookeeper ship a service; only their programs are wanted here.
+# Without a policy-rc.d, invoke-rc.d would start the daemons on a machine without systemd, so one
+# that forbids it (exit 101, see /usr/share/doc/init-system-helpers/README.policy-rc.d) is put in
+# place for the install and removed afterwards. An existing one is left as it is.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
-apt-get install -y -qq "${missing[@]}" </dev/null >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null

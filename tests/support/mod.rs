@@ -1,6 +1,7 @@
 //! Shared harness of the integration tests: run the real binary with a clean environment, run
 //! it as a "pod" (its own host name, /etc/hosts and filesystem view through Linux namespaces),
-//! snapshot directories to prove nothing changed, and talk to ZooKeeper over raw TCP.
+//! snapshot directories to prove nothing changed, start a real ZooKeeper through `zk-entry
+//! start`, talk to it over raw TCP, and check Prometheus text with promtool.
 //!
 //! Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -11,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_zk-entry");
@@ -283,12 +284,36 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus
 }
 
 /// A child process that is killed and reaped when the guard goes, also when a test panics.
+///
+/// Its own children are killed first: for `unshare --pid --fork` that child is the namespace's
+/// PID 1, and unshare exits only once the kernel has removed every process of the namespace, so
+/// the whole pod is gone when the guard is. (Killing unshare first would leave the namespace's
+/// teardown to happen some time later.)
 pub struct Reaped(pub Child);
+
+impl Reaped {
+    /// End the process tree now; the exit status of the process itself.
+    pub fn end(&mut self) -> Option<std::process::ExitStatus> {
+        for child in children_of(self.0.id()) {
+            // SAFETY: kill has no memory-safety preconditions; these are children of a process
+            // this test started and has not reaped, so the PIDs are theirs.
+            unsafe { libc::kill(child as i32, libc::SIGKILL) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let _ = self.0.kill();
+        self.0.wait().ok()
+    }
+}
 
 impl Drop for Reaped {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.end();
     }
 }
 
@@ -360,5 +385,116 @@ pub fn require_zookeeper() {
         panic!(
             "Debian's zookeeper package is not installed (no /usr/share/java/zookeeper.jar); `make test` installs it with apt-get"
         );
+    }
+}
+
+/// How long Debian's ZooKeeper may take to serve after `zk-entry start` (a JVM on a busy 2-core
+/// machine takes a few seconds).
+pub const SERVER_START_LIMIT: Duration = Duration::from_secs(60);
+/// How long the raw helper waits for one four-letter exchange with a real server.
+pub const RAW_IO_LIMIT: Duration = Duration::from_secs(2);
+
+/// A real standalone ZooKeeper (Debian's package) run by `zk-entry start` as pod zk-0, listening
+/// on a free loopback port; killed, with its pod's directories removed, when dropped.
+pub struct Server {
+    pub port: u16,
+    /// ZooKeeper's log (the JVM's stdout).
+    pub stdout: PathBuf,
+    /// zk-entry's own lines.
+    pub stderr: PathBuf,
+    pub process: Reaped,
+    pub pod: Pod,
+}
+
+impl Server {
+    /// Start with `--heap=256M --purge_interval=12`, clientPortAddress=127.0.0.1 and `extra`
+    /// flags; return once `srvr` reports a Mode (imok alone comes before the server serves).
+    pub fn start(extra: &[&str]) -> Server {
+        Server::start_until(extra, "srvr", |reply| reply.contains("Mode: "))
+    }
+
+    /// Like [`Server::start`], but return once the answer to `word` passes `up` (a server that
+    /// cannot serve, such as a lone member of an ensemble, still answers `ruok`).
+    pub fn start_until(extra: &[&str], word: &str, up: fn(&str) -> bool) -> Server {
+        require_zookeeper();
+        let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
+        pod.network = true;
+        pod.private_tmp = true;
+        let port = free_port();
+        let stdout = pod.root.path().join("zookeeper.out");
+        let stderr = pod.root.path().join("zk-entry.err");
+        let port_flag = format!("--client_port={port}");
+        let args = [
+            "start",
+            &port_flag,
+            "--heap=256M",
+            "--purge_interval=12",
+            "--set",
+            "clientPortAddress=127.0.0.1",
+        ];
+        let args: Vec<&str> = args.iter().chain(extra).copied().collect();
+        let child = pod
+            .command(BIN, &args)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&stdout).unwrap())
+            .stderr(fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("start zk-entry");
+        let mut process = Reaped(child);
+        let ready = wait_for(SERVER_START_LIMIT, || {
+            if let Ok(Some(status)) = process.0.try_wait() {
+                panic!("zk-entry ended with {status}: {}", fs::read_to_string(&stderr).unwrap_or_default());
+            }
+            four_letter(port, word, RAW_IO_LIMIT).ok().filter(|r| up(r))
+        });
+        assert!(
+            ready.is_some(),
+            "no expected answer to {word} within {SERVER_START_LIMIT:?}; zk-entry said: {}",
+            fs::read_to_string(&stderr).unwrap()
+        );
+        Server { port, stdout, stderr, process, pod }
+    }
+
+    /// Stop the server (the whole pod: nothing of it is left when this returns) and return
+    /// everything it logged.
+    pub fn stop(mut self) -> String {
+        self.process.end();
+        fs::read_to_string(&self.stdout).unwrap()
+    }
+}
+
+/// promtool's lint findings that come from ZooKeeper's own metric names (`zk_znode_count`,
+/// `zk_*_time_ms`): renaming them would break every dashboard built on mntr, so they are
+/// accepted. Anything else promtool says fails the check.
+const ACCEPTED_LINTS: &[&str] = &[
+    "non-histogram and non-summary metrics should not have \"_count\" suffix",
+    "non-histogram and non-summary metrics should not have \"_sum\" suffix",
+    "metric names should not contain abbreviated units",
+];
+
+/// Check Prometheus text exposition with `promtool check metrics` (Debian's prometheus
+/// package; `make test` installs it): a parse error, or a lint finding outside
+/// [`ACCEPTED_LINTS`], is an error carrying promtool's words.
+pub fn promtool_check(text: &str) -> Result<(), String> {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run promtool ({e}); `make test` installs Debian's prometheus package")
+        });
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let unexpected: Vec<&str> = said
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !ACCEPTED_LINTS.iter().any(|a| l.ends_with(a)))
+        .collect();
+    // 0: clean; 3: lint findings only (all checked above); anything else: a parse failure.
+    match out.status.code() {
+        Some(0 | 3) if unexpected.is_empty() => Ok(()),
+        _ => Err(format!("promtool check metrics: {}: {}", out.status, unexpected.join(" | "))),
     }
 }

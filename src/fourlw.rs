@@ -1,0 +1,378 @@
+//! The four-letter-word client that `ready` and `metrics` share: one command on one connection,
+//! the whole exchange bounded by one deadline, and the reply sorted into what ZooKeeper can say.
+//!
+//! Why it is written this way (reference.md §2, §1 defect 11):
+//! - exactly the four command bytes are sent: the server reads them as a length prefix and never
+//!   reads anything after them. A fifth byte (`echo ruok | nc` sends `\n`) stays unread, the
+//!   server's close then becomes a reset, and a reset can make a client drop the reply it already
+//!   has: the tutorial probe's rare false failure.
+//! - after sending, the write side is half-closed and the reply read to EOF: the protocol has no
+//!   framing, the server closes when it is done.
+//! - whatever arrived before a reset is kept: `imok` followed by a reset is still `imok`.
+//! - one deadline covers name lookup, connect, write and every read, so a probe never outlives
+//!   the kubelet's `timeoutSeconds`, whatever the server does.
+//! - the reply is capped ([`REPLY_CAP`]): a peer that streams forever cannot exhaust memory.
+//!
+//! Only the words in [`Word`] can be sent; the reset commands (`srst`, `crst`) are not among
+//! them, so no caller can clear the server's statistics by mistake.
+
+use std::fmt;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The most reply bytes kept. ZooKeeper 3.8's `mntr` is about 16 KiB (600 lines with the
+/// Prometheus provider stay well under 100 KiB); anything past 1 MiB is not a four-letter reply.
+pub const REPLY_CAP: usize = 1 << 20;
+
+/// What ZooKeeper answers to a word that `4lw.commands.whitelist` does not enable; the word
+/// itself comes first (`ruok is not executed ...`).
+const NOT_WHITELISTED: &str = " is not executed because it is not in the whitelist.";
+/// What `srvr`, `stat`, `mntr` and `conf` answer while the server has no quorum.
+const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests";
+
+/// The four-letter words zk-entry sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Word {
+    /// `imok` whenever the process accepts connections.
+    Ruok,
+    /// Version, counters and `Mode:`; always whitelisted on 3.5.3+.
+    Srvr,
+    /// Monitoring key/value lines.
+    Mntr,
+}
+
+impl Word {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Word::Ruok => "ruok",
+            Word::Srvr => "srvr",
+            Word::Mntr => "mntr",
+        }
+    }
+}
+
+impl fmt::Display for Word {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where to send: a host name or address literal, and the client port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Everything the server sent before EOF, a reset or the cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub bytes: Vec<u8>,
+    /// The read ended in a reset rather than an orderly close; `bytes` is what came before it.
+    pub reset: bool,
+}
+
+/// What a reply means, independent of the word asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer<'a> {
+    /// The server has no quorum (election, syncing, or a lone member of an ensemble).
+    NotServing,
+    /// `4lw.commands.whitelist` does not enable this word.
+    NotWhitelisted(&'a str),
+    /// The server closed (or reset) the connection without a byte: an unknown word, or not ZooKeeper.
+    Nothing,
+    /// Anything else: the command's own output, to be judged by the caller.
+    Text(&'a [u8]),
+}
+
+impl Reply {
+    pub fn answer(&self) -> Answer<'_> {
+        let text = trim_end(&self.bytes);
+        if text.is_empty() {
+            return Answer::Nothing;
+        }
+        if text == NOT_SERVING.as_bytes() {
+            return Answer::NotServing;
+        }
+        if let Some(word) = text.strip_suffix(NOT_WHITELISTED.as_bytes())
+            && word.len() == 4
+            && word.iter().all(u8::is_ascii_lowercase)
+        {
+            // Four ASCII letters, checked just above.
+            return Answer::NotWhitelisted(std::str::from_utf8(word).unwrap_or("?"));
+        }
+        Answer::Text(&self.bytes)
+    }
+}
+
+/// Why no reply could be had. Each variant names the step, for the one-line message.
+#[derive(Debug)]
+pub enum Failure {
+    /// The host name did not resolve (or resolved to nothing).
+    Resolve { host: String, reason: String },
+    /// Nothing listens on the port.
+    Refused,
+    /// The deadline passed during `step`; `got` bytes had arrived by then.
+    TimedOut { step: &'static str, limit: Duration, got: Vec<u8> },
+    /// More than [`REPLY_CAP`] bytes.
+    TooLarge,
+    /// Any other socket error during `step`.
+    Io { step: &'static str, error: std::io::Error },
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Resolve { host, reason } => write!(f, "cannot resolve host '{host}': {reason}"),
+            Failure::Refused => f.write_str(
+                "connection refused (nothing listens there: ZooKeeper is not running yet, or clientPort is another port)",
+            ),
+            Failure::TimedOut { step, limit, got } if got.is_empty() => {
+                write!(f, "timed out after {} while {step}", millis(*limit))
+            }
+            Failure::TimedOut { step, limit, got } => write!(
+                f,
+                "timed out after {} while {step}, with only {} so far",
+                millis(*limit),
+                quote(got)
+            ),
+            Failure::TooLarge => write!(f, "reply larger than {} KiB: not a four-letter-word reply", REPLY_CAP >> 10),
+            Failure::Io { step, error } => write!(f, "{step}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Send `word` to `target` and read the reply, all within `timeout` from `start`.
+pub fn ask(target: &Target, word: Word, start: Instant, timeout: Duration) -> Result<Reply, Failure> {
+    let deadline = start + timeout;
+    let timed_out = |step, got: &[u8]| Failure::TimedOut { step, limit: timeout, got: got.to_vec() };
+    let Some(addrs) = resolve(target, deadline)? else {
+        return Err(timed_out("looking up the host name", &[]));
+    };
+
+    let mut stream = None;
+    let mut refused = false;
+    let mut last_error = None;
+    for addr in addrs {
+        let Some(left) = remaining(deadline) else { return Err(timed_out("connecting", &[])) };
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => refused = true,
+            Err(e) if is_timeout(&e) => return Err(timed_out("connecting", &[])),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    let mut stream = match (stream, last_error) {
+        (Some(s), _) => s,
+        (None, Some(error)) if !refused => return Err(Failure::Io { step: "connecting", error }),
+        (None, _) => return Err(Failure::Refused),
+    };
+
+    let Some(left) = remaining(deadline) else { return Err(timed_out("sending", &[])) };
+    let sent = stream
+        .set_write_timeout(Some(left))
+        .and_then(|()| stream.write_all(word.as_str().as_bytes()))
+        .and_then(|()| stream.shutdown(Shutdown::Write));
+    match sent {
+        Ok(()) => {}
+        Err(e) if is_timeout(&e) => return Err(timed_out("sending", &[])),
+        // The server may answer and close before our half-close; its reply is still readable.
+        Err(e) if is_reset(&e) || e.kind() == ErrorKind::NotConnected => {}
+        Err(error) => return Err(Failure::Io { step: "sending", error }),
+    }
+
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let Some(left) = remaining(deadline) else { return Err(timed_out("reading the reply", &bytes)) };
+        if let Err(error) = stream.set_read_timeout(Some(left)) {
+            return Err(Failure::Io { step: "reading the reply", error });
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => return Ok(Reply { bytes, reset: false }),
+            Ok(n) => {
+                if bytes.len() + n > REPLY_CAP {
+                    return Err(Failure::TooLarge);
+                }
+                bytes.extend_from_slice(&buf[..n]);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Err(timed_out("reading the reply", &bytes)),
+            Err(e) if is_reset(&e) => return Ok(Reply { bytes, reset: true }),
+            Err(error) => return Err(Failure::Io { step: "reading the reply", error }),
+        }
+    }
+}
+
+/// The addresses of `target`. An address literal needs no lookup; a name is looked up on a
+/// helper thread so that a resolver that hangs (DNS down) still ends at the deadline: the thread
+/// is left behind, and the process exits soon after anyway. `None` when the deadline passed.
+fn resolve(target: &Target, deadline: Instant) -> Result<Option<Vec<SocketAddr>>, Failure> {
+    let literal = target.host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = literal.parse::<IpAddr>() {
+        return Ok(Some(vec![SocketAddr::new(ip, target.port)]));
+    }
+    let (tx, rx) = mpsc::channel();
+    let query = (target.host.clone(), target.port);
+    let spawned = std::thread::Builder::new().name("resolve".into()).spawn(move || {
+        let _ = tx.send(query.to_socket_addrs().map(Vec::from_iter));
+    });
+    if let Err(e) = spawned {
+        return Err(Failure::Resolve {
+            host: target.host.clone(),
+            reason: format!("cannot start lookup: {e}"),
+        });
+    }
+    let left = remaining(deadline).unwrap_or_default();
+    match rx.recv_timeout(left) {
+        Ok(Ok(addrs)) if !addrs.is_empty() => Ok(Some(addrs)),
+        Ok(Ok(_)) => Err(Failure::Resolve { host: target.host.clone(), reason: "no addresses".into() }),
+        Ok(Err(e)) => Err(Failure::Resolve { host: target.host.clone(), reason: e.to_string() }),
+        Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Failure::Resolve {
+            host: target.host.clone(),
+            reason: "the lookup ended without an answer".into(),
+        }),
+    }
+}
+
+/// Time left before `deadline`, or `None` once it has passed (socket timeouts refuse zero).
+fn remaining(deadline: Instant) -> Option<Duration> {
+    deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+}
+
+/// Why a reply is not the one `expected`: one clause for the error line, with the fix where
+/// there is one.
+pub fn unexpected(word: Word, reply: &Reply, answer: Answer<'_>, expected: &str) -> String {
+    match answer {
+        Answer::NotServing => format!(
+            "not serving requests ({word} answered {}): no quorum yet, or an election or sync is under way",
+            quote(trim_end(&reply.bytes))
+        ),
+        Answer::NotWhitelisted(refused) => format!(
+            "answered {} — add {refused} to 4lw.commands.whitelist (zk-entry start --4lw_whitelist)",
+            quote(trim_end(&reply.bytes))
+        ),
+        Answer::Nothing if reply.reset => format!("{word}: the connection was reset before any reply"),
+        Answer::Nothing => format!(
+            "{word}: the connection was closed without a reply (not a ZooKeeper client port, or a ZooKeeper that does not know {word})"
+        ),
+        Answer::Text(bytes) => {
+            format!("{word} answered {}, expected {expected}", quote(bytes))
+        }
+    }
+}
+
+/// Socket timeouts surface as `WouldBlock` (EAGAIN) on Linux, `TimedOut` elsewhere.
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+fn is_reset(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe)
+}
+
+/// `bytes` without trailing white space (replies end in `\n`, or not).
+pub fn trim_end(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
+    &bytes[..end]
+}
+
+/// Longest quoted excerpt of a reply in a message, in characters.
+const QUOTE_LIMIT: usize = 80;
+
+/// A reply quoted for a one-line message: escaped as a JSON string (so a control character or
+/// a newline cannot break the line), invalid UTF-8 shown as U+FFFD, cut after [`QUOTE_LIMIT`]
+/// characters with the full size given.
+pub fn quote(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let cut = text.char_indices().nth(QUOTE_LIMIT).map(|(at, _)| at);
+    let mut out = String::from("\"");
+    push_escaped(&mut out, &text[..cut.unwrap_or(text.len())]);
+    out.push('"');
+    if cut.is_some() {
+        out.push_str(&format!("... ({} bytes in all)", bytes.len()));
+    }
+    out
+}
+
+/// `text` escaped for the inside of a JSON string (RFC 8259): quotes, backslashes and every
+/// control character. Messages quote replies with it, and `metrics --format json` writes with it.
+pub fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A duration in messages, in the unit `--timeout` is usually given in: `800ms`.
+pub fn millis(d: Duration) -> String {
+    format!("{}ms", d.as_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(text: &str) -> Reply {
+        Reply { bytes: text.as_bytes().to_vec(), reset: false }
+    }
+
+    #[test]
+    fn answers_are_classified() {
+        assert_eq!(reply("").answer(), Answer::Nothing);
+        assert_eq!(reply("\n").answer(), Answer::Nothing);
+        assert_eq!(
+            reply("This ZooKeeper instance is not currently serving requests\n").answer(),
+            Answer::NotServing
+        );
+        assert_eq!(
+            reply("ruok is not executed because it is not in the whitelist.\n").answer(),
+            Answer::NotWhitelisted("ruok")
+        );
+        assert_eq!(reply("imok").answer(), Answer::Text(b"imok"));
+        // A whitelist-looking line about something that is not a word is just text.
+        let odd = reply("hello world is not executed because it is not in the whitelist.");
+        assert!(matches!(odd.answer(), Answer::Text(_)));
+    }
+
+    #[test]
+    fn quote_escapes_and_cuts() {
+        assert_eq!(quote(b"a\"b\\c\n\x01\x7f"), r#""a\"b\\c\n\u0001\u007f""#);
+        assert_eq!(quote(&[0xff, b'x']), "\"\u{fffd}x\"");
+        let long = "x".repeat(200);
+        let q = quote(long.as_bytes());
+        assert!(q.starts_with(&format!("\"{}\"", "x".repeat(QUOTE_LIMIT))), "{q}");
+        assert!(q.ends_with("(200 bytes in all)"), "{q}");
+    }
+
+    #[test]
+    fn targets_display_ipv6_in_brackets() {
+        assert_eq!(Target { host: "127.0.0.1".into(), port: 2181 }.to_string(), "127.0.0.1:2181");
+        assert_eq!(Target { host: "::1".into(), port: 2181 }.to_string(), "[::1]:2181");
+    }
+}
