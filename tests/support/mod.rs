@@ -6,6 +6,8 @@
 //! Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod ensemble;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
@@ -15,7 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_zk-entry");
+/// The binary under test. Cargo names it for tests and benches; an example (the demo) that
+/// includes this module gets `zk-entry` from PATH here and passes the real path itself.
+pub const BIN: &str = match option_env!("CARGO_BIN_EXE_zk-entry") {
+    Some(path) => path,
+    None => "zk-entry",
+};
 
 /// The tutorial manifest's exact flags (reference.md §1).
 pub const TUTORIAL_FLAGS: &[&str] = &[
@@ -294,17 +301,20 @@ pub struct Reaped(pub Child);
 impl Reaped {
     /// End the process tree now; the exit status of the process itself.
     pub fn end(&mut self) -> Option<std::process::ExitStatus> {
-        for child in children_of(self.0.id()) {
+        let children = children_of(self.0.id());
+        for child in &children {
             // SAFETY: kill has no memory-safety preconditions; these are children of a process
             // this test started and has not reaped, so the PIDs are theirs.
-            unsafe { libc::kill(child as i32, libc::SIGKILL) };
+            unsafe { libc::kill(*child as i32, libc::SIGKILL) };
         }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.0.try_wait() {
-                return Some(status);
+        if !children.is_empty() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = self.0.try_wait() {
+                    return Some(status);
+                }
+                std::thread::sleep(Duration::from_millis(2));
             }
-            std::thread::sleep(Duration::from_millis(2));
         }
         let _ = self.0.kill();
         self.0.wait().ok()
@@ -342,10 +352,16 @@ pub fn as_pid1(args: &[&str]) -> Command {
     cmd
 }
 
-/// The children of process `pid` (as the host sees them).
+/// The children of process `pid` (as the host sees them), of all its threads: a test runs in a
+/// thread of its own, and /proc lists children under the thread that started them.
 pub fn children_of(pid: u32) -> Vec<u32> {
-    let path = format!("/proc/{pid}/task/{pid}/children");
-    fs::read_to_string(path).unwrap_or_default().split_whitespace().filter_map(|p| p.parse().ok()).collect()
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    let mut children = Vec::new();
+    for task in tasks.flatten() {
+        let text = fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        children.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+    }
+    children
 }
 
 /// The one child of `pid`, once it exists (e.g. zk-entry under unshare, the program under
