@@ -5,15 +5,29 @@ CARGO ?= cargo
 MUSL := x86_64-unknown-linux-musl
 STATIC_BIN := target/$(MUSL)/release/zk-entry
 
-.PHONY: demo test lint build static bench deps
+.PHONY: demo demo-standalone test e2e lint build static bench deps
 
-## demo: run a standalone ZooKeeper through zk-entry in the foreground until Ctrl-C
-demo: deps build
+## demo: the tutorial's three-pod ensemble in Linux namespaces, zk-entry as each pod's PID 1,
+## the sanity test, then running until Ctrl-C (needs root)
+demo:
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "make demo: the three-pod demo needs root, to build each pod from Linux namespaces; run 'sudo make demo', or 'make demo-standalone' for one ZooKeeper server through zk-entry without namespaces" >&2; \
+	  exit 1; \
+	fi
+	$(MAKE) deps build
+	$(CARGO) run --release --example demo -- target/release/zk-entry
+
+## demo-standalone: one ZooKeeper server through zk-entry in the foreground until Ctrl-C
+demo-standalone: deps build
 	tests/scripts/demo.sh target/release/zk-entry
 
-## test: unit, CLI, pod (namespaces: needs root) and real-ZooKeeper tests
+## test: unit, CLI, pod, PID-1, probe, real-ZooKeeper and end-to-end tests (root: namespaces)
 test: deps
 	$(CARGO) test
+
+## e2e: only the three-pod scenarios of the tutorial (root)
+e2e: deps
+	$(CARGO) test --test e2e
 
 ## lint: formatting and clippy, warnings denied
 lint:
@@ -32,9 +46,10 @@ static:
 	@echo "static binary: $(STATIC_BIN)"
 
 ## bench: start-up time; memory and exit latency while supervising; CPU and wall time per ready
-## probe against a live ZooKeeper; both builds (needs root: namespaces)
+## probe against a live ZooKeeper; the ensemble's start, stop and zk-entry's share of a pod's
+## start (needs root: namespaces)
 bench: deps static
-	ZK_ENTRY_BENCH_STATIC=$(abspath $(STATIC_BIN)) $(CARGO) bench --bench start --bench supervise --bench probe
+	ZK_ENTRY_BENCH_STATIC=$(abspath $(STATIC_BIN)) $(CARGO) bench --bench start --bench supervise --bench probe --bench ensemble
 
 ## deps: install Debian's zookeeper (with a JRE), logback, unshare, promtool and nc when missing
 deps:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: run a standalone ZooKeeper through `zk-entry start` in the foreground until Ctrl-C,
+# make demo-standalone: run a standalone ZooKeeper through `zk-entry start` in the foreground until Ctrl-C,
 # then remove everything it wrote. As root it runs as pod zk-0 (its own UTS namespace), so the
 # machine's host name does not matter; otherwise it runs as this host.
 #
