@@ -23,7 +23,7 @@ demo-standalone: deps build
 
 ## test: unit, CLI, pod, PID-1, probe, real-ZooKeeper and end-to-end tests (root: namespaces)
 test: deps
-	$(CARGO) test
+	$(CARGO) test --no-fail-fast
 
 ## e2e: only the three-pod scenarios of the tutorial (root)
 e2e: deps

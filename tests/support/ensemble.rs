@@ -11,7 +11,7 @@
 //!   namespace: /etc/hosts as the kubelet writes it plus the other pods' names as cluster DNS
 //!   would resolve them, a resolver on loopback, the pod's volume on /var/lib (so
 //!   /var/lib/zookeeper, kept across restarts and deletion: the PersistentVolume), its own /opt
-//!   (conf dir and the `start-zookeeper` link), /var/log and a tmpfs /tmp;
+//!   (conf dir, a copy of zk-entry and its `start-zookeeper` link), /var/log and a tmpfs /tmp;
 //! - the *container* joins the sandbox and gets a new PID namespace whose PID 1 is the manifest's
 //!   command: `zk-entry start ...`, or the tutorial's `sh -c "start-zookeeper ..."`;
 //! - a *client* sandbox on the bridge (198.18.0.100) runs zkCli.sh against the pods' addresses.
@@ -141,8 +141,10 @@ impl Ensemble {
             fs::write(dir.join("etc/hosts"), hosts_file(ordinal, size)).unwrap();
             fs::write(dir.join("etc/resolv.conf"), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
                 .unwrap();
-            std::os::unix::fs::symlink(&ensemble.bin, dir.join("opt/bin/start-zookeeper")).unwrap();
-            std::os::unix::fs::symlink(&ensemble.bin, dir.join("opt/bin/zk-entry")).unwrap();
+            // A copy, as an image holds it: the binary under test may live below /tmp (a
+            // checkout there), which the pod's own /tmp hides.
+            fs::copy(&ensemble.bin, dir.join("opt/bin/zk-entry")).unwrap();
+            std::os::unix::fs::symlink("zk-entry", dir.join("opt/bin/start-zookeeper")).unwrap();
             ensemble.members.push(Member { dir, sandbox: None, container: None });
         }
         ensemble

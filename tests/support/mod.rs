@@ -147,6 +147,18 @@ impl Pod {
     /// namespace with nothing but a down loopback, unless `network`), after the pod's set-up.
     pub fn command(&self, program: &str, args: &[&str]) -> Command {
         let r = self.root.path().display().to_string();
+        // The pod's own /tmp would hide a program that lives below the host's /tmp (a checkout
+        // there): run a copy from the pod's /opt instead.
+        let copied;
+        let program = if self.private_tmp && program.starts_with("/tmp/") {
+            let name = Path::new(program).file_name().expect("program name");
+            fs::create_dir_all(self.root.path().join("opt/.under-test")).unwrap();
+            fs::copy(program, self.root.path().join("opt/.under-test").join(name)).unwrap();
+            copied = format!("/opt/.under-test/{}", name.to_string_lossy());
+            copied.as_str()
+        } else {
+            program
+        };
         let mut script = vec![
             "set -e".to_string(),
             format!("hostname '{}'", self.hostname),
