@@ -4,8 +4,11 @@
 CARGO ?= cargo
 MUSL := x86_64-unknown-linux-musl
 STATIC_BIN := target/$(MUSL)/release/zk-entry
+# The tag the manifests in docker/k8s run (tests/deploy.rs checks they agree, and that the tag is
+# Cargo.toml's version).
+IMAGE ?= zk-entry:0.1.0
 
-.PHONY: demo demo-standalone test e2e lint build static bench deps
+.PHONY: demo demo-standalone test e2e lint deploy-lint build static image bench deps
 
 ## demo: the tutorial's three-pod ensemble in Linux namespaces, zk-entry as each pod's PID 1,
 ## the sanity test, then running until Ctrl-C (needs root)
@@ -29,11 +32,17 @@ test: deps
 e2e: deps
 	$(CARGO) test --test e2e
 
-## lint: formatting and clippy, warnings denied
-lint:
+## lint: formatting and clippy, warnings denied; shell syntax; docker/ (deploy-lint)
+lint: deploy-lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	bash -n tests/scripts/*.sh .ci/run
+
+## deploy-lint: the manifests in docker/k8s (yamllint; kubernetes-validate, strict, pinned
+## Kubernetes versions) and docker/Dockerfile (hadolint); installs the pinned tools into a venv
+## under target/ on first use
+deploy-lint:
+	tests/scripts/deploy-lint.sh
 
 ## build: the release binary for this machine
 build:
@@ -44,6 +53,11 @@ static:
 	@rustup target list --installed | grep -qx '$(MUSL)' || rustup target add $(MUSL)
 	$(CARGO) build --release --target $(MUSL)
 	@echo "static binary: $(STATIC_BIN)"
+
+## image: the container image $(IMAGE) from docker/Dockerfile (needs a Docker engine with BuildKit
+## and network access; not part of CI, which has no Docker engine: tests/deploy.rs checks the recipe)
+image:
+	docker build -f docker/Dockerfile -t $(IMAGE) .
 
 ## bench: start-up time; memory and exit latency while supervising; CPU and wall time per ready
 ## probe against a live ZooKeeper; the ensemble's start, stop and zk-entry's share of a pod's

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make lint`'s check of docker/: the Kubernetes manifests (docker/k8s) with yamllint (the
+# repository's .yamllint, strict: warnings fail too) and kubernetes-validate in strict mode
+# (unknown fields fail) against the API schemas of each Kubernetes version below; the Dockerfile
+# with hadolint, which runs ShellCheck on its RUN scripts (the image is not built in CI, so this
+# and tests/deploy.rs are what check it). Any failure fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# The oldest Kubernetes the manifests promise to work on (every field they use is GA there), and
+# the newest the pinned kubernetes-validate knows.
+KUBERNETES_VERSIONS=(1.30.0 1.37.0)
+
+bin=$(tests/scripts/deploy-lint-tools.sh)
+manifests=(docker/k8s/*.yaml)
+[ -e "${manifests[0]}" ] || { echo "deploy-lint: no manifests in docker/k8s" >&2; exit 1; }
+
+"$bin/yamllint" --strict --config-file .yamllint "${manifests[@]}"
+echo "deploy-lint: yamllint: ${#manifests[@]} manifests clean"
+for version in "${KUBERNETES_VERSIONS[@]}"; do
+    "$bin/kubernetes-validate" --strict --quiet --kubernetes-version "$version" "${manifests[@]}"
+    echo "deploy-lint: kubernetes-validate --strict: ${#manifests[@]} manifests valid for Kubernetes $version"
+done
+"$bin/hadolint" --no-color docker/Dockerfile
+echo "deploy-lint: hadolint: docker/Dockerfile clean"
