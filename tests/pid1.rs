@@ -348,8 +348,13 @@ fn an_unknown_user_is_refused_and_nothing_starts() {
     let (code, err) = pid1_result(&dirs, &["--user=no-such-zk-user"], &["marker", &marker]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--user no-such-zk-user: no such user in /etc/passwd"), "{err}");
-    assert!(!Path::new(&marker).exists());
-    assert!(!dirs.path("conf/zoo.cfg").exists(), "files were written before the user was checked");
+    assert_nothing_started_or_written(&dirs, &marker);
+}
+
+/// A refused start: the child never ran and no configuration was written.
+fn assert_nothing_started_or_written(dirs: &Dirs, marker: &str) {
+    assert!(!Path::new(marker).exists(), "the child was started");
+    assert!(!dirs.path("conf/zoo.cfg").exists(), "files were written before the check");
 }
 
 #[test]
@@ -424,8 +429,7 @@ fn as_a_non_root_user_an_unwritable_data_dir_is_an_error_naming_the_fix() {
         assert!(err.contains(needle), "missing {needle:?} in {err}");
     }
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(!Path::new(&marker).exists());
-    assert!(!dirs.path("conf/zoo.cfg").exists(), "files were written before the check");
+    assert_nothing_started_or_written(&dirs, &marker);
 }
 
 #[test]

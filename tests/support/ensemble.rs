@@ -124,15 +124,9 @@ impl Ensemble {
         // The pods' users (zookeeper) must reach their directories below it.
         fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let hub = holder(&["--net"], "ip link set lo up\nip link add br0 type bridge\nip link set br0 up");
-        let mut ensemble = Ensemble {
-            root,
-            bin: bin.to_path_buf(),
-            hub,
-            client: Reaped(Command::new("true").spawn().unwrap()),
-            members: Vec::new(),
-        };
-        ensemble.client = holder(&["--net"], "ip link set lo up");
-        ensemble.attach(ensemble.client.0.id(), "client", CLIENT_IP);
+        let client = holder(&["--net"], "ip link set lo up");
+        attach(hub.0.id(), client.0.id(), "client", CLIENT_IP);
+        let mut ensemble = Ensemble { root, bin: bin.to_path_buf(), hub, client, members: Vec::new() };
         for ordinal in 0..size {
             let dir = ensemble.root.path().join(format!("zk-{ordinal}"));
             for sub in ["etc", "var-lib/zookeeper", "var-log", "opt/bin", "logs"] {
@@ -159,23 +153,6 @@ impl Ensemble {
         &self.members[ordinal].dir
     }
 
-    /// A veth from the bridge into the namespace of `pid`, named `name` on the hub side.
-    fn attach(&self, pid: u32, name: &str, ip: &str) {
-        let hub = self.hub.0.id();
-        let pid_text = pid.to_string();
-        run_ok(
-            &mut in_net(
-                hub,
-                &["ip", "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", &pid_text],
-            ),
-            "create veth",
-        );
-        run_ok(&mut in_net(hub, &["ip", "link", "set", name, "master", "br0", "up"]), "attach veth");
-        let cidr = format!("{ip}/24");
-        run_ok(&mut in_net(pid, &["ip", "addr", "add", &cidr, "dev", "eth0"]), "address");
-        run_ok(&mut in_net(pid, &["ip", "link", "set", "eth0", "up"]), "eth0 up");
-    }
-
     /// The pod's sandbox, made if it does not exist (first start, or after deletion).
     fn sandbox(&mut self, ordinal: usize) -> u32 {
         if let Some(sandbox) = &self.members[ordinal].sandbox {
@@ -194,7 +171,7 @@ impl Ensemble {
         );
         let sandbox = holder(&["--net", "--uts", "--mount", "--propagation", "private"], &script);
         let pid = sandbox.0.id();
-        self.attach(pid, &format!("veth-zk{ordinal}"), &pod_ip(ordinal));
+        attach(self.hub.0.id(), pid, &format!("veth-zk{ordinal}"), &pod_ip(ordinal));
         self.members[ordinal].sandbox = Some(sandbox);
         pid
     }
@@ -410,6 +387,22 @@ impl Client {
         // zkCli prints connection chatter first; the value is the last non-empty line.
         text.lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string)
     }
+}
+
+/// A veth from the bridge into the namespace of `pid`, named `name` on the hub side.
+fn attach(hub: u32, pid: u32, name: &str, ip: &str) {
+    let pid_text = pid.to_string();
+    run_ok(
+        &mut in_net(
+            hub,
+            &["ip", "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", &pid_text],
+        ),
+        "create veth",
+    );
+    run_ok(&mut in_net(hub, &["ip", "link", "set", name, "master", "br0", "up"]), "attach veth");
+    let cidr = format!("{ip}/24");
+    run_ok(&mut in_net(pid, &["ip", "addr", "add", &cidr, "dev", "eth0"]), "address");
+    run_ok(&mut in_net(pid, &["ip", "link", "set", "eth0", "up"]), "eth0 up");
 }
 
 /// The kubelet's /etc/hosts for zk-N, plus the other pods' names as cluster DNS gives them.
