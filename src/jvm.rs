@@ -49,9 +49,9 @@ impl JvmCommand {
 
     /// The command as one shell-quoted line, for logs and `--dry-run`.
     pub fn display(&self) -> String {
-        let mut words = vec![crate::render::shell_quote(&self.program.to_string_lossy())];
-        words.extend(self.args().iter().map(|a| crate::render::shell_quote(a)));
-        words.join(" ")
+        let program = self.program.to_string_lossy();
+        let args = self.args();
+        crate::render::command_line(std::iter::once(program.as_ref()).chain(args.iter().map(String::as_str)))
     }
 }
 

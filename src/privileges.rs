@@ -96,6 +96,16 @@ pub enum RunAs {
     Switch(Account),
 }
 
+impl RunAs {
+    /// `zookeeper (uid 102, gid 105, groups 105)` or `uid 1000`, for log lines and the dry run.
+    pub fn describe(&self) -> String {
+        match self {
+            RunAs::Switch(account) => account.describe(),
+            RunAs::Current { uid } => format!("uid {uid}"),
+        }
+    }
+}
+
 /// Decide who the child runs as. `explicit` is false when `--user` was left at its default.
 pub fn decide(spec: &UserSpec, explicit: bool, flag: &str, euid: Uid) -> anyhow::Result<RunAs> {
     let account = resolve(spec)?;

@@ -98,6 +98,11 @@ pub fn logback_xml(level: LogLevel) -> String {
     fill(LOGBACK, &[("level", level.logback()), ("pattern", LOG_PATTERN)])
 }
 
+/// A command as one line a POSIX shell would run as given, for logs and `--dry-run`.
+pub fn command_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    words.into_iter().map(shell_quote).collect::<Vec<_>>().join(" ")
+}
+
 /// Quote for POSIX sh: java.env is sourced by zkEnv.sh.
 pub fn shell_quote(value: &str) -> String {
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=+,@%".contains(&b)) {

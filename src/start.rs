@@ -54,7 +54,8 @@ impl Program {
         match self {
             Program::Jvm(jvm) => jvm.display(),
             Program::Custom(words) => {
-                words.iter().map(|w| render::shell_quote(&w.to_string_lossy())).collect::<Vec<_>>().join(" ")
+                let words: Vec<_> = words.iter().map(|w| w.to_string_lossy()).collect();
+                render::command_line(words.iter().map(|w| w.as_ref()))
             }
         }
     }
@@ -228,19 +229,13 @@ impl Plan {
                 out.push('\n');
             }
         }
-        match &self.run_as {
-            RunAs::Switch(account) => {
-                let _ =
-                    writeln!(out, "==> chown {}:{} (symlinks not followed) <==", account.uid, account.gid);
-                for dir in &self.owned_dirs {
-                    let _ = writeln!(out, "{}", dir.display());
-                }
-                let _ = writeln!(out, "==> run as {} <==", account.describe());
-            }
-            RunAs::Current { uid } => {
-                let _ = writeln!(out, "==> run as uid {uid} <==");
+        if let RunAs::Switch(account) = &self.run_as {
+            let _ = writeln!(out, "==> chown {}:{} (symlinks not followed) <==", account.uid, account.gid);
+            for dir in &self.owned_dirs {
+                let _ = writeln!(out, "{}", dir.display());
             }
         }
+        let _ = writeln!(out, "==> run as {} <==", self.run_as.describe());
         let _ = writeln!(out, "{}", self.program.display());
         out
     }

@@ -94,10 +94,7 @@ fn spawn(child: &Child, signals: &Signals) -> anyhow::Result<Pid> {
     let pid = Pid::from_raw(spawned.id() as i32);
     // The status is collected by the reaping loop with waitpid(-1), not through this handle.
     drop(spawned);
-    let user = match &child.run_as {
-        RunAs::Switch(account) => format!(" as {}", account.describe()),
-        RunAs::Current { uid } => format!(" as uid {uid}"),
-    };
+    let user = format!(" as {}", child.run_as.describe());
     let role = if nix::unistd::getpid().as_raw() == 1 { "PID 1" } else { "child subreaper" };
     tracing::info!("started {} (pid {pid}){user}; zk-entry stays as {role}, forwarding signals", child.label);
     Ok(pid)

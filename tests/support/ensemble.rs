@@ -86,6 +86,17 @@ fn run_ok(cmd: &mut Command, what: &str) {
     assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Run `argv` in a pod: the network, host name and mounts of its sandbox `sandbox`, with the
+/// pod's /opt/bin first on PATH (what `kubectl exec` and the container command see).
+fn in_pod(sandbox: u32, argv: &[&str]) -> Command {
+    let target = sandbox.to_string();
+    let mut args = vec!["--target", &target, "--net", "--uts", "--mount", "--"];
+    args.extend(argv);
+    let mut cmd = guarded("nsenter", &args);
+    cmd.env("PATH", "/opt/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+    cmd
+}
+
 /// Run `argv` in the network namespace of process `pid`.
 fn in_net(pid: u32, argv: &[&str]) -> Command {
     let net = format!("--net=/proc/{pid}/ns/net");
@@ -195,15 +206,13 @@ impl Ensemble {
     /// `<pod dir>/logs/container.{out,err}`.
     pub fn start_with(&mut self, ordinal: usize, argv: &[String]) {
         assert!(self.members[ordinal].container.is_none(), "zk-{ordinal} is already running");
-        let sandbox = self.sandbox(ordinal).to_string();
+        let sandbox = self.sandbox(ordinal);
         let logs = self.members[ordinal].dir.join("logs");
         let append =
             |name: &str| fs::OpenOptions::new().create(true).append(true).open(logs.join(name)).unwrap();
-        let mut args = vec!["--target", &sandbox, "--net", "--uts", "--mount", "--"];
-        args.extend(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--"]);
+        let mut args = vec!["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--"];
         args.extend(argv.iter().map(String::as_str));
-        let child = guarded("nsenter", &args)
-            .env("PATH", "/opt/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+        let child = in_pod(sandbox, &args)
             .stdin(Stdio::null())
             .stdout(append("container.out"))
             .stderr(append("container.err"))
@@ -286,12 +295,8 @@ impl Ensemble {
 
     /// `kubectl exec zk-N -- argv`: run in the pod's network, host name and mounts.
     pub fn exec(&mut self, ordinal: usize, argv: &[&str]) -> Output {
-        let sandbox = self.members[ordinal].sandbox.as_ref().expect("pod deleted").0.id().to_string();
-        let mut args = vec!["--target", &sandbox, "--net", "--uts", "--mount", "--"];
-        args.extend(argv);
-        let mut cmd = guarded("nsenter", &args);
-        cmd.env("PATH", "/opt/bin:/usr/bin:/bin:/usr/sbin:/sbin").stdin(Stdio::null());
-        cmd.output().unwrap()
+        let sandbox = self.members[ordinal].sandbox.as_ref().expect("pod deleted").0.id();
+        in_pod(sandbox, argv).stdin(Stdio::null()).output().unwrap()
     }
 
     /// `zk-entry ready [--quorum]` in the pod: true when it exits 0.
