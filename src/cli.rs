@@ -1,11 +1,12 @@
 //! The command line as typed: clap definitions, multi-call dispatch on the program name, and
 //! clap's own errors folded into one `zk-entry:` line.
 //!
-//! This layer holds raw input only (numbers stay strings): turning it into checked settings is
-//! [`crate::settings`]'s job for `start` and [`crate::probe_settings`]'s for `ready` and
-//! `metrics`, so that every bad-value message comes from one place. It also
-//! remembers where each value came from (flag or `ZK_*` variable) so those messages can name the
-//! right one.
+//! The low layer of the two (ripgrep's split of raw and checked arguments): it holds input only,
+//! as text, but each value already carries the name it was given under ([`Raw`]: `--servers`,
+//! `ZK_SERVERS (environment)`, `PORT`), worked out here once from clap's definition. The high
+//! layer ([`crate::start::settings`] for `start`, [`crate::probe::settings`] for the probes) checks
+//! the values without calling back here, so every bad-value message comes from one place and
+//! names the right flag or variable.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -15,6 +16,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::exit;
+use crate::parse::{Raw, Source};
 
 /// Program names under which the binary acts as one subcommand (the tutorial image's scripts),
 /// with that subcommand.
@@ -47,59 +49,58 @@ enum Command {
 }
 
 /// Where `ready` and `metrics` connect, and how long they may take. Raw text: checked in
-/// [`crate::probe_settings`].
+/// [`crate::probe::settings`].
 #[derive(Debug, Clone, Args)]
-pub struct TargetArgs {
+struct TargetArgs {
     /// ZooKeeper's client port
     #[arg(value_name = "PORT", default_value = "2181")]
-    pub port: String,
+    port: String,
 
     /// Host name or address of the server
     #[arg(long = "host", default_value = "127.0.0.1", value_name = "HOST")]
-    pub host: String,
+    host: String,
 
     /// Deadline for the whole exchange (connect, send, read): 800, 800ms, 1s or 1.5s
     #[arg(long = "timeout", default_value = "800ms", value_name = "DURATION")]
-    pub timeout: String,
+    timeout: String,
 }
 
 /// Flags of `zk-entry ready` (and of `zookeeper-ready`).
 #[derive(Debug, Clone, Args)]
-pub struct ReadyArgs {
+struct ReadyArgs {
     #[command(flatten)]
-    pub target: TargetArgs,
+    target: TargetArgs,
 
     /// Succeed only when srvr reports Mode: leader, follower, observer or standalone (readiness
     /// for a Service with publishNotReadyAddresses: true; never for liveness)
     #[arg(long = "quorum")]
-    pub quorum: bool,
+    quorum: bool,
 
     /// With --quorum, also accept Mode: read-only
     #[arg(long = "allow_read_only", alias = "allow-read-only")]
-    pub allow_read_only: bool,
+    allow_read_only: bool,
 }
 
 /// Flags of `zk-entry metrics` (and of `zookeeper-metrics`).
 #[derive(Debug, Clone, Args)]
-pub struct MetricsArgs {
+struct MetricsArgs {
     #[command(flatten)]
-    pub target: TargetArgs,
+    target: TargetArgs,
 
     /// Output: raw (mntr's bytes), prometheus (text exposition) or json (AdminServer's /commands/monitor)
     #[arg(long = "format", default_value = "raw", value_name = "FORMAT")]
-    pub format: String,
+    format: String,
 }
 
 /// Flags of `zk-entry start`. Underscore names are the start-zookeeper spellings; kebab-case
 /// spellings are accepted too. Every flag also reads `ZK_<FLAG>` from the environment; a flag on
-/// the command line wins. The two switches read theirs in [`crate::settings`], because clap
-/// accepts only `true`/`false` there and names neither the variable nor the choices.
+/// the command line wins. The two switches' variables are read by [`Named::switch`].
 #[derive(Debug, Clone, Args)]
 #[command(next_line_help = false)]
-pub struct StartArgs {
+struct StartArgs {
     /// Number of servers in the ensemble (the StatefulSet's replicas); 1 runs standalone
     #[arg(long = "servers", env = "ZK_SERVERS", default_value = "1", value_name = "N")]
-    pub servers: String,
+    servers: String,
 
     /// Snapshot directory; holds myid
     #[arg(
@@ -109,7 +110,7 @@ pub struct StartArgs {
         default_value = "/var/lib/zookeeper/data",
         value_name = "DIR"
     )]
-    pub data_dir: String,
+    data_dir: String,
 
     /// Transaction log directory
     #[arg(
@@ -119,7 +120,7 @@ pub struct StartArgs {
         default_value = "/var/lib/zookeeper/data/log",
         value_name = "DIR"
     )]
-    pub data_log_dir: String,
+    data_log_dir: String,
 
     /// ZooKeeper's log directory (zookeeper.log.dir, ZOO_LOG_DIR); logs go to stdout
     #[arg(
@@ -129,7 +130,7 @@ pub struct StartArgs {
         default_value = "/var/log/zookeeper",
         value_name = "DIR"
     )]
-    pub log_dir: String,
+    log_dir: String,
 
     /// Where zoo.cfg, log4j.properties, logback.xml and java.env are written
     #[arg(
@@ -139,7 +140,7 @@ pub struct StartArgs {
         default_value = "/opt/zookeeper/conf",
         value_name = "DIR"
     )]
-    pub conf_dir: String,
+    conf_dir: String,
 
     /// Port for client connections
     #[arg(
@@ -149,7 +150,7 @@ pub struct StartArgs {
         default_value = "2181",
         value_name = "PORT"
     )]
-    pub client_port: String,
+    client_port: String,
 
     /// Port followers use to talk to the leader
     #[arg(
@@ -159,7 +160,7 @@ pub struct StartArgs {
         default_value = "2888",
         value_name = "PORT"
     )]
-    pub server_port: String,
+    server_port: String,
 
     /// Port for leader election
     #[arg(
@@ -169,7 +170,7 @@ pub struct StartArgs {
         default_value = "3888",
         value_name = "PORT"
     )]
-    pub election_port: String,
+    election_port: String,
 
     /// Length of a tick in milliseconds
     #[arg(
@@ -179,7 +180,7 @@ pub struct StartArgs {
         default_value = "2000",
         value_name = "MS"
     )]
-    pub tick_time: String,
+    tick_time: String,
 
     /// Ticks a follower may take to connect and sync to the leader
     #[arg(
@@ -189,7 +190,7 @@ pub struct StartArgs {
         default_value = "10",
         value_name = "TICKS"
     )]
-    pub init_limit: String,
+    init_limit: String,
 
     /// Ticks a follower may lag behind the leader
     #[arg(
@@ -199,11 +200,11 @@ pub struct StartArgs {
         default_value = "5",
         value_name = "TICKS"
     )]
-    pub sync_limit: String,
+    sync_limit: String,
 
     /// JVM heap, as for -Xmx (digits and k, m or g)
     #[arg(long = "heap", env = "ZK_HEAP", default_value = "2G", value_name = "SIZE")]
-    pub heap: String,
+    heap: String,
 
     /// Most concurrent connections from one client address (0 = no limit)
     #[arg(
@@ -213,7 +214,7 @@ pub struct StartArgs {
         default_value = "60",
         value_name = "N"
     )]
-    pub max_client_cnxns: String,
+    max_client_cnxns: String,
 
     /// Snapshots kept by the purge task (at least 3)
     #[arg(
@@ -223,7 +224,7 @@ pub struct StartArgs {
         default_value = "3",
         value_name = "N"
     )]
-    pub snap_retain_count: String,
+    snap_retain_count: String,
 
     /// Hours between purges of old snapshots and logs (0 = never)
     #[arg(
@@ -233,7 +234,7 @@ pub struct StartArgs {
         default_value = "0",
         value_name = "HOURS"
     )]
-    pub purge_interval: String,
+    purge_interval: String,
 
     /// Smallest session timeout a client may get, in ms [default: 2 x tick_time]
     #[arg(
@@ -242,7 +243,7 @@ pub struct StartArgs {
         env = "ZK_MIN_SESSION_TIMEOUT",
         value_name = "MS"
     )]
-    pub min_session_timeout: Option<String>,
+    min_session_timeout: Option<String>,
 
     /// Largest session timeout a client may get, in ms [default: 20 x tick_time]
     #[arg(
@@ -251,7 +252,7 @@ pub struct StartArgs {
         env = "ZK_MAX_SESSION_TIMEOUT",
         value_name = "MS"
     )]
-    pub max_session_timeout: Option<String>,
+    max_session_timeout: Option<String>,
 
     /// ZooKeeper's log level: TRACE, DEBUG, INFO, WARN, ERROR or FATAL
     #[arg(
@@ -261,11 +262,11 @@ pub struct StartArgs {
         default_value = "INFO",
         value_name = "LEVEL"
     )]
-    pub log_level: String,
+    log_level: String,
 
     /// The pods' DNS domain (e.g. zk-hs.default.svc.cluster.local) [default: from /etc/hosts, then the resolver]
     #[arg(long = "domain", env = "ZK_DOMAIN", value_name = "DOMAIN")]
-    pub domain: Option<String>,
+    domain: Option<String>,
 
     /// Four-letter words the server answers (4lw.commands.whitelist), comma-separated, or *
     #[arg(
@@ -275,7 +276,7 @@ pub struct StartArgs {
         default_value = "ruok,srvr,mntr",
         value_name = "WORDS"
     )]
-    pub four_lw_whitelist: String,
+    four_lw_whitelist: String,
 
     /// Enable the AdminServer on this port [default: AdminServer off]
     #[arg(
@@ -284,7 +285,7 @@ pub struct StartArgs {
         env = "ZK_ADMIN_SERVER_PORT",
         value_name = "PORT"
     )]
-    pub admin_server_port: Option<String>,
+    admin_server_port: Option<String>,
 
     /// Address the AdminServer binds to [default: 127.0.0.1]
     #[arg(
@@ -293,11 +294,11 @@ pub struct StartArgs {
         env = "ZK_ADMIN_SERVER_ADDRESS",
         value_name = "ADDR"
     )]
-    pub admin_server_address: Option<String>,
+    admin_server_address: Option<String>,
 
     /// Listen for quorum and election traffic on all addresses (quorumListenOnAllIPs=true) [env: ZK_QUORUM_LISTEN_ON_ALL_IPS=true|false]
     #[arg(long = "quorum_listen_on_all_ips", alias = "quorum-listen-on-all-ips")]
-    pub quorum_listen_on_all_ips: bool,
+    quorum_listen_on_all_ips: bool,
 
     /// Server id of ordinal 0; myid = ordinal + this (for StatefulSets sharing an id space)
     #[arg(
@@ -307,23 +308,23 @@ pub struct StartArgs {
         default_value = "1",
         value_name = "ID"
     )]
-    pub min_server_id: String,
+    min_server_id: String,
 
     /// Any other zoo.cfg key, repeatable (ZK_SET: one KEY=VALUE per line)
     #[arg(long = "set", env = "ZK_SET", value_name = "KEY=VALUE", value_delimiter = '\n')]
-    pub set: Vec<String>,
+    set: Vec<String>,
 
     /// The java binary [default: $JAVA_HOME/bin/java, else java on PATH]
     #[arg(long = "java", env = "ZK_JAVA", value_name = "PATH")]
-    pub java: Option<String>,
+    java: Option<String>,
 
     /// ZooKeeper install: an upstream release (zookeeper-*.jar, lib/) or Debian's /usr/share/java [default: /opt/zookeeper, then /usr/share/java]
     #[arg(long = "zk_home", alias = "zk-home", env = "ZK_ZK_HOME", value_name = "DIR")]
-    pub zk_home: Option<String>,
+    zk_home: Option<String>,
 
     /// JVM classpath, used as given instead of searching --zk_home
     #[arg(long = "classpath", env = "ZK_CLASSPATH", value_name = "CP")]
-    pub classpath: Option<String>,
+    classpath: Option<String>,
 
     /// Extra JVM flags, split on white space; $JVMFLAGS is appended
     #[arg(
@@ -333,15 +334,21 @@ pub struct StartArgs {
         value_name = "FLAGS",
         allow_hyphen_values = true
     )]
-    pub jvm_flags: Option<String>,
+    jvm_flags: Option<String>,
 
     /// Check everything, print the files and the JVM command line, change nothing [env: ZK_DRY_RUN=true|false]
     #[arg(long = "dry-run", alias = "dry_run")]
-    pub dry_run: bool,
+    dry_run: bool,
 
     /// User ZooKeeper runs as when zk-entry starts as root (NAME, UID or UID:GID); zk-entry gives it the data and log directories [default: zookeeper, else 1000:1000]
-    #[arg(long = "user", env = "ZK_USER", value_name = "USER")]
-    pub user: Option<String>,
+    #[arg(
+        long = "user",
+        env = "ZK_USER",
+        value_name = "USER",
+        default_value = "zookeeper",
+        hide_default_value = true
+    )]
+    user: String,
 
     /// Exit with TO when ZooKeeper's status is FROM (e.g. 143:0 for a clean SIGTERM); repeatable (ZK_EXIT_CODE_MAP: comma-separated)
     #[arg(
@@ -351,78 +358,269 @@ pub struct StartArgs {
         value_name = "FROM:TO",
         value_delimiter = ','
     )]
-    pub exit_code_map: Vec<String>,
+    exit_code_map: Vec<String>,
 
     /// Run this instead of the JVM command line, after preparing everything (e.g. -- zkServer.sh start-foreground)
     #[arg(last = true, value_name = "COMMAND", value_parser = clap::value_parser!(OsString))]
-    pub command: Vec<OsString>,
+    command: Vec<OsString>,
 }
 
-/// What the user asked for, with the provenance needed for error messages.
-pub enum Invocation {
-    Start(Box<Start>),
-    Ready(ReadyArgs),
-    Metrics(MetricsArgs),
+/// What the user asked for: each value with the name it was given under.
+pub(crate) enum Invocation {
+    Start(Box<StartInput>),
+    Ready(ReadyInput),
+    Metrics(MetricsInput),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
 
-/// `zk-entry start` as typed.
-pub struct Start {
-    pub args: StartArgs,
-    matches: ArgMatches,
+/// `zk-entry start` as typed; [`crate::start::settings`] checks it.
+pub(crate) struct StartInput {
+    pub(crate) servers: Raw,
+    pub(crate) data_dir: Raw,
+    pub(crate) data_log_dir: Raw,
+    pub(crate) log_dir: Raw,
+    pub(crate) conf_dir: Raw,
+    pub(crate) client_port: Raw,
+    pub(crate) server_port: Raw,
+    pub(crate) election_port: Raw,
+    pub(crate) tick_time: Raw,
+    pub(crate) init_limit: Raw,
+    pub(crate) sync_limit: Raw,
+    pub(crate) heap: Raw,
+    pub(crate) max_client_cnxns: Raw,
+    pub(crate) snap_retain_count: Raw,
+    pub(crate) purge_interval: Raw,
+    /// Named even when not given: the cross-flag messages about the derived defaults name them.
+    pub(crate) min_session_timeout: Raw,
+    pub(crate) max_session_timeout: Raw,
+    pub(crate) log_level: Raw,
+    pub(crate) domain: Option<Raw>,
+    pub(crate) four_lw_whitelist: Raw,
+    pub(crate) admin_server_port: Option<Raw>,
+    pub(crate) admin_server_address: Option<Raw>,
+    /// A switch: the flag (`true`), else its `ZK_*` variable, else `None`.
+    pub(crate) quorum_listen_on_all_ips: Option<Raw>,
+    pub(crate) min_server_id: Raw,
+    pub(crate) set: Vec<Raw>,
+    pub(crate) java: Option<Raw>,
+    pub(crate) zk_home: Option<Raw>,
+    pub(crate) classpath: Option<Raw>,
+    pub(crate) jvm_flags: Option<Raw>,
+    /// `$JVMFLAGS`, appended to `--jvm_flags` as zkServer.sh does.
+    pub(crate) jvmflags_env: Option<Raw>,
+    pub(crate) dry_run: Option<Raw>,
+    pub(crate) user: Raw,
+    pub(crate) exit_code_map: Vec<Raw>,
+    /// `-- COMMAND [ARGS...]`; empty for the JVM command line.
+    pub(crate) command: Vec<OsString>,
 }
 
-impl Start {
-    /// How to name the input behind argument `id` in a message: `--servers`, or
-    /// `ZK_SERVERS (environment)` when the value came from the environment.
-    pub fn name_of(&self, id: &str) -> String {
-        let command = Cli::command();
-        let arg = command
-            .find_subcommand("start")
-            .and_then(|start| start.get_arguments().find(|a| a.get_id() == id));
-        let Some(arg) = arg else {
-            return id.to_string();
-        };
-        let long = arg.get_long().unwrap_or(id);
-        match (self.matches.value_source(id), arg.get_env()) {
-            (Some(ValueSource::EnvVariable), Some(env)) => {
-                format!("{} (environment)", env.to_string_lossy())
-            }
-            _ => format!("--{long}"),
-        }
-    }
+/// Where `ready` and `metrics` connect, and how long they may take.
+pub(crate) struct TargetInput {
+    pub(crate) port: Raw,
+    pub(crate) host: Raw,
+    pub(crate) timeout: Raw,
+}
 
-    /// True when the value of `id` came from its `ZK_*` variable.
-    pub fn from_env(&self, id: &str) -> bool {
-        self.matches.value_source(id) == Some(ValueSource::EnvVariable)
-    }
+/// `zk-entry ready` as typed.
+pub(crate) struct ReadyInput {
+    pub(crate) target: TargetInput,
+    pub(crate) quorum: bool,
+    pub(crate) allow_read_only: bool,
+}
+
+/// `zk-entry metrics` as typed.
+pub(crate) struct MetricsInput {
+    pub(crate) target: TargetInput,
+    pub(crate) format: Raw,
+}
+
+/// The two switches' variables: clap would accept only `true`/`false` there and name neither
+/// the variable nor the choices, so they are read here and checked as any other value.
+const QUORUM_LISTEN_ON_ALL_IPS_VAR: &str = "ZK_QUORUM_LISTEN_ON_ALL_IPS";
+const DRY_RUN_VAR: &str = "ZK_DRY_RUN";
+/// zkServer.sh appends this variable's JVM flags; so does zk-entry.
+const JVMFLAGS_VAR: &str = "JVMFLAGS";
+
+/// The process environment, as [`parse`] reads it.
+pub(crate) fn process_env(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
 }
 
 /// Parse the process arguments. `args[0]` selects the subcommand when the binary runs under a
 /// script's name (a symlink), so `start-zookeeper --servers=3` is `zk-entry start --servers=3`.
-pub fn parse(args: Vec<OsString>) -> anyhow::Result<Invocation> {
+/// `env` gives the variables read outside clap (clap reads the `ZK_<FLAG>` ones itself).
+pub(crate) fn parse(
+    args: Vec<OsString>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> anyhow::Result<Invocation> {
     let mut args = args;
     let program = args
         .first()
         .and_then(|a| Path::new(a).file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if let Some((_, subcommand)) = ALIASES.iter().find(|(alias, _)| *alias == program) {
+    let alias = ALIASES.iter().find(|(alias, _)| *alias == program);
+    if let Some((_, subcommand)) = alias {
         args.insert(1, OsString::from(subcommand));
     }
-    let matches = match Cli::command().try_get_matches_from(&args) {
+    let mut command = Cli::command();
+    if let Some((alias, _)) = alias {
+        command = command.bin_name(*alias);
+    }
+    let matches = match command.try_get_matches_from_mut(&args) {
         Ok(m) => m,
-        Err(err) => return clap_outcome(err),
+        Err(err) => {
+            let outcome = clap_outcome(err)?;
+            return Ok(match (outcome, alias) {
+                // `start-zookeeper --help` must show usage that works as typed: clap writes the
+                // subcommand after the program name, which the script's name already stands for.
+                (Invocation::Info(text), Some((alias, sub))) => Invocation::Info(
+                    text.replace(&format!("Usage: {alias} {sub}"), &format!("Usage: {alias}")),
+                ),
+                (outcome, _) => outcome,
+            });
+        }
     };
     let cli = Cli::from_arg_matches(&matches).map_err(|e| exit::Usage(clap_line(&e)))?;
-    match cli.command {
-        Command::Start(args) => {
-            let (_, sub) = matches.subcommand().ok_or_else(|| exit::Usage("no subcommand".into()))?;
-            Ok(Invocation::Start(Box::new(Start { args, matches: sub.clone() })))
+    let (name, sub_matches) = matches.subcommand().ok_or_else(|| exit::Usage("no subcommand".into()))?;
+    let sub_command = command.find_subcommand(name).ok_or_else(|| exit::Usage("no subcommand".into()))?;
+    let named = Named { command: sub_command, matches: sub_matches };
+    Ok(match cli.command {
+        Command::Start(args) => Invocation::Start(Box::new(named.start(args, env)?)),
+        Command::Ready(args) => Invocation::Ready(ReadyInput {
+            target: named.target(args.target),
+            quorum: args.quorum,
+            allow_read_only: args.allow_read_only,
+        }),
+        Command::Metrics(args) => Invocation::Metrics(MetricsInput {
+            format: named.raw("format", args.format),
+            target: named.target(args.target),
+        }),
+    })
+}
+
+/// Names each value after the flag or variable it came from, using clap's definition of one
+/// subcommand and what it matched.
+struct Named<'a> {
+    command: &'a clap::Command,
+    matches: &'a ArgMatches,
+}
+
+impl Named<'_> {
+    /// `--servers`, `ZK_SERVERS (environment)` when the value came from the variable, or the
+    /// value name (`PORT`) of a positional argument.
+    fn raw(&self, id: &str, text: String) -> Raw {
+        let arg = self.command.get_arguments().find(|a| a.get_id() == id);
+        let source = match self.matches.value_source(id) {
+            Some(ValueSource::EnvVariable) => Source::Environment,
+            Some(ValueSource::CommandLine) => Source::CommandLine,
+            _ => Source::Default,
+        };
+        let name = match arg {
+            Some(arg) if source == Source::Environment && arg.get_env().is_some() => {
+                format!("{} (environment)", arg.get_env().unwrap_or_default().to_string_lossy())
+            }
+            Some(arg) => match arg.get_long() {
+                Some(long) => format!("--{long}"),
+                None => arg
+                    .get_value_names()
+                    .and_then(|v| v.first())
+                    .map(|v| v.to_string())
+                    .unwrap_or(id.to_string()),
+            },
+            None => id.to_string(),
+        };
+        Raw::new(name, text, source)
+    }
+
+    fn optional(&self, id: &str, text: Option<String>) -> Option<Raw> {
+        text.map(|t| self.raw(id, t))
+    }
+
+    fn list(&self, id: &str, texts: Vec<String>) -> Vec<Raw> {
+        texts.into_iter().map(|t| self.raw(id, t)).collect()
+    }
+
+    /// A switch: given as a flag it is on; otherwise its variable decides, checked later.
+    fn switch(
+        &self,
+        id: &str,
+        given: bool,
+        var: &str,
+        env: &dyn Fn(&str) -> Option<OsString>,
+    ) -> anyhow::Result<Option<Raw>> {
+        if given {
+            return Ok(Some(self.raw(id, "true".to_string())));
         }
-        Command::Ready(args) => Ok(Invocation::Ready(args)),
-        Command::Metrics(args) => Ok(Invocation::Metrics(args)),
+        Ok(env_text(var, env)?
+            .map(|text| Raw::new(format!("{var} (environment)"), text, Source::Environment)))
+    }
+
+    fn target(&self, args: TargetArgs) -> TargetInput {
+        TargetInput {
+            port: self.raw("port", args.port),
+            host: self.raw("host", args.host),
+            timeout: self.raw("timeout", args.timeout),
+        }
+    }
+
+    fn start(&self, a: StartArgs, env: &dyn Fn(&str) -> Option<OsString>) -> anyhow::Result<StartInput> {
+        let session_timeout = |id: &str, text: Option<String>| self.raw(id, text.unwrap_or_default());
+        Ok(StartInput {
+            servers: self.raw("servers", a.servers),
+            data_dir: self.raw("data_dir", a.data_dir),
+            data_log_dir: self.raw("data_log_dir", a.data_log_dir),
+            log_dir: self.raw("log_dir", a.log_dir),
+            conf_dir: self.raw("conf_dir", a.conf_dir),
+            client_port: self.raw("client_port", a.client_port),
+            server_port: self.raw("server_port", a.server_port),
+            election_port: self.raw("election_port", a.election_port),
+            tick_time: self.raw("tick_time", a.tick_time),
+            init_limit: self.raw("init_limit", a.init_limit),
+            sync_limit: self.raw("sync_limit", a.sync_limit),
+            heap: self.raw("heap", a.heap),
+            max_client_cnxns: self.raw("max_client_cnxns", a.max_client_cnxns),
+            snap_retain_count: self.raw("snap_retain_count", a.snap_retain_count),
+            purge_interval: self.raw("purge_interval", a.purge_interval),
+            min_session_timeout: session_timeout("min_session_timeout", a.min_session_timeout),
+            max_session_timeout: session_timeout("max_session_timeout", a.max_session_timeout),
+            log_level: self.raw("log_level", a.log_level),
+            domain: self.optional("domain", a.domain),
+            four_lw_whitelist: self.raw("four_lw_whitelist", a.four_lw_whitelist),
+            admin_server_port: self.optional("admin_server_port", a.admin_server_port),
+            admin_server_address: self.optional("admin_server_address", a.admin_server_address),
+            quorum_listen_on_all_ips: self.switch(
+                "quorum_listen_on_all_ips",
+                a.quorum_listen_on_all_ips,
+                QUORUM_LISTEN_ON_ALL_IPS_VAR,
+                env,
+            )?,
+            min_server_id: self.raw("min_server_id", a.min_server_id),
+            set: self.list("set", a.set),
+            java: self.optional("java", a.java),
+            zk_home: self.optional("zk_home", a.zk_home),
+            classpath: self.optional("classpath", a.classpath),
+            jvm_flags: self.optional("jvm_flags", a.jvm_flags),
+            jvmflags_env: env_text(JVMFLAGS_VAR, env)?
+                .map(|text| Raw::new(format!("{JVMFLAGS_VAR} (environment)"), text, Source::Environment)),
+            dry_run: self.switch("dry_run", a.dry_run, DRY_RUN_VAR, env)?,
+            user: self.raw("user", a.user),
+            exit_code_map: self.list("exit_code_map", a.exit_code_map),
+            command: a.command,
+        })
+    }
+}
+
+/// A variable as text; one that is not UTF-8 is refused rather than mangled.
+fn env_text(name: &str, env: &dyn Fn(&str) -> Option<OsString>) -> anyhow::Result<Option<String>> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => match v.into_string() {
+            Ok(s) => Ok(Some(s)),
+            Err(_) => exit::usage(format!("{name} (environment) is not valid UTF-8; fix the variable")),
+        },
     }
 }
 
@@ -457,14 +655,31 @@ fn clap_line(err: &clap::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse_strs(args: &[&str]) -> anyhow::Result<Invocation> {
-        parse(args.iter().map(OsString::from).collect())
+    /// Parse `args` with these variables as the environment read outside clap.
+    pub(crate) fn parse_with_env(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Invocation> {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| OsString::from(v));
+        parse(args.iter().map(OsString::from).collect(), &lookup)
     }
 
-    fn start(args: &[&str]) -> Start {
+    fn parse_strs(args: &[&str]) -> anyhow::Result<Invocation> {
+        parse_with_env(args, &[])
+    }
+
+    /// `zk-entry start FLAGS...` as typed.
+    pub(crate) fn start_input(flags: &[&str], env: &[(&str, &str)]) -> anyhow::Result<StartInput> {
+        let mut args = vec!["zk-entry", "start"];
+        args.extend_from_slice(flags);
+        match parse_with_env(&args, env)? {
+            Invocation::Start(s) => Ok(*s),
+            _ => panic!("not start"),
+        }
+    }
+
+    fn start(args: &[&str]) -> StartInput {
         match parse_strs(args) {
             Ok(Invocation::Start(s)) => *s,
             Ok(_) => panic!("not start"),
@@ -481,17 +696,25 @@ mod tests {
     fn equals_space_and_kebab_spellings_agree() {
         let a = start(&["zk-entry", "start", "--data_dir=/d", "--tick_time", "3000"]);
         let b = start(&["zk-entry", "start", "--data-dir", "/d", "--tick-time=3000"]);
-        assert_eq!(a.args.data_dir, "/d");
-        assert_eq!(b.args.data_dir, "/d");
-        assert_eq!(a.args.tick_time, "3000");
-        assert_eq!(b.args.tick_time, "3000");
+        assert_eq!(a.data_dir.text, "/d");
+        assert_eq!(b.data_dir.text, "/d");
+        assert_eq!(a.tick_time.text, "3000");
+        assert_eq!(b.tick_time.text, "3000");
     }
 
     #[test]
-    fn start_zookeeper_name_means_start() {
+    fn values_know_their_names_and_sources() {
         let s = start(&["/usr/local/bin/start-zookeeper", "--servers=3"]);
-        assert_eq!(s.args.servers, "3");
-        assert_eq!(s.name_of("servers"), "--servers");
+        assert_eq!(s.servers, Raw::new("--servers", "3", Source::CommandLine));
+        assert_eq!(s.heap, Raw::new("--heap", "2G", Source::Default));
+        assert_eq!(s.user, Raw::new("--user", "zookeeper", Source::Default));
+        assert_eq!(s.min_session_timeout.name, "--min_session_timeout");
+        assert!(!s.min_session_timeout.is_given());
+        let s = start_input(&[], &[("ZK_DRY_RUN", "yes"), ("JVMFLAGS", "-Da=1")]).unwrap();
+        assert_eq!(s.dry_run, Some(Raw::new("ZK_DRY_RUN (environment)", "yes", Source::Environment)));
+        assert_eq!(s.jvmflags_env.unwrap().name, "JVMFLAGS (environment)");
+        let s = start_input(&["--dry-run"], &[("ZK_DRY_RUN", "no")]).unwrap();
+        assert_eq!(s.dry_run.unwrap().text, "true", "the flag wins over its variable");
     }
 
     #[test]
@@ -517,28 +740,37 @@ mod tests {
     }
 
     #[test]
+    fn script_names_show_usage_that_works_as_typed() {
+        let Ok(Invocation::Info(help)) = parse_strs(&["/usr/local/bin/start-zookeeper", "--help"]) else {
+            panic!("no help")
+        };
+        assert!(help.contains("Usage: start-zookeeper [OPTIONS]"), "{help}");
+        assert!(!help.contains("start-zookeeper start"), "{help}");
+    }
+
+    #[test]
     fn command_after_double_dash_keeps_its_own_flags() {
         let s = start(&["zk-entry", "start", "--servers=1", "--", "/bin/zkServer.sh", "--servers=9", "-x"]);
-        assert_eq!(s.args.servers, "1");
-        assert_eq!(s.args.command, vec!["/bin/zkServer.sh", "--servers=9", "-x"]);
-        assert!(start(&["zk-entry", "start"]).args.command.is_empty());
+        assert_eq!(s.servers.text, "1");
+        assert_eq!(s.command, vec!["/bin/zkServer.sh", "--servers=9", "-x"]);
+        assert!(start(&["zk-entry", "start"]).command.is_empty());
     }
 
     #[test]
     fn script_names_select_the_probes() {
         match parse_strs(&["/usr/local/bin/zookeeper-ready", "2181"]) {
             Ok(Invocation::Ready(r)) => {
-                assert_eq!(r.target.port, "2181");
-                assert_eq!(r.target.host, "127.0.0.1");
-                assert_eq!(r.target.timeout, "800ms");
+                assert_eq!(r.target.port, Raw::new("PORT", "2181", Source::CommandLine));
+                assert_eq!(r.target.host, Raw::new("--host", "127.0.0.1", Source::Default));
+                assert_eq!(r.target.timeout.text, "800ms");
                 assert!(!r.quorum);
             }
             _ => panic!("zookeeper-ready is not ready"),
         }
         match parse_strs(&["zookeeper-metrics"]) {
             Ok(Invocation::Metrics(m)) => {
-                assert_eq!(m.target.port, "2181");
-                assert_eq!(m.format, "raw");
+                assert_eq!(m.target.port.text, "2181");
+                assert_eq!(m.format, Raw::new("--format", "raw", Source::Default));
             }
             _ => panic!("zookeeper-metrics is not metrics"),
         }
@@ -553,8 +785,17 @@ mod tests {
     }
 
     #[test]
+    fn non_utf8_variables_are_named() {
+        use std::os::unix::ffi::OsStringExt;
+        let lookup = |name: &str| (name == "JVMFLAGS").then(|| OsString::from_vec(vec![0xff]));
+        let err = parse(vec!["zk-entry".into(), "start".into()], &lookup).err().expect("must fail");
+        assert_eq!(exit::one_line(&err), "JVMFLAGS (environment) is not valid UTF-8; fix the variable");
+    }
+
+    #[test]
     fn set_is_repeatable() {
         let s = start(&["zk-entry", "start", "--set", "a=1", "--set=b=2"]);
-        assert_eq!(s.args.set, vec!["a=1", "b=2"]);
+        let texts: Vec<&str> = s.set.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, ["a=1", "b=2"]);
     }
 }

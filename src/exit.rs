@@ -19,15 +19,15 @@
 use std::fmt;
 use std::process::ExitCode;
 
-pub const SUCCESS: u8 = 0;
-pub const FAILURE: u8 = 1;
-pub const USAGE: u8 = 2;
-pub const NOT_EXECUTABLE: u8 = 126;
-pub const NOT_FOUND: u8 = 127;
+pub(crate) const SUCCESS: u8 = 0;
+pub(crate) const FAILURE: u8 = 1;
+pub(crate) const USAGE: u8 = 2;
+pub(crate) const NOT_EXECUTABLE: u8 = 126;
+pub(crate) const NOT_FOUND: u8 = 127;
 
 /// Bad input: the message names the flag or variable, the value and what would be accepted.
 #[derive(Debug)]
-pub struct Usage(pub String);
+pub(crate) struct Usage(pub(crate) String);
 
 impl fmt::Display for Usage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -39,9 +39,9 @@ impl std::error::Error for Usage {}
 
 /// A program could not be started; `code` is 126 or 127.
 #[derive(Debug)]
-pub struct Exec {
-    pub code: u8,
-    pub message: String,
+pub(crate) struct Exec {
+    pub(crate) code: u8,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for Exec {
@@ -54,8 +54,8 @@ impl std::error::Error for Exec {}
 
 /// A signal arrived before the child was started; the start was abandoned.
 #[derive(Debug)]
-pub struct Stopped {
-    pub signal: i32,
+pub(crate) struct Stopped {
+    pub(crate) signal: i32,
 }
 
 impl fmt::Display for Stopped {
@@ -63,7 +63,7 @@ impl fmt::Display for Stopped {
         write!(
             f,
             "received {} while preparing; stopped before starting ZooKeeper",
-            crate::signals::name(self.signal)
+            crate::pid1::signals::name(self.signal)
         )
     }
 }
@@ -71,12 +71,12 @@ impl fmt::Display for Stopped {
 impl std::error::Error for Stopped {}
 
 /// Shorthand for returning a [`Usage`] error.
-pub fn usage<T>(message: impl Into<String>) -> anyhow::Result<T> {
+pub(crate) fn usage<T>(message: impl Into<String>) -> anyhow::Result<T> {
     Err(Usage(message.into()).into())
 }
 
 /// The exit code an error maps to under the contract above.
-pub fn code_of(err: &anyhow::Error) -> u8 {
+pub(crate) fn code_of(err: &anyhow::Error) -> u8 {
     if err.chain().any(|e| e.is::<Usage>()) {
         USAGE
     } else if let Some(exec) = err.chain().find_map(|e| e.downcast_ref::<Exec>()) {
@@ -90,13 +90,13 @@ pub fn code_of(err: &anyhow::Error) -> u8 {
 
 /// The error as one line: context first, cause last, separated by `: `. Embedded newlines
 /// (from an OS message or a quoted value) are folded so a log collector sees one record.
-pub fn one_line(err: &anyhow::Error) -> String {
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let text = format!("{err:#}");
     text.split(['\n', '\r']).map(str::trim).filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Print the error on stderr and give the process exit code.
-pub fn report(err: &anyhow::Error) -> ExitCode {
+pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
     eprintln!("zk-entry: {}", one_line(err));
     ExitCode::from(code_of(err))
 }

@@ -1,18 +1,72 @@
-//! The zk-entry binary: block signals, set up logging, run, turn any error into one line and an
-//! exit code.
+//! zk-entry: one static binary that replaces the Kubernetes ZooKeeper tutorial's scripts.
+//!
+//! `main` blocks signals first ([`pid1::signals`]), parses the command line ([`cli`]), runs one
+//! subcommand and maps its outcome to the exit-code contract ([`exit`]). Each subcommand owns a
+//! folder: [`start`] (settings, identity, user, files, ownership, the JVM command line), [`probe`]
+//! (`ready` and `metrics` over the four-letter-word client) and [`pid1`] (signal state and the
+//! supervision loop that `start` ends in). Shared beside them: [`parse`] (checking values typed
+//! on the command line or in `ZK_*` variables), [`log`] (zk-entry's own log lines) and [`sys`]
+//! (every libc call, and the only module allowed `unsafe`).
 
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod cli;
+mod exit;
+mod log;
+mod parse;
+mod pid1;
+mod probe;
+mod start;
+#[allow(unsafe_code)]
+mod sys;
+
+use std::ffi::OsString;
 use std::process::ExitCode;
+
+use pid1::signals::Signals;
 
 fn main() -> ExitCode {
     // First, before anything can start a thread: a signal that arrives from here on waits for
-    // zk-entry instead of being lost (see zk_entry::signals).
-    let signals = match zk_entry::signals::Signals::block() {
+    // zk-entry instead of being lost (see pid1::signals).
+    let signals = match Signals::block() {
         Ok(signals) => signals,
-        Err(err) => return zk_entry::exit::report(&err),
+        Err(err) => return exit::report(&err),
     };
-    zk_entry::logging::init();
-    match zk_entry::run(std::env::args_os().collect(), &signals) {
+    log::init();
+    match run(std::env::args_os().collect(), &signals) {
         Ok(code) => code,
-        Err(err) => zk_entry::exit::report(&err),
+        Err(err) => exit::report(&err),
+    }
+}
+
+/// Run zk-entry with these process arguments (`args[0]` is the program name).
+fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
+    let invocation = cli::parse(args, &cli::process_env)?;
+    if !matches!(invocation, cli::Invocation::Start(_)) {
+        // Only `start` supervises; everything else is a plain tool that Ctrl-C should end.
+        signals.restore()?;
+    }
+    match invocation {
+        cli::Invocation::Info(text) => write_stdout(&text)?,
+        cli::Invocation::Start(input) => return start::run(&input, signals),
+        cli::Invocation::Ready(input) => probe::ready::run(&probe::settings::Ready::from_input(&input)?)?,
+        cli::Invocation::Metrics(input) => {
+            probe::metrics::run(&probe::settings::Metrics::from_input(&input)?)?
+        }
+    }
+    Ok(ExitCode::from(exit::SUCCESS))
+}
+
+/// Write output for the user. `print!` would panic on a closed pipe (Rust ignores SIGPIPE); a
+/// reader that stopped early (`| head`) is not an error, any other write failure is.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("cannot write to stdout"))
+        }
+        _ => Ok(()),
     }
 }

@@ -14,7 +14,7 @@ use nix::unistd::{Gid, Pid, Uid};
 /// The resolver's canonical name for `host` (what `hostname -f` prints), or `None` when the
 /// name does not resolve. Uses getaddrinfo with `AI_CANONNAME`, so /etc/nsswitch.conf (glibc)
 /// or /etc/hosts then DNS (musl) are consulted as for any other lookup.
-pub fn canonical_name(host: &str) -> Option<String> {
+pub(crate) fn canonical_name(host: &str) -> Option<String> {
     let c_host = CString::new(host).ok()?;
     // SAFETY: addrinfo is a plain C struct of integers and pointers; all-zero is its documented
     // "no hints" value, on which we then set flags.
@@ -41,19 +41,19 @@ pub fn canonical_name(host: &str) -> Option<String> {
 }
 
 /// The highest signal number of this libc (SIGRTMAX); nix's `Signal` stops at 31.
-pub fn max_signal() -> i32 {
+pub(crate) fn max_signal() -> i32 {
     libc::SIGRTMAX()
 }
 
 /// The lowest real-time signal an application may use (libc keeps the first ones for itself).
-pub fn min_realtime_signal() -> i32 {
+pub(crate) fn min_realtime_signal() -> i32 {
     libc::SIGRTMIN()
 }
 
 /// Wait until one of the signals in `set` (which must be blocked) is pending, take it and return
 /// its number. `sigwaitinfo` rather than nix's `SigSet::wait`, which cannot return a real-time
 /// signal.
-pub fn wait_signal(set: &SigSet) -> io::Result<i32> {
+pub(crate) fn wait_signal(set: &SigSet) -> io::Result<i32> {
     // SAFETY: set points to an initialised sigset_t owned by the caller for the whole call; a null
     // siginfo pointer is allowed and means "not wanted".
     let sig = unsafe { libc::sigwaitinfo(set.as_ref(), ptr::null_mut()) };
@@ -61,7 +61,7 @@ pub fn wait_signal(set: &SigSet) -> io::Result<i32> {
 }
 
 /// The first of `candidates` that is pending for this process (blocked and not yet taken).
-pub fn first_pending(candidates: &[i32]) -> io::Result<Option<i32>> {
+pub(crate) fn first_pending(candidates: &[i32]) -> io::Result<Option<i32>> {
     // SAFETY: sigset_t is a plain bit array; sigemptyset initialises it before anything reads it,
     // and sigpending only writes into it.
     let mut pending: libc::sigset_t = unsafe { std::mem::zeroed() };
@@ -78,7 +78,7 @@ pub fn first_pending(candidates: &[i32]) -> io::Result<Option<i32>> {
 }
 
 /// Send signal number `sig` (real-time ones included) to process `pid`.
-pub fn send_signal(pid: Pid, sig: i32) -> io::Result<()> {
+pub(crate) fn send_signal(pid: Pid, sig: i32) -> io::Result<()> {
     // SAFETY: kill has no memory-safety preconditions; pid is a child this process has not reaped
     // (the caller's invariant), so it cannot name a recycled process.
     if unsafe { libc::kill(pid.as_raw(), sig) } == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
@@ -87,7 +87,7 @@ pub fn send_signal(pid: Pid, sig: i32) -> io::Result<()> {
 /// Reap one exited child of this process without blocking: `Some((pid, raw wait status))`, or
 /// `None` when no child has exited. ECHILD (no children at all) is also `None`. The raw status is
 /// kept because nix's `WaitStatus` cannot express a death by a real-time signal.
-pub fn reap_one() -> io::Result<Option<(Pid, i32)>> {
+pub(crate) fn reap_one() -> io::Result<Option<(Pid, i32)>> {
     loop {
         let mut status = 0;
         // SAFETY: status is a valid out-pointer; -1 and WNOHANG ask for any child, no blocking.
@@ -108,7 +108,7 @@ pub fn reap_one() -> io::Result<Option<(Pid, i32)>> {
 }
 
 /// The exit code a shell would report for a raw wait status: the exit status, or 128 + signal.
-pub fn status_code(raw: i32) -> u8 {
+pub(crate) fn status_code(raw: i32) -> u8 {
     if libc::WIFSIGNALED(raw) {
         (128 + libc::WTERMSIG(raw)).clamp(0, 255) as u8
     } else {
@@ -117,25 +117,26 @@ pub fn status_code(raw: i32) -> u8 {
 }
 
 /// The signal that killed the process, if it was killed.
-pub fn killed_by(raw: i32) -> Option<i32> {
+pub(crate) fn killed_by(raw: i32) -> Option<i32> {
     libc::WIFSIGNALED(raw).then(|| libc::WTERMSIG(raw))
 }
 
 /// Credentials the child takes before exec: supplementary groups, then gid, then uid.
-pub struct Credentials {
-    pub groups: Vec<Gid>,
-    pub gid: Gid,
-    pub uid: Uid,
+pub(crate) struct Credentials {
+    pub(crate) groups: Vec<Gid>,
+    pub(crate) gid: Gid,
+    pub(crate) uid: Uid,
 }
 
-/// How the child of [`spawn_clean`] starts: the signal mask zk-entry inherited, and optionally
+/// How the child of [`install_child_setup`] starts: the signal mask zk-entry inherited, and optionally
 /// other credentials.
-pub struct ChildSetup {
-    pub mask: SigSet,
-    pub credentials: Option<Credentials>,
+pub(crate) struct ChildSetup {
+    pub(crate) mask: SigSet,
+    pub(crate) credentials: Option<Credentials>,
 }
 
-/// Arrange for `cmd`'s child to start with a clean signal state and the given credentials. In the
+/// Install the `pre_exec` hook that gives `cmd`'s child a clean signal state and the given
+/// credentials (it spawns nothing). In the
 /// child, between fork and exec, in this order:
 /// 1. every signal disposition back to default: ignored ones survive exec, and a JVM that starts
 ///    with SIGTERM or SIGINT ignored never installs its shutdown hook (Rust itself ignores SIGPIPE,
@@ -145,7 +146,7 @@ pub struct ChildSetup {
 /// 3. SIGKILL as the parent-death signal, so the JVM cannot outlive zk-entry where zk-entry is not
 ///    PID 1 of its own PID namespace; set after setuid, which clears it;
 /// 4. the original signal mask: std passes the parent's blocked mask on to the child.
-pub fn spawn_clean(cmd: &mut Command, setup: ChildSetup) {
+pub(crate) fn install_child_setup(cmd: &mut Command, setup: ChildSetup) {
     let parent = nix::unistd::getpid();
     let max = max_signal();
     let child_setup = move || -> io::Result<()> {

@@ -1044,15 +1044,34 @@ fn dockerfile_links_are_the_binary_multi_call_names() {
     assert_eq!(links, names.keys().cloned().collect::<BTreeSet<_>>());
 
     let dir = tempfile::tempdir().unwrap();
+    let help = |cmd: &mut Command| {
+        scrub(cmd);
+        stdout(&cmd.arg("--help").output().unwrap())
+    };
+    // What each subcommand's help says with the program named as the link would name it: the
+    // usage line of a link shows only the link's name, which stands for the subcommand.
+    let subcommand_helps: Vec<(String, String)> = subcommands()
+        .into_iter()
+        .map(|sub| {
+            let text = help(zk_entry().arg(&sub));
+            (sub.clone(), text)
+        })
+        .collect();
     let acts_as = |name: &str| -> Option<String> {
         let link = dir.path().join(name);
         std::os::unix::fs::symlink(BIN, &link).unwrap();
-        let mut cmd = Command::new(&link);
-        scrub(&mut cmd);
-        let out = cmd.arg("--help").output().unwrap();
-        let usage = stdout(&out).lines().find(|l| l.starts_with("Usage: ")).unwrap_or("").to_string();
-        let words: Vec<&str> = usage.split_whitespace().collect();
-        (words.len() > 2 && words[1] == name && !words[2].starts_with('<')).then(|| words[2].to_string())
+        let text = help(&mut Command::new(&link));
+        let usage = text.lines().find(|l| l.starts_with("Usage: ")).unwrap_or("");
+        assert!(!usage.contains(&format!("{name} {name}")), "under {name}: {usage}");
+        subcommand_helps
+            .iter()
+            .find(|(sub, sub_help)| {
+                sub_help.replace(&format!("Usage: zk-entry {sub}"), &format!("Usage: {name}")) == text
+            })
+            .map(|(sub, _)| {
+                assert!(usage.starts_with(&format!("Usage: {name} [")), "the usage works as typed: {usage}");
+                sub.clone()
+            })
     };
     let mut covered = BTreeSet::new();
     for link in &links {

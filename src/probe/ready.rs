@@ -1,7 +1,7 @@
 //! `zk-entry ready`: the probe. Exit 0 and print nothing when the server is healthy; otherwise
 //! one line on stderr saying why, exit 1.
 //!
-//! Two meanings, chosen by the manifest (reference.md §4):
+//! Two meanings, chosen by the manifest (docs/design.md, "Kubernetes probes"):
 //! - plain `ready` asks "is the process alive?": `ruok` answers `imok`; where `ruok` is not in
 //!   `4lw.commands.whitelist` (the 3.5.3+ default enables only `srvr`), any ZooKeeper answer to
 //!   `srvr` proves the same. Safe for liveness, startup, and readiness while the headless
@@ -17,12 +17,12 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 
-use crate::fourlw::{self, Answer, Reply, Word};
-use crate::probe_settings::Ready;
+use super::fourlw::{self, Answer, Reply, Word};
+use super::settings::Ready;
 
 /// What a probe step concluded.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     Healthy,
     /// Ask this word next.
     Then(Word),
@@ -32,7 +32,7 @@ pub enum Step {
 const SERVING_MODES: [&str; 4] = ["leader", "follower", "observer", "standalone"];
 const READ_ONLY: &str = "read-only";
 
-pub fn run(ready: &Ready) -> anyhow::Result<()> {
+pub(crate) fn run(ready: &Ready) -> anyhow::Result<()> {
     let start = Instant::now();
     let probe = &ready.probe;
     let name = if ready.quorum { "ready --quorum" } else { "ready" };
@@ -51,7 +51,7 @@ pub fn run(ready: &Ready) -> anyhow::Result<()> {
 }
 
 /// `imok` is healthy; a whitelist refusal sends the probe on to `srvr`.
-pub fn after_ruok(reply: &Reply) -> Result<Step, String> {
+pub(crate) fn after_ruok(reply: &Reply) -> Result<Step, String> {
     match reply.answer() {
         Answer::Text(b"imok") => Ok(Step::Healthy),
         Answer::NotWhitelisted("ruok") => Ok(Step::Then(Word::Srvr)),
@@ -61,7 +61,7 @@ pub fn after_ruok(reply: &Reply) -> Result<Step, String> {
 
 /// After `ruok` was refused: any ZooKeeper answer to `srvr` shows the process alive, including
 /// "not serving" (alive, no quorum) and a whitelist refusal (3.4 with a whitelist without it).
-pub fn alive_after_srvr(reply: &Reply) -> Result<(), String> {
+pub(crate) fn alive_after_srvr(reply: &Reply) -> Result<(), String> {
     match reply.answer() {
         Answer::NotServing | Answer::NotWhitelisted(_) => Ok(()),
         Answer::Text(_) if mode(reply).is_some() => Ok(()),
@@ -70,7 +70,7 @@ pub fn alive_after_srvr(reply: &Reply) -> Result<(), String> {
 }
 
 /// `--quorum`: only a serving mode passes.
-pub fn serving_after_srvr(reply: &Reply, allow_read_only: bool) -> Result<(), String> {
+pub(crate) fn serving_after_srvr(reply: &Reply, allow_read_only: bool) -> Result<(), String> {
     match (reply.answer(), mode(reply)) {
         (Answer::Text(_), Some(mode)) if SERVING_MODES.contains(&mode) => Ok(()),
         (Answer::Text(_), Some(READ_ONLY)) if allow_read_only => Ok(()),
@@ -84,7 +84,7 @@ pub fn serving_after_srvr(reply: &Reply, allow_read_only: bool) -> Result<(), St
 }
 
 /// The `Mode:` line of a `srvr` reply.
-pub fn mode(reply: &Reply) -> Option<&str> {
+pub(crate) fn mode(reply: &Reply) -> Option<&str> {
     let text = std::str::from_utf8(&reply.bytes).ok()?;
     text.lines().find_map(|line| line.strip_prefix("Mode: ")).map(str::trim)
 }

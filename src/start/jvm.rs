@@ -12,33 +12,33 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::settings::{Java, Paths};
 use crate::exit::{self, Exec};
-use crate::settings::Settings;
 
-pub const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
+const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
 /// Where the tutorial's image and most others unpack the upstream release.
-pub const DEFAULT_ZK_HOME: &str = "/opt/zookeeper";
+const DEFAULT_ZK_HOME: &str = "/opt/zookeeper";
 /// Debian's zookeeper package keeps its jars with every other Java library.
-pub const DEBIAN_JAVA_DIR: &str = "/usr/share/java";
+const DEBIAN_JAVA_DIR: &str = "/usr/share/java";
 /// Debian's zookeeper.jar lists its dependencies in its manifest, but not a logging backend:
 /// these two give it log4j 1.2 and so our log4j.properties.
 const DEBIAN_LOGGING_JARS: [&str; 2] = ["log4j-1.2.jar", "slf4j-log4j12.jar"];
 
 /// The JVM and everything it is started with, ready to exec.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JvmCommand {
-    pub program: PathBuf,
+pub(crate) struct JvmCommand {
+    pub(crate) program: PathBuf,
     /// The flags before `-cp` ([`jvm_options`]); java.env carries the same ones.
-    pub options: Vec<String>,
-    pub classpath: String,
-    pub zoo_cfg: PathBuf,
+    options: Vec<String>,
+    classpath: String,
+    zoo_cfg: PathBuf,
     /// The ZooKeeper install the classpath was built from; `None` for `--classpath`.
-    pub install: Option<PathBuf>,
+    pub(crate) install: Option<PathBuf>,
 }
 
 impl JvmCommand {
     /// The arguments after the program: options, classpath, main class, config file.
-    pub fn args(&self) -> Vec<String> {
+    pub(crate) fn args(&self) -> Vec<String> {
         let mut args = self.options.clone();
         args.push("-cp".into());
         args.push(self.classpath.clone());
@@ -48,38 +48,38 @@ impl JvmCommand {
     }
 
     /// The command as one shell-quoted line, for logs and `--dry-run`.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         let program = self.program.to_string_lossy();
         let args = self.args();
-        crate::render::command_line(std::iter::once(program.as_ref()).chain(args.iter().map(String::as_str)))
+        super::render::command_line(std::iter::once(program.as_ref()).chain(args.iter().map(String::as_str)))
     }
 }
 
 /// The JVM flags before `-cp`: heap, fail-fast on OOM, the logging files, then the user's flags
 /// (last, so that an operator's -Xmx or -D wins: the JVM takes the last of repeated flags).
-pub fn jvm_options(s: &Settings) -> Vec<String> {
-    let conf = s.conf_dir.to_string_lossy();
+pub(crate) fn jvm_options(java: &Java, paths: &Paths) -> Vec<String> {
+    let conf = paths.conf_dir.to_string_lossy();
     let mut options = vec![
-        format!("-Xms{}", s.heap),
-        format!("-Xmx{}", s.heap),
+        format!("-Xms{}", java.heap),
+        format!("-Xmx{}", java.heap),
         // A JVM that runs out of heap must die so the pod restarts, not limp on half-broken.
         "-XX:+ExitOnOutOfMemoryError".to_string(),
-        format!("-Dzookeeper.log.dir={}", s.log_dir.to_string_lossy()),
+        format!("-Dzookeeper.log.dir={}", paths.log_dir.to_string_lossy()),
         format!("-Dlog4j.configuration=file:{conf}/log4j.properties"),
         format!("-Dlogback.configurationFile={conf}/logback.xml"),
     ];
-    options.extend(s.jvm_flags.iter().cloned());
+    options.extend(java.jvm_flags.iter().cloned());
     options
 }
 
 /// The environment that decides which java runs.
-pub struct JavaEnv {
-    pub java_home: Option<OsString>,
-    pub path: Option<OsString>,
+pub(crate) struct JavaEnv {
+    java_home: Option<OsString>,
+    path: Option<OsString>,
 }
 
 impl JavaEnv {
-    pub fn from_process() -> JavaEnv {
+    pub(crate) fn from_process() -> JavaEnv {
         JavaEnv { java_home: std::env::var_os("JAVA_HOME"), path: std::env::var_os("PATH") }
     }
 }
@@ -94,7 +94,7 @@ fn is_executable_file(path: &Path) -> bool {
 
 /// `--java`, else `$JAVA_HOME/bin/java`, else `java` on PATH. A set JAVA_HOME that holds no java
 /// is an error rather than a quiet fall-through to some other java.
-pub fn find_java(java: Option<&Path>, env: &JavaEnv) -> anyhow::Result<PathBuf> {
+fn find_java(java: Option<&Path>, env: &JavaEnv) -> anyhow::Result<PathBuf> {
     let not_found = |message: String| -> anyhow::Error { Exec { code: exit::NOT_FOUND, message }.into() };
     if let Some(java) = java {
         return match fs::metadata(java) {
@@ -183,17 +183,17 @@ fn install_jars(home: &Path) -> anyhow::Result<Option<Vec<PathBuf>>> {
 
 /// `--classpath` as given, else the conf dir (where log4j and logback look for their files) and
 /// the jars of the install under `--zk_home`, or of the first default install found.
-pub fn find_classpath(s: &Settings) -> anyhow::Result<(String, Option<PathBuf>)> {
-    if let Some(cp) = &s.classpath {
+fn find_classpath(java: &Java, conf_dir: &Path) -> anyhow::Result<(String, Option<PathBuf>)> {
+    if let Some(cp) = &java.classpath {
         return Ok((cp.clone(), None));
     }
-    let candidates: Vec<PathBuf> = match &s.zk_home {
+    let candidates: Vec<PathBuf> = match &java.zk_home {
         Some(home) => vec![home.clone()],
         None => vec![PathBuf::from(DEFAULT_ZK_HOME), PathBuf::from(DEBIAN_JAVA_DIR)],
     };
     for home in &candidates {
         if let Some(jars) = install_jars(home)? {
-            let mut entries = vec![s.conf_dir.clone()];
+            let mut entries = vec![conf_dir.to_path_buf()];
             entries.extend(jars);
             let joined = std::env::join_paths(&entries).context("a ZooKeeper jar path contains ':'")?;
             return Ok((joined.to_string_lossy().into_owned(), Some(home.clone())));
@@ -207,14 +207,14 @@ pub fn find_classpath(s: &Settings) -> anyhow::Result<(String, Option<PathBuf>)>
 }
 
 /// The full command line for these settings.
-pub fn command(s: &Settings, env: &JavaEnv) -> anyhow::Result<JvmCommand> {
-    let program = find_java(s.java.as_deref(), env)?;
-    let (classpath, install) = find_classpath(s)?;
+pub(crate) fn command(java: &Java, paths: &Paths, env: &JavaEnv) -> anyhow::Result<JvmCommand> {
+    let program = find_java(java.java.as_deref(), env)?;
+    let (classpath, install) = find_classpath(java, &paths.conf_dir)?;
     Ok(JvmCommand {
         program,
-        options: jvm_options(s),
+        options: jvm_options(java, paths),
         classpath,
-        zoo_cfg: s.conf_dir.join("zoo.cfg"),
+        zoo_cfg: paths.conf_dir.join("zoo.cfg"),
         install,
     })
 }

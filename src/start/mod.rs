@@ -7,26 +7,37 @@
 //! before the first directory is created, so a refused start leaves the disk as it found it.
 //! Between steps, a pending signal that would end a process ends the start
 //! ([`Signals::checkpoint`]).
+//!
+//! The steps live beside this file: [`settings`] checks the input, [`identity`] derives the
+//! server id and domain, [`user`] resolves who ZooKeeper runs as, [`render`] makes the files'
+//! contents, [`files`] puts them on disk atomically, [`ownership`] gives the data directories to
+//! that user, [`jvm`] builds the command line; [`crate::pid1::supervise`] then runs it.
+
+mod files;
+mod identity;
+mod jvm;
+mod ownership;
+mod render;
+pub(crate) mod settings;
+pub(crate) mod user;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::Start;
+use crate::cli::StartInput;
 use crate::exit;
-use crate::files::{self, FileChange, State};
-use crate::identity::{self, DomainSources, Identity};
-use crate::jvm::{self, JavaEnv, JvmCommand};
-use crate::ownership;
-use crate::privileges::{self, RunAs};
-use crate::render;
-use crate::settings::{Environment, Settings};
-use crate::signals::Signals;
-use crate::supervise::{self, Child};
+use crate::pid1::signals::Signals;
+use crate::pid1::supervise::{self, Child};
+use files::{FileChange, State};
+use identity::{DomainSources, Identity};
+use jvm::{JavaEnv, JvmCommand};
+use settings::Settings;
+use user::RunAs;
 
 /// What runs once the files are in place.
-pub enum Program {
+pub(crate) enum Program {
     Jvm(JvmCommand),
     /// `-- COMMAND [ARGS...]`.
     Custom(Vec<OsString>),
@@ -62,43 +73,36 @@ impl Program {
 }
 
 /// Everything a start will do, decided and checked, nothing done yet.
-pub struct Plan {
-    pub settings: Settings,
-    pub identity: Identity,
-    pub zoo_cfg: Vec<(String, String)>,
-    pub dirs: Vec<PathBuf>,
+pub(crate) struct Plan {
+    settings: Settings,
+    identity: Identity,
+    zoo_cfg: Vec<(String, String)>,
+    dirs: Vec<PathBuf>,
     /// The directories ZooKeeper writes: chowned as root, checked for writability otherwise.
-    pub owned_dirs: Vec<PathBuf>,
-    pub files: Vec<FileChange>,
-    pub program: Program,
-    pub run_as: RunAs,
+    owned_dirs: Vec<PathBuf>,
+    files: Vec<FileChange>,
+    program: Program,
+    run_as: RunAs,
 }
 
-pub fn run(start: &Start, signals: &Signals) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitCode> {
     signals.checkpoint()?;
-    let env = Environment {
-        jvmflags: env_text("JVMFLAGS")?,
-        quorum_listen_on_all_ips: env_text(Environment::QUORUM_LISTEN_ON_ALL_IPS)?,
-        dry_run: env_text(Environment::DRY_RUN)?,
-    };
-    let settings = Settings::from_start(start, &env)?;
+    let settings = Settings::from_input(input)?;
     let hostname = current_hostname()?;
     // /etc/hosts is read only when the domain is needed and not given.
-    let hosts = if settings.is_ensemble() && settings.domain.is_none() {
+    let hosts = if settings.ensemble.is_ensemble() && settings.ensemble.domain.is_none() {
         files::read_optional(std::path::Path::new(identity::HOSTS_FILE)).ok().flatten()
     } else {
         None
     };
     let resolver = |host: &str| crate::sys::canonical_name(host);
     let sources = DomainSources { hosts: hosts.as_deref(), resolver: &resolver };
-    let identity = Identity::derive(&settings, &hostname, &sources)?;
-    let program = match settings.command.is_empty() {
-        true => Program::Jvm(jvm::command(&settings, &JavaEnv::from_process())?),
-        false => Program::Custom(settings.command.clone()),
+    let identity = Identity::derive(&settings.ensemble, &hostname, &sources)?;
+    let program = match settings.supervision.command.is_empty() {
+        true => Program::Jvm(jvm::command(&settings.java, &settings.paths, &JavaEnv::from_process())?),
+        false => Program::Custom(settings.supervision.command.clone()),
     };
-    let user_flag = start.name_of("user");
-    let run_as =
-        privileges::decide(&settings.user, settings.user_explicit, &user_flag, nix::unistd::geteuid())?;
+    let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
     let plan = Plan::new(settings, identity, program, run_as)?;
     signals.checkpoint()?;
 
@@ -109,18 +113,7 @@ pub fn run(start: &Start, signals: &Signals) -> anyhow::Result<ExitCode> {
     plan.apply(signals)?;
     signals.checkpoint()?;
     tracing::info!("running {}", plan.program.display());
-    supervise::run(&plan.program.child(&plan.run_as, &plan.settings.exit_code_map), signals)
-}
-
-/// An environment variable as text; one that is not UTF-8 is refused rather than mangled.
-fn env_text(name: &str) -> anyhow::Result<Option<String>> {
-    match std::env::var_os(name) {
-        None => Ok(None),
-        Some(v) => match v.into_string() {
-            Ok(s) => Ok(Some(s)),
-            Err(_) => exit::usage(format!("{name} (environment) is not valid UTF-8; fix the variable")),
-        },
-    }
+    supervise::run(&plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map), signals)
 }
 
 fn current_hostname() -> anyhow::Result<String> {
@@ -132,38 +125,34 @@ fn current_hostname() -> anyhow::Result<String> {
 
 impl Plan {
     /// Render every file and check the existing myid against the derived one.
-    pub fn new(
-        settings: Settings,
-        identity: Identity,
-        program: Program,
-        run_as: RunAs,
-    ) -> anyhow::Result<Plan> {
-        let jvm_options = jvm::jvm_options(&settings);
+    fn new(settings: Settings, identity: Identity, program: Program, run_as: RunAs) -> anyhow::Result<Plan> {
+        let paths = &settings.paths;
+        let jvm_options = jvm::jvm_options(&settings.java, paths);
         let zoo_cfg = render::zoo_cfg_entries(&settings, &identity);
-        let conf = &settings.conf_dir;
+        let conf = &paths.conf_dir;
+        let level = settings.server.log_level;
         let mut files = vec![
             FileChange::new(conf.join("zoo.cfg"), render::zoo_cfg(&zoo_cfg))?,
-            FileChange::new(conf.join("log4j.properties"), render::log4j_properties(settings.log_level))?,
-            FileChange::new(conf.join("logback.xml"), render::logback_xml(settings.log_level))?,
-            FileChange::new(conf.join("java.env"), render::java_env(&settings, &jvm_options))?,
+            FileChange::new(conf.join("log4j.properties"), render::log4j_properties(level))?,
+            FileChange::new(conf.join("logback.xml"), render::logback_xml(level))?,
+            FileChange::new(conf.join("java.env"), render::java_env(&paths.log_dir, &jvm_options))?,
         ];
-        if let Some(myid) = myid_change(&settings, &identity)? {
+        if let Some(myid) = myid_change(&paths.data_dir, identity.myid)? {
             files.push(myid);
         }
         let dirs = vec![
-            settings.data_dir.clone(),
-            settings.data_log_dir.clone(),
-            settings.log_dir.clone(),
-            settings.conf_dir.clone(),
+            paths.data_dir.clone(),
+            paths.data_log_dir.clone(),
+            paths.log_dir.clone(),
+            paths.conf_dir.clone(),
         ];
-        let owned_dirs =
-            vec![settings.data_dir.clone(), settings.data_log_dir.clone(), settings.log_dir.clone()];
+        let owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
         Ok(Plan { settings, identity, zoo_cfg, dirs, owned_dirs, files, program, run_as })
     }
 
     /// Create the directories, write the files, give the data directories to ZooKeeper's user,
     /// and log what zk-entry set up.
-    pub fn apply(&self, signals: &Signals) -> anyhow::Result<()> {
+    fn apply(&self, signals: &Signals) -> anyhow::Result<()> {
         if let RunAs::Current { uid } = &self.run_as
             && !uid.is_root()
         {
@@ -198,11 +187,11 @@ impl Plan {
 
     fn describe_identity(&self) -> String {
         let id = &self.identity;
-        if self.settings.is_ensemble() {
+        if self.settings.ensemble.is_ensemble() {
             format!(
                 "server {} of {} (ordinal {}, domain {})",
                 id.myid,
-                self.settings.servers,
+                self.settings.ensemble.servers,
                 id.ordinal.unwrap_or(0),
                 id.domain.as_deref().unwrap_or("")
             )
@@ -212,7 +201,7 @@ impl Plan {
     }
 
     /// What `--dry-run` prints: directories to create, each file with its contents, the command.
-    pub fn dry_run_report(&self) -> String {
+    fn dry_run_report(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -241,25 +230,69 @@ impl Plan {
     }
 }
 
-/// The myid file to write, or none when the volume already holds this server's id. Another id
-/// means the volume belongs to another server: starting would give two servers one identity.
-fn myid_change(settings: &Settings, identity: &Identity) -> anyhow::Result<Option<FileChange>> {
-    let path = settings.data_dir.join("myid");
+/// The myid file to write in `data_dir`, or none when the volume already holds this server's
+/// id. Another id means the volume belongs to another server: starting would give two servers
+/// one identity.
+fn myid_change(data_dir: &Path, myid: u64) -> anyhow::Result<Option<FileChange>> {
+    let path = data_dir.join("myid");
     let Some(existing) = files::read_optional(&path)? else {
-        return Ok(Some(FileChange { path, contents: render::myid(identity.myid), state: State::New }));
+        return Ok(Some(FileChange { path, contents: render::myid(myid), state: State::New }));
     };
     match existing.trim().parse::<u64>() {
-        Ok(id) if id == identity.myid => Ok(None),
+        Ok(id) if id == myid => Ok(None),
         Ok(id) => anyhow::bail!(
-            "refusing to start: {} holds server id {id}, but this host is server {}; the volume belongs to another server (check which PersistentVolumeClaim this pod has), or delete the file if the volume is meant to start over",
+            "refusing to start: {} holds server id {id}, but this host is server {myid}; the volume belongs to another server (check which PersistentVolumeClaim this pod has), or delete the file if the volume is meant to start over",
             path.display(),
-            identity.myid
         ),
         Err(_) => anyhow::bail!(
-            "refusing to start: {} holds '{}', which is not a server id; this host is server {}: delete the file to let zk-entry write it",
+            "refusing to start: {} holds '{}', which is not a server id; this host is server {myid}: delete the file to let zk-entry write it",
             path.display(),
             existing.trim().escape_debug(),
-            identity.myid
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn myid_in(dir: &tempfile::TempDir, contents: Option<&str>) -> anyhow::Result<Option<FileChange>> {
+        if let Some(text) = contents {
+            std::fs::write(dir.path().join("myid"), text).unwrap();
+        }
+        myid_change(dir.path(), 2)
+    }
+
+    #[test]
+    fn myid_is_written_when_absent() {
+        let dir = tempfile::tempdir().unwrap();
+        let change = myid_in(&dir, None).unwrap().expect("a new myid");
+        assert_eq!(
+            (change.path, change.contents, change.state),
+            (dir.path().join("myid"), "2\n".to_string(), State::New)
+        );
+    }
+
+    #[test]
+    fn the_same_id_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(myid_in(&dir, Some("2\n")).unwrap().is_none());
+        assert!(myid_in(&dir, Some(" 2 ")).unwrap().is_none());
+    }
+
+    #[test]
+    fn another_servers_id_is_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = crate::exit::one_line(&myid_in(&dir, Some("3\n")).unwrap_err());
+        let path = dir.path().join("myid");
+        assert_eq!(
+            line,
+            format!(
+                "refusing to start: {} holds server id 3, but this host is server 2; the volume belongs to another server (check which PersistentVolumeClaim this pod has), or delete the file if the volume is meant to start over",
+                path.display()
+            )
+        );
+        let line = crate::exit::one_line(&myid_in(&dir, Some("x\ny")).unwrap_err());
+        assert!(line.contains("holds 'x\\ny', which is not a server id"), "{line}");
     }
 }

@@ -1,7 +1,8 @@
 //! The four-letter-word client that `ready` and `metrics` share: one command on one connection,
 //! the whole exchange bounded by one deadline, and the reply sorted into what ZooKeeper can say.
 //!
-//! Why it is written this way (reference.md §2, §1 defect 11):
+//! Why it is written this way (docs/design.md, "Four-letter words on the wire", and defect 11 in
+//! "The tutorial's scripts and their defects"):
 //! - exactly the four command bytes are sent: the server reads them as a length prefix and never
 //!   reads anything after them. A fifth byte (`echo ruok | nc` sends `\n`) stays unread, the
 //!   server's close then becomes a reset, and a reset can make a client drop the reply it already
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// The most reply bytes kept. ZooKeeper 3.8's `mntr` is about 16 KiB (600 lines with the
 /// Prometheus provider stay well under 100 KiB); anything past 1 MiB is not a four-letter reply.
-pub const REPLY_CAP: usize = 1 << 20;
+pub(crate) const REPLY_CAP: usize = 1 << 20;
 
 /// What ZooKeeper answers to a word that `4lw.commands.whitelist` does not enable; the word
 /// itself comes first (`ruok is not executed ...`).
@@ -34,7 +35,7 @@ const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requ
 
 /// The four-letter words zk-entry sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Word {
+pub(crate) enum Word {
     /// `imok` whenever the process accepts connections.
     Ruok,
     /// Version, counters and `Mode:`; always whitelisted on 3.5.3+.
@@ -44,7 +45,7 @@ pub enum Word {
 }
 
 impl Word {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Word::Ruok => "ruok",
             Word::Srvr => "srvr",
@@ -61,9 +62,9 @@ impl fmt::Display for Word {
 
 /// Where to send: a host name or address literal, and the client port.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub host: String,
-    pub port: u16,
+pub(crate) struct Target {
+    pub(crate) host: String,
+    pub(crate) port: u16,
 }
 
 impl fmt::Display for Target {
@@ -78,15 +79,15 @@ impl fmt::Display for Target {
 
 /// Everything the server sent before EOF, a reset or the cap.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub bytes: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) bytes: Vec<u8>,
     /// The read ended in a reset rather than an orderly close; `bytes` is what came before it.
-    pub reset: bool,
+    pub(crate) reset: bool,
 }
 
 /// What a reply means, independent of the word asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer<'a> {
+pub(crate) enum Answer<'a> {
     /// The server has no quorum (election, syncing, or a lone member of an ensemble).
     NotServing,
     /// `4lw.commands.whitelist` does not enable this word.
@@ -98,7 +99,7 @@ pub enum Answer<'a> {
 }
 
 impl Reply {
-    pub fn answer(&self) -> Answer<'_> {
+    pub(crate) fn answer(&self) -> Answer<'_> {
         let text = trim_end(&self.bytes);
         if text.is_empty() {
             return Answer::Nothing;
@@ -119,7 +120,7 @@ impl Reply {
 
 /// Why no reply could be had. Each variant names the step, for the one-line message.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// The host name did not resolve (or resolved to nothing).
     Resolve { host: String, reason: String },
     /// Nothing listens on the port.
@@ -157,7 +158,7 @@ impl fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 /// Send `word` to `target` and read the reply, all within `timeout` from `start`.
-pub fn ask(target: &Target, word: Word, start: Instant, timeout: Duration) -> Result<Reply, Failure> {
+pub(crate) fn ask(target: &Target, word: Word, start: Instant, timeout: Duration) -> Result<Reply, Failure> {
     let deadline = start + timeout;
     let timed_out = |step, got: &[u8]| Failure::TimedOut { step, limit: timeout, got: got.to_vec() };
     let Some(addrs) = resolve(target, deadline)? else {
@@ -260,7 +261,7 @@ fn remaining(deadline: Instant) -> Option<Duration> {
 
 /// Why a reply is not the one `expected`: one clause for the error line, with the fix where
 /// there is one.
-pub fn unexpected(word: Word, reply: &Reply, answer: Answer<'_>, expected: &str) -> String {
+pub(crate) fn unexpected(word: Word, reply: &Reply, answer: Answer<'_>, expected: &str) -> String {
     match answer {
         Answer::NotServing => format!(
             "not serving requests ({word} answered {}): no quorum yet, or an election or sync is under way",
@@ -290,7 +291,7 @@ fn is_reset(e: &std::io::Error) -> bool {
 }
 
 /// `bytes` without trailing white space (replies end in `\n`, or not).
-pub fn trim_end(bytes: &[u8]) -> &[u8] {
+pub(crate) fn trim_end(bytes: &[u8]) -> &[u8] {
     let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
     &bytes[..end]
 }
@@ -301,7 +302,7 @@ const QUOTE_LIMIT: usize = 80;
 /// A reply quoted for a one-line message: escaped as a JSON string (so a control character or
 /// a newline cannot break the line), invalid UTF-8 shown as U+FFFD, cut after [`QUOTE_LIMIT`]
 /// characters with the full size given.
-pub fn quote(bytes: &[u8]) -> String {
+pub(crate) fn quote(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let cut = text.char_indices().nth(QUOTE_LIMIT).map(|(at, _)| at);
     let mut out = String::from("\"");
@@ -315,7 +316,7 @@ pub fn quote(bytes: &[u8]) -> String {
 
 /// `text` escaped for the inside of a JSON string (RFC 8259): quotes, backslashes and every
 /// control character. Messages quote replies with it, and `metrics --format json` writes with it.
-pub fn push_escaped(out: &mut String, text: &str) {
+pub(crate) fn push_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -330,7 +331,7 @@ pub fn push_escaped(out: &mut String, text: &str) {
 }
 
 /// A duration in messages, in the unit `--timeout` is usually given in: `800ms`.
-pub fn millis(d: Duration) -> String {
+pub(crate) fn millis(d: Duration) -> String {
     format!("{}ms", d.as_millis())
 }
 

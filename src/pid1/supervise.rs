@@ -1,7 +1,7 @@
 //! The child's whole life under zk-entry: start it with a clean signal state and its user's
 //! credentials, then wait, forward and reap until it exits, and exit with its status.
 //!
-//! Invariants (reference.md §3):
+//! Invariants (docs/design.md, "Rules for PID 1"):
 //! - one loop takes every signal synchronously ([`crate::sys::wait_signal`] on the set blocked in
 //!   `main`); nothing runs in a signal handler;
 //! - every wake-up reaps until no exited child is left, since SIGCHLDs coalesce; orphans that the
@@ -18,24 +18,24 @@ use std::process::{Command, ExitCode};
 
 use nix::unistd::Pid;
 
+use super::signals::{self, Signals};
 use crate::exit::{self, Exec};
-use crate::privileges::RunAs;
-use crate::signals::{self, Signals};
+use crate::start::user::RunAs;
 use crate::sys::{self, ChildSetup};
 
 /// The program to run and how.
-pub struct Child {
-    pub program: PathBuf,
-    pub args: Vec<OsString>,
+pub(crate) struct Child {
+    pub(crate) program: PathBuf,
+    pub(crate) args: Vec<OsString>,
     /// How log lines name it: "ZooKeeper" for the JVM, the program otherwise.
-    pub label: String,
-    pub run_as: RunAs,
+    pub(crate) label: String,
+    pub(crate) run_as: RunAs,
     /// `--exit_code_map`: (child's status, zk-entry's exit code).
-    pub exit_code_map: Vec<(u8, u8)>,
+    pub(crate) exit_code_map: Vec<(u8, u8)>,
 }
 
 /// Start the child and supervise it until it exits; the result is zk-entry's exit code.
-pub fn run(child: &Child, signals: &Signals) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(child: &Child, signals: &Signals) -> anyhow::Result<ExitCode> {
     become_reaper();
     let pid = spawn(child, signals)?;
     loop {
@@ -78,7 +78,7 @@ fn spawn(child: &Child, signals: &Signals) -> anyhow::Result<Pid> {
         }
         RunAs::Current { .. } => None,
     };
-    sys::spawn_clean(&mut cmd, ChildSetup { mask: signals.original, credentials });
+    sys::install_child_setup(&mut cmd, ChildSetup { mask: signals.original, credentials });
     let spawned = cmd.spawn().map_err(|e| {
         let code =
             if e.kind() == std::io::ErrorKind::NotFound { exit::NOT_FOUND } else { exit::NOT_EXECUTABLE };
@@ -138,4 +138,48 @@ fn outcome(child: &Child, pid: Pid, status: i32) -> u8 {
         None => tracing::info!("{} (pid {pid}) {how}; exiting with {code}", child.label),
     }
     mapped.unwrap_or(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child(exit_code_map: &[(u8, u8)]) -> Child {
+        Child {
+            program: PathBuf::from("/bin/true"),
+            args: Vec::new(),
+            label: "ZooKeeper".into(),
+            run_as: RunAs::Current { uid: nix::unistd::Uid::from_raw(1000) },
+            exit_code_map: exit_code_map.to_vec(),
+        }
+    }
+
+    /// Raw wait statuses as the kernel encodes them: exit code in bits 8-15, signal in 0-6.
+    fn exited(code: i32) -> i32 {
+        code << 8
+    }
+
+    #[test]
+    fn outcome_passes_exit_codes_and_signals_through() {
+        let pid = Pid::from_raw(42);
+        let plain = child(&[]);
+        assert_eq!(outcome(&plain, pid, exited(0)), 0);
+        assert_eq!(outcome(&plain, pid, exited(3)), 3);
+        assert_eq!(outcome(&plain, pid, exited(255)), 255);
+        assert_eq!(outcome(&plain, pid, libc::SIGTERM), 143);
+        assert_eq!(outcome(&plain, pid, libc::SIGKILL), 137);
+        let rt = sys::min_realtime_signal();
+        assert_eq!(outcome(&plain, pid, rt), (128 + rt) as u8);
+    }
+
+    #[test]
+    fn outcome_applies_the_exit_code_map_to_statuses_and_signals() {
+        let pid = Pid::from_raw(42);
+        let mapped = child(&[(143, 0), (3, 7)]);
+        assert_eq!(outcome(&mapped, pid, libc::SIGTERM), 0, "a clean SIGTERM mapped to success");
+        assert_eq!(outcome(&mapped, pid, exited(143)), 0, "the JVM's own exit 143 is the same status");
+        assert_eq!(outcome(&mapped, pid, exited(3)), 7);
+        assert_eq!(outcome(&mapped, pid, exited(4)), 4, "unmapped statuses pass through");
+        assert_eq!(outcome(&mapped, pid, libc::SIGKILL), 137);
+    }
 }

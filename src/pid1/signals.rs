@@ -5,7 +5,7 @@
 //! thing in `main`, before any thread or child exists, so none is lost (PID 1 drops signals whose
 //! disposition is the default) and none interrupts a half-done step; they wait as pending signals
 //! until zk-entry takes them synchronously: [`Signals::checkpoint`] while preparing,
-//! [`crate::supervise`]'s loop once the child runs.
+//! [`crate::pid1::supervise`]'s loop once the child runs.
 //!
 //! Not blocked:
 //! - fault signals (SEGV, BUS, ILL, FPE, ABRT, TRAP, SYS): a fault in zk-entry must kill it, not
@@ -53,11 +53,11 @@ const ENDING: [Signal; 14] = [
 ];
 
 /// The signal state set up in `main`.
-pub struct Signals {
+pub(crate) struct Signals {
     /// The mask zk-entry inherited; its child gets it back.
-    pub original: SigSet,
+    pub(crate) original: SigSet,
     /// What zk-entry blocked: every signal but those in [`NOT_BLOCKED`].
-    pub handled: SigSet,
+    pub(crate) handled: SigSet,
     /// Signals that stop a start during preparation: [`ENDING`] and every real-time signal.
     ending: Vec<i32>,
 }
@@ -65,7 +65,7 @@ pub struct Signals {
 impl Signals {
     /// Block every signal zk-entry handles. Call first thing in `main`, before anything else can
     /// start a thread.
-    pub fn block() -> anyhow::Result<Signals> {
+    pub(crate) fn block() -> anyhow::Result<Signals> {
         let mut handled = SigSet::all();
         for sig in NOT_BLOCKED {
             handled.remove(sig);
@@ -81,20 +81,20 @@ impl Signals {
     /// Signal state for unit tests that run preparation code inside the test harness: nothing is
     /// blocked (the mask is per thread and shared with other tests), so checkpoints never fire.
     #[cfg(test)]
-    pub fn unblocked_for_tests() -> Signals {
+    pub(crate) fn unblocked_for_tests() -> Signals {
         Signals { original: SigSet::empty(), handled: SigSet::empty(), ending: Vec::new() }
     }
 
     /// Give this thread its inherited mask back: for subcommands that run no child and should
     /// die of Ctrl-C as any tool does.
-    pub fn restore(&self) -> anyhow::Result<()> {
+    pub(crate) fn restore(&self) -> anyhow::Result<()> {
         nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.original), None)
             .context("cannot restore the signal mask")
     }
 
     /// Between preparation steps: a pending signal that would end a process ends the start here,
     /// with a [`Stopped`] error (exit 128 + signal), before the JVM is started.
-    pub fn checkpoint(&self) -> anyhow::Result<()> {
+    pub(crate) fn checkpoint(&self) -> anyhow::Result<()> {
         match sys::first_pending(&self.ending).context("cannot read pending signals")? {
             Some(signal) => Err(Stopped { signal }.into()),
             None => Ok(()),
@@ -103,7 +103,7 @@ impl Signals {
 }
 
 /// A signal's name for log lines: `SIGTERM`, `SIGRTMIN+3`, or its number.
-pub fn name(sig: i32) -> String {
+pub(crate) fn name(sig: i32) -> String {
     let rt_min = sys::min_realtime_signal();
     match Signal::try_from(sig) {
         Ok(s) => s.as_str().to_string(),

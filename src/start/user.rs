@@ -1,7 +1,7 @@
 //! Who ZooKeeper runs as: `--user` parsed, looked up in the password and group databases, and
 //! turned into the credentials the child takes before exec.
 //!
-//! Rules (reference.md §3): an unknown user name is an error, never a silent run as root; root
+//! Rules (docs/design.md, "Dropping privileges and ownership"): an unknown user name is an error, never a silent run as root; root
 //! only when asked for by name or id; supplementary groups are decided here on purpose (the
 //! user's groups from /etc/group, or only the primary group when the uid has no entry); a
 //! process that is not root cannot switch users, so there `--user` must name the current one or
@@ -13,29 +13,30 @@ use std::path::PathBuf;
 use anyhow::Context;
 use nix::unistd::{Gid, Group, Uid, User};
 
+use super::settings::Supervision;
 use crate::exit;
 use crate::sys::Credentials;
 
 /// The user the JVM runs as when `--user` is not given, as in Debian's package and the upstream
 /// images.
-pub const DEFAULT_USER: &str = "zookeeper";
+const DEFAULT_USER: &str = "zookeeper";
 /// When the image has no `zookeeper` user: the tutorial's `runAsUser`/`fsGroup`.
-pub const FALLBACK_ID: u32 = 1000;
+const FALLBACK_ID: u32 = 1000;
 
 /// `--user` as given: a name, a uid, or uid:gid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserSpec {
+pub(crate) enum UserSpec {
     Name(String),
     Uid(u32),
     UidGid(u32, u32),
 }
 
 impl UserSpec {
-    pub const EXPECTED: &'static str =
+    pub(crate) const EXPECTED: &'static str =
         "a user name from /etc/passwd, a uid, or uid:gid (e.g. zookeeper, 1000, 1000:1000)";
 
     /// Parse the text; `Err` holds what is wrong with it.
-    pub fn parse(text: &str) -> Result<UserSpec, &'static str> {
+    pub(crate) fn parse(text: &str) -> Result<UserSpec, &'static str> {
         // u32::MAX is (uid_t)-1, which setuid takes as "no change".
         let id = |t: &str| {
             t.parse::<u32>().ok().filter(|n| *n != u32::MAX && t.bytes().all(|b| b.is_ascii_digit()))
@@ -61,22 +62,22 @@ impl UserSpec {
 
 /// A user to switch to, fully resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub uid: Uid,
-    pub gid: Gid,
-    pub groups: Vec<Gid>,
-    pub home: PathBuf,
+pub(crate) struct Account {
+    pub(crate) uid: Uid,
+    pub(crate) gid: Gid,
+    pub(crate) groups: Vec<Gid>,
+    pub(crate) home: PathBuf,
     /// The password-database name, when the uid has an entry.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 impl Account {
-    pub fn credentials(&self) -> Credentials {
+    pub(crate) fn credentials(&self) -> Credentials {
         Credentials { groups: self.groups.clone(), gid: self.gid, uid: self.uid }
     }
 
     /// `zookeeper (uid 107, gid 111, groups 111)` for log lines and the dry run.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let groups: Vec<String> = self.groups.iter().map(|g| g.to_string()).collect();
         let ids = format!("uid {}, gid {}, groups {}", self.uid, self.gid, groups.join(","));
         match &self.name {
@@ -88,7 +89,7 @@ impl Account {
 
 /// What `start` does about users.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunAs {
+pub(crate) enum RunAs {
     /// The child keeps zk-entry's own credentials, and zk-entry changes no ownership: it is not
     /// root, or it is root and `--user root` said so.
     Current { uid: Uid },
@@ -98,7 +99,7 @@ pub enum RunAs {
 
 impl RunAs {
     /// `zookeeper (uid 102, gid 105, groups 105)` or `uid 1000`, for log lines and the dry run.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             RunAs::Switch(account) => account.describe(),
             RunAs::Current { uid } => format!("uid {uid}"),
@@ -106,8 +107,14 @@ impl RunAs {
     }
 }
 
-/// Decide who the child runs as. `explicit` is false when `--user` was left at its default.
-pub fn decide(spec: &UserSpec, explicit: bool, flag: &str, euid: Uid) -> anyhow::Result<RunAs> {
+/// Decide who the child runs as.
+pub(crate) fn decide(supervision: &Supervision, euid: Uid) -> anyhow::Result<RunAs> {
+    decide_for(&supervision.user, supervision.user_explicit, &supervision.user_name, euid)
+}
+
+/// [`decide`] on its parts. `explicit` is false when `--user` was left at its default; `flag`
+/// is how the user named it.
+fn decide_for(spec: &UserSpec, explicit: bool, flag: &str, euid: Uid) -> anyhow::Result<RunAs> {
     let account = resolve(spec)?;
     if !euid.is_root() {
         return match account {
@@ -210,7 +217,7 @@ fn user_groups(name: &str, gid: Gid) -> anyhow::Result<Vec<Gid>> {
 }
 
 /// A group's name for messages, when it has one.
-pub fn group_name(gid: Gid) -> Option<String> {
+pub(crate) fn group_name(gid: Gid) -> Option<String> {
     Group::from_gid(gid).ok().flatten().map(|g| g.name)
 }
 
@@ -235,10 +242,10 @@ mod tests {
         let root = Uid::from_raw(0);
         let flag = "--user";
         assert_eq!(
-            decide(&UserSpec::Name("root".into()), true, flag, root).unwrap(),
+            decide_for(&UserSpec::Name("root".into()), true, flag, root).unwrap(),
             RunAs::Current { uid: root }
         );
-        let err = decide(&UserSpec::Name("no-such-user-zk".into()), true, flag, root).unwrap_err();
+        let err = decide_for(&UserSpec::Name("no-such-user-zk".into()), true, flag, root).unwrap_err();
         assert_eq!(exit::code_of(&err), exit::USAGE);
         assert!(exit::one_line(&err).contains("no-such-user-zk: no such user"), "{err:#}");
     }
@@ -260,9 +267,9 @@ mod tests {
         let me = Uid::from_raw(54321);
         let flag = "--user";
         let spec = UserSpec::Name(DEFAULT_USER.into());
-        assert_eq!(decide(&spec, false, flag, me).unwrap(), RunAs::Current { uid: me });
-        let err = decide(&UserSpec::Uid(0), true, flag, me).unwrap_err();
+        assert_eq!(decide_for(&spec, false, flag, me).unwrap(), RunAs::Current { uid: me });
+        let err = decide_for(&UserSpec::Uid(0), true, flag, me).unwrap_err();
         assert!(exit::one_line(&err).contains("cannot switch users"), "{err:#}");
-        assert_eq!(decide(&UserSpec::Uid(54321), true, flag, me).unwrap(), RunAs::Current { uid: me });
+        assert_eq!(decide_for(&UserSpec::Uid(54321), true, flag, me).unwrap(), RunAs::Current { uid: me });
     }
 }

@@ -6,42 +6,47 @@
 //! domain is what `hostname -d` reports. Where the script wrote a broken config (no ordinal, an
 //! empty domain, an ordinal beyond `--servers`), this module refuses with a usage error instead.
 
+use super::settings::{Ensemble, Ports};
 use crate::exit;
-use crate::settings::{self, Settings};
+use crate::parse::is_dns_name;
 
 /// The kubelet writes the pod's FQDN here (`<ip> <host>.<subdomain>.<ns>.svc.<zone> <host>`).
-pub const HOSTS_FILE: &str = "/etc/hosts";
+pub(crate) const HOSTS_FILE: &str = "/etc/hosts";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// The StatefulSet name (`zk` for `zk-0`); empty for a standalone host without ordinal.
-    pub name: String,
+    pub(crate) name: String,
     /// The pod's ordinal, when the host name carries one.
-    pub ordinal: Option<u64>,
+    pub(crate) ordinal: Option<u64>,
     /// The server id written to `myid`.
-    pub myid: u64,
+    pub(crate) myid: u64,
     /// The pods' DNS domain; only looked up for an ensemble.
-    pub domain: Option<String>,
+    pub(crate) domain: Option<String>,
 }
 
 /// Split a short host name into StatefulSet name and ordinal digits, as the greedy
 /// `(.*)-([0-9]+)$` would. Digits never contain `-`, so the last `-` is the split point.
-pub fn split_ordinal(short: &str) -> Option<(&str, &str)> {
+fn split_ordinal(short: &str) -> Option<(&str, &str)> {
     let (name, digits) = short.rsplit_once('-')?;
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some((name, digits))
 }
 
 /// Where the domain can come from, in order; separated out so tests can supply fixtures.
-pub struct DomainSources<'a> {
+pub(crate) struct DomainSources<'a> {
     /// Contents of /etc/hosts, if readable.
-    pub hosts: Option<&'a str>,
+    pub(crate) hosts: Option<&'a str>,
     /// The resolver's canonical name for the host (getaddrinfo with AI_CANONNAME).
-    pub resolver: &'a dyn Fn(&str) -> Option<String>,
+    pub(crate) resolver: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Identity {
-    /// Derive the identity of host `hostname` (as the kernel reports it) under `settings`.
-    pub fn derive(settings: &Settings, hostname: &str, sources: &DomainSources) -> anyhow::Result<Identity> {
+    /// Derive the identity of host `hostname` (as the kernel reports it) in `ensemble`.
+    pub(crate) fn derive(
+        ensemble: &Ensemble,
+        hostname: &str,
+        sources: &DomainSources,
+    ) -> anyhow::Result<Identity> {
         let (short, host_domain) = match hostname.split_once('.') {
             Some((s, d)) => (s, Some(d)),
             None => (hostname, None),
@@ -53,10 +58,10 @@ impl Identity {
             ));
         }
         let parsed = split_ordinal(short);
-        let servers = settings.servers;
+        let servers = ensemble.servers;
 
         let Some((name, digits)) = parsed else {
-            if settings.is_ensemble() {
+            if ensemble.is_ensemble() {
                 return exit::usage(format!(
                     "host name '{short}' does not end in -<ordinal> (as zk-0 does), so its server id is unknown; run it as a StatefulSet pod, or pass --servers=1 for a standalone server"
                 ));
@@ -64,7 +69,7 @@ impl Identity {
             return Ok(Identity {
                 name: String::new(),
                 ordinal: None,
-                myid: settings.min_server_id,
+                myid: ensemble.min_server_id,
                 domain: None,
             });
         };
@@ -80,17 +85,17 @@ impl Identity {
                 "host name '{short}' has ordinal {digits}, not below --servers={servers}; raise --servers to the StatefulSet's replicas or lower the replicas"
             ));
         };
-        let myid = ordinal + settings.min_server_id;
+        let myid = ordinal + ensemble.min_server_id;
 
-        if !settings.is_ensemble() {
+        if !ensemble.is_ensemble() {
             return Ok(Identity { name: name.to_string(), ordinal: Some(ordinal), myid, domain: None });
         }
-        if !settings::is_dns_name(name) {
+        if !is_dns_name(name) {
             return exit::usage(format!(
                 "host name '{short}' gives StatefulSet name '{name}', which cannot start a DNS name; name the StatefulSet with letters, digits and '-'"
             ));
         }
-        let domain = match &settings.domain {
+        let domain = match &ensemble.domain {
             Some(d) => d.clone(),
             None => discover_domain(short, host_domain, sources).ok_or_else(|| {
                 exit::Usage(format!(
@@ -102,18 +107,12 @@ impl Identity {
     }
 
     /// The `server.N=` value for every member, N from `min_server_id`.
-    pub fn server_lines(&self, settings: &Settings) -> Vec<(u64, String)> {
+    pub(crate) fn server_lines(&self, ensemble: &Ensemble, ports: &Ports) -> Vec<(u64, String)> {
         let Some(domain) = &self.domain else { return Vec::new() };
-        (0..settings.servers)
+        (0..ensemble.servers)
             .map(|ordinal| {
-                let id = ordinal + settings.min_server_id;
-                (
-                    id,
-                    format!(
-                        "{}-{ordinal}.{domain}:{}:{}",
-                        self.name, settings.server_port, settings.election_port
-                    ),
-                )
+                let id = ordinal + ensemble.min_server_id;
+                (id, format!("{}-{ordinal}.{domain}:{}:{}", self.name, ports.server, ports.election))
             })
             .collect()
     }
@@ -122,7 +121,7 @@ impl Identity {
 /// `hostname -d`: the kernel host name's own domain part (Kubernetes' setHostnameAsFQDN), else
 /// the FQDN that /etc/hosts gives the host, else the resolver's canonical name.
 fn discover_domain(short: &str, host_domain: Option<&str>, sources: &DomainSources) -> Option<String> {
-    let from_host = host_domain.filter(|d| settings::is_dns_name(d)).map(str::to_string);
+    let from_host = host_domain.filter(|d| is_dns_name(d)).map(str::to_string);
     from_host
         .or_else(|| sources.hosts.and_then(|h| domain_from_hosts(h, short)))
         .or_else(|| (sources.resolver)(short).and_then(|fqdn| domain_of(&fqdn, short)))
@@ -132,12 +131,12 @@ fn discover_domain(short: &str, host_domain: Option<&str>, sources: &DomainSourc
 /// The domain part of `fqdn` when it names `short`.
 fn domain_of(fqdn: &str, short: &str) -> Option<String> {
     let (head, domain) = fqdn.split_once('.')?;
-    (head.eq_ignore_ascii_case(short) && settings::is_dns_name(domain)).then(|| domain.to_string())
+    (head.eq_ignore_ascii_case(short) && is_dns_name(domain)).then(|| domain.to_string())
 }
 
 /// Like the files backend of the resolver: the first line naming the host decides; its
 /// `<short>.<domain>` name gives the domain.
-pub fn domain_from_hosts(hosts: &str, short: &str) -> Option<String> {
+fn domain_from_hosts(hosts: &str, short: &str) -> Option<String> {
     for line in hosts.lines() {
         let line = line.split('#').next().unwrap_or("");
         let mut fields = line.split_whitespace();
@@ -159,16 +158,12 @@ pub fn domain_from_hosts(hosts: &str, short: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{self, Invocation};
-    use std::ffi::OsString;
+    use crate::start::settings::Settings;
 
     const KUBELET_HOSTS: &str = "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n10.244.1.7\tzk-1.zk-hs.default.svc.cluster.local\tzk-1\n";
 
     fn settings(flags: &[&str]) -> Settings {
-        let mut args = vec![OsString::from("zk-entry"), OsString::from("start")];
-        args.extend(flags.iter().map(OsString::from));
-        let Ok(Invocation::Start(s)) = cli::parse(args) else { panic!("parse") };
-        Settings::from_start(&s, &crate::settings::Environment::default()).unwrap()
+        crate::start::settings::tests::settings(flags).unwrap()
     }
 
     fn no_resolver(_: &str) -> Option<String> {
@@ -177,7 +172,7 @@ mod tests {
 
     fn derive(flags: &[&str], host: &str, hosts: Option<&str>) -> anyhow::Result<Identity> {
         let sources = DomainSources { hosts, resolver: &no_resolver };
-        Identity::derive(&settings(flags), host, &sources)
+        Identity::derive(&settings(flags).ensemble, host, &sources)
     }
 
     fn usage_error(flags: &[&str], host: &str, needles: &[&str]) {
@@ -212,7 +207,8 @@ mod tests {
                 domain: Some("zk-hs.default.svc.cluster.local".into())
             }
         );
-        let lines = id.server_lines(&settings(&["--servers=3"]));
+        let s = settings(&["--servers=3"]);
+        let lines = id.server_lines(&s.ensemble, &s.ports);
         assert_eq!(lines[2], (3, "zk-2.zk-hs.default.svc.cluster.local:2888:3888".to_string()));
     }
 
@@ -220,9 +216,9 @@ mod tests {
     fn min_server_id_shifts_ids_not_names() {
         let s = settings(&["--servers=3", "--min_server_id=11", "--domain=d.local"]);
         let sources = DomainSources { hosts: None, resolver: &no_resolver };
-        let id = Identity::derive(&s, "my-zk-2", &sources).unwrap();
+        let id = Identity::derive(&s.ensemble, "my-zk-2", &sources).unwrap();
         assert_eq!(id.myid, 13);
-        let lines = id.server_lines(&s);
+        let lines = id.server_lines(&s.ensemble, &s.ports);
         assert_eq!(lines.first().unwrap(), &(11, "my-zk-0.d.local:2888:3888".to_string()));
         assert_eq!(lines.last().unwrap(), &(13, "my-zk-2.d.local:2888:3888".to_string()));
     }
@@ -231,7 +227,8 @@ mod tests {
     fn standalone_without_ordinal_is_myid_1() {
         let id = derive(&[], "zk", None).unwrap();
         assert_eq!((id.ordinal, id.myid, id.domain.clone()), (None, 1, None));
-        assert!(id.server_lines(&settings(&[])).is_empty());
+        let s = settings(&[]);
+        assert!(id.server_lines(&s.ensemble, &s.ports).is_empty());
         assert_eq!(derive(&[], "zk-", None).unwrap().myid, 1);
     }
 
@@ -287,7 +284,10 @@ mod tests {
         let s = settings(&["--servers=3"]);
         let resolver = |h: &str| Some(format!("{h}.from-dns.local"));
         let sources = DomainSources { hosts: Some("127.0.0.1 localhost\n"), resolver: &resolver };
-        assert_eq!(Identity::derive(&s, "zk-0", &sources).unwrap().domain.as_deref(), Some("from-dns.local"));
+        assert_eq!(
+            Identity::derive(&s.ensemble, "zk-0", &sources).unwrap().domain.as_deref(),
+            Some("from-dns.local")
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ where
 }
 
 /// Send info and above to stderr. Called once, first thing in `main`.
-pub fn init() {
+pub(crate) fn init() {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(Level::INFO)

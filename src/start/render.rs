@@ -6,16 +6,16 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::identity::Identity;
-use crate::settings::{LogLevel, Settings};
+use super::identity::Identity;
+use super::settings::{LogLevel, Settings};
 
-const ZOO_CFG: &str = include_str!("../conf-templates/zoo.cfg");
-const LOG4J: &str = include_str!("../conf-templates/log4j.properties");
-const LOGBACK: &str = include_str!("../conf-templates/logback.xml");
-const JAVA_ENV: &str = include_str!("../conf-templates/java.env");
+const ZOO_CFG: &str = include_str!("../../conf-templates/zoo.cfg");
+const LOG4J: &str = include_str!("../../conf-templates/log4j.properties");
+const LOGBACK: &str = include_str!("../../conf-templates/logback.xml");
+const JAVA_ENV: &str = include_str!("../../conf-templates/java.env");
 
 /// The tutorial's console pattern; `[myid:%X{myid}]` tells ensemble members' lines apart.
-pub const LOG_PATTERN: &str = "%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n";
+const LOG_PATTERN: &str = "%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n";
 
 /// Replace each `{{name}}` in `template`. Templates are ours, so a placeholder without a value is
 /// a bug caught by the tests, not by users.
@@ -29,23 +29,24 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// zoo.cfg's keys and values in the order start-zookeeper wrote them, then zk-entry's own.
-pub fn zoo_cfg_entries(s: &Settings, id: &Identity) -> Vec<(String, String)> {
+pub(crate) fn zoo_cfg_entries(s: &Settings, id: &Identity) -> Vec<(String, String)> {
     let path = |p: &Path| p.to_string_lossy().into_owned();
+    let (timing, server) = (&s.timing, &s.server);
     let mut entries: Vec<(String, String)> = vec![
-        ("clientPort".into(), s.client_port.to_string()),
-        ("dataDir".into(), path(&s.data_dir)),
-        ("dataLogDir".into(), path(&s.data_log_dir)),
-        ("tickTime".into(), s.tick_time.to_string()),
-        ("initLimit".into(), s.init_limit.to_string()),
-        ("syncLimit".into(), s.sync_limit.to_string()),
-        ("maxClientCnxns".into(), s.max_client_cnxns.to_string()),
-        ("minSessionTimeout".into(), s.min_session_timeout.to_string()),
-        ("maxSessionTimeout".into(), s.max_session_timeout.to_string()),
-        ("autopurge.snapRetainCount".into(), s.snap_retain_count.to_string()),
-        ("autopurge.purgeInterval".into(), s.purge_interval.to_string()),
-        ("4lw.commands.whitelist".into(), s.four_lw_whitelist.clone()),
+        ("clientPort".into(), s.ports.client.to_string()),
+        ("dataDir".into(), path(&s.paths.data_dir)),
+        ("dataLogDir".into(), path(&s.paths.data_log_dir)),
+        ("tickTime".into(), timing.tick_time.to_string()),
+        ("initLimit".into(), timing.init_limit.to_string()),
+        ("syncLimit".into(), timing.sync_limit.to_string()),
+        ("maxClientCnxns".into(), server.max_client_cnxns.to_string()),
+        ("minSessionTimeout".into(), timing.min_session_timeout.to_string()),
+        ("maxSessionTimeout".into(), timing.max_session_timeout.to_string()),
+        ("autopurge.snapRetainCount".into(), server.snap_retain_count.to_string()),
+        ("autopurge.purgeInterval".into(), server.purge_interval.to_string()),
+        ("4lw.commands.whitelist".into(), server.four_lw_whitelist.clone()),
     ];
-    match &s.admin_server {
+    match &s.ports.admin {
         Some(admin) => {
             entries.push(("admin.enableServer".into(), "true".into()));
             entries.push(("admin.serverAddress".into(), admin.address.clone()));
@@ -53,11 +54,11 @@ pub fn zoo_cfg_entries(s: &Settings, id: &Identity) -> Vec<(String, String)> {
         }
         None => entries.push(("admin.enableServer".into(), "false".into())),
     }
-    if s.quorum_listen_on_all_ips {
+    if s.ensemble.quorum_listen_on_all_ips {
         entries.push(("quorumListenOnAllIPs".into(), "true".into()));
     }
-    entries.extend(s.extra.iter().cloned());
-    for (n, server) in id.server_lines(s) {
+    entries.extend(server.extra.iter().cloned());
+    for (n, server) in id.server_lines(&s.ensemble, &s.ports) {
         entries.push((format!("server.{n}"), server));
     }
     entries
@@ -82,7 +83,7 @@ fn properties_value(value: &str) -> String {
     out
 }
 
-pub fn zoo_cfg(entries: &[(String, String)]) -> String {
+pub(crate) fn zoo_cfg(entries: &[(String, String)]) -> String {
     let mut lines = String::new();
     for (key, value) in entries {
         let _ = writeln!(lines, "{key}={}", properties_value(value));
@@ -90,35 +91,35 @@ pub fn zoo_cfg(entries: &[(String, String)]) -> String {
     fill(ZOO_CFG, &[("settings", lines.trim_end_matches('\n'))])
 }
 
-pub fn log4j_properties(level: LogLevel) -> String {
+pub(crate) fn log4j_properties(level: LogLevel) -> String {
     fill(LOG4J, &[("level", level.log4j()), ("pattern", LOG_PATTERN)])
 }
 
-pub fn logback_xml(level: LogLevel) -> String {
+pub(crate) fn logback_xml(level: LogLevel) -> String {
     fill(LOGBACK, &[("level", level.logback()), ("pattern", LOG_PATTERN)])
 }
 
 /// A command as one line a POSIX shell would run as given, for logs and `--dry-run`.
-pub fn command_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn command_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
     words.into_iter().map(shell_quote).collect::<Vec<_>>().join(" ")
 }
 
 /// Quote for POSIX sh: java.env is sourced by zkEnv.sh.
-pub fn shell_quote(value: &str) -> String {
+fn shell_quote(value: &str) -> String {
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=+,@%".contains(&b)) {
         return value.to_string();
     }
     format!("'{}'", value.replace('\'', "'\\''"))
 }
 
-pub fn java_env(s: &Settings, jvm_options: &[String]) -> String {
-    let log_dir = shell_quote(&s.log_dir.to_string_lossy());
+pub(crate) fn java_env(log_dir: &Path, jvm_options: &[String]) -> String {
+    let log_dir = shell_quote(&log_dir.to_string_lossy());
     let flags = shell_quote(&jvm_options.join(" "));
     fill(JAVA_ENV, &[("log_dir", &log_dir), ("jvm_flags", &flags)])
 }
 
 /// myid holds the id and a newline, as `echo` wrote it.
-pub fn myid(id: u64) -> String {
+pub(crate) fn myid(id: u64) -> String {
     format!("{id}\n")
 }
 

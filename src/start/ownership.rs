@@ -23,25 +23,25 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 
-use crate::signals::Signals;
+use crate::pid1::signals::Signals;
 
 /// Deeper than this is not a ZooKeeper data directory (they are three levels deep); the limit
 /// bounds the open descriptors, one per level.
 const MAX_DEPTH: usize = 128;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Entries looked at, top directories included.
-    pub seen: u64,
+    pub(crate) seen: u64,
     /// Entries whose owner was changed.
-    pub changed: u64,
+    pub(crate) changed: u64,
     /// Entries the kernel would not let root change (EPERM: root-squashed NFS and the like).
-    pub refused: u64,
+    pub(crate) refused: u64,
 }
 
 /// Make every directory in `tops` and everything below it owned by `uid:gid`. Directories nested
 /// in another of `tops` are walked once.
-pub fn give(tops: &[PathBuf], uid: Uid, gid: Gid, signals: &Signals) -> anyhow::Result<Tally> {
+pub(crate) fn give(tops: &[PathBuf], uid: Uid, gid: Gid, signals: &Signals) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
     for top in distinct_tops(tops) {
         tracing::info!("making {} and its contents owned by {uid}:{gid}", top.display());
@@ -167,16 +167,15 @@ impl Walk<'_> {
 /// As a user other than root: each existing directory must be writable by this process, or the
 /// start stops here, before anything is written, with what to change. Missing directories are
 /// created by the start itself (or fail there with their own message).
-pub fn check_writable(dirs: &[PathBuf], euid: Uid) -> anyhow::Result<()> {
+pub(crate) fn check_writable(dirs: &[PathBuf], euid: Uid) -> anyhow::Result<()> {
     for dir in dirs {
         let Ok(meta) = std::fs::metadata(dir) else { continue };
         let access = nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK;
         if nix::unistd::faccessat(nix::fcntl::AT_FDCWD, dir, access, AtFlags::AT_EACCESS).is_ok() {
             continue;
         }
-        let owner_group = crate::privileges::group_name(Gid::from_raw(meta.gid()))
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
+        let owner_group =
+            super::user::group_name(Gid::from_raw(meta.gid())).map(|n| format!(" ({n})")).unwrap_or_default();
         anyhow::bail!(
             "{} is not writable by uid {euid} (gid {}): it is owned by {}:{}{owner_group} with mode {:04o}; set the pod's securityContext.fsGroup (e.g. fsGroup: 1000) so Kubernetes gives the volume to that group, or start zk-entry as root so it can chown the directory",
             dir.display(),

@@ -18,14 +18,14 @@ use anyhow::Context;
 const FILE_MODE: u32 = 0o644;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     New,
     Replaced,
     Unchanged,
 }
 
 impl State {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             State::New => "new",
             State::Replaced => "replaced",
@@ -36,15 +36,15 @@ impl State {
 
 /// A file to be written and what writing it would do.
 #[derive(Debug, Clone)]
-pub struct FileChange {
-    pub path: PathBuf,
-    pub contents: String,
-    pub state: State,
+pub(crate) struct FileChange {
+    pub(crate) path: PathBuf,
+    pub(crate) contents: String,
+    pub(crate) state: State,
 }
 
 impl FileChange {
     /// Compare `contents` with what is on disk now.
-    pub fn new(path: PathBuf, contents: String) -> anyhow::Result<FileChange> {
+    pub(crate) fn new(path: PathBuf, contents: String) -> anyhow::Result<FileChange> {
         let state = match fs::read(&path) {
             Ok(old) if old == contents.as_bytes() => State::Unchanged,
             Ok(_) => State::Replaced,
@@ -80,7 +80,7 @@ fn io_context<T>(result: io::Result<T>, what: &str, path: &Path) -> anyhow::Resu
 }
 
 /// Create each directory (and its parents) that does not exist yet.
-pub fn create_dirs(dirs: &[PathBuf]) -> anyhow::Result<()> {
+pub(crate) fn create_dirs(dirs: &[PathBuf]) -> anyhow::Result<()> {
     for dir in missing_dirs(dirs) {
         io_context(fs::create_dir_all(&dir), "create directory", &dir)?;
     }
@@ -88,7 +88,7 @@ pub fn create_dirs(dirs: &[PathBuf]) -> anyhow::Result<()> {
 }
 
 /// The directories of `dirs` that do not exist yet, for `--dry-run` and logging.
-pub fn missing_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn missing_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
     dirs.iter().filter(|d| !d.is_dir()).cloned().collect()
 }
 
@@ -112,7 +112,7 @@ fn stage(change: &FileChange) -> anyhow::Result<tempfile::NamedTempFile> {
 }
 
 /// Write every changed file; all of them are staged before any is replaced.
-pub fn write_files(changes: &[FileChange]) -> anyhow::Result<()> {
+pub(crate) fn write_files(changes: &[FileChange]) -> anyhow::Result<()> {
     let pending: Vec<&FileChange> = changes.iter().filter(|c| c.state != State::Unchanged).collect();
     let mut staged = Vec::with_capacity(pending.len());
     for change in &pending {
@@ -132,7 +132,7 @@ pub fn write_files(changes: &[FileChange]) -> anyhow::Result<()> {
 }
 
 /// The contents of a file that may not exist.
-pub fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
+pub(crate) fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),

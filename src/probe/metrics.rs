@@ -32,17 +32,17 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 
-use crate::fourlw::{self, Answer, Reply, Word};
-use crate::probe_settings::{Format, Metrics};
+use super::fourlw::{self, Answer, Reply, Word};
+use super::settings::{Format, Metrics};
 
 /// One `zk_<key>\t<value>` line of a `mntr` reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Entry<'a> {
-    pub key: &'a str,
-    pub value: &'a str,
+pub(crate) struct Entry<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) value: &'a str,
 }
 
-pub fn run(metrics: &Metrics) -> anyhow::Result<()> {
+pub(crate) fn run(metrics: &Metrics) -> anyhow::Result<()> {
     let start = Instant::now();
     let probe = &metrics.probe;
     let failed = |why: String| anyhow!("metrics: {}: {why}", probe.target);
@@ -87,7 +87,7 @@ fn text_of(reply: &Reply) -> Result<&str, String> {
 /// The lines of a `mntr` reply. Every line must be `zk_<key>`, a tab, and a value (which may hold
 /// spaces); anything else means the reply is something other than mntr. A reply ended by a reset
 /// in the middle of a line was cut short and is refused rather than half-reported.
-pub fn parse(text: &str, reset: bool) -> Result<Vec<Entry<'_>>, String> {
+pub(crate) fn parse(text: &str, reset: bool) -> Result<Vec<Entry<'_>>, String> {
     if reset && !text.ends_with('\n') {
         return Err(format!("the mntr reply was cut short by a connection reset after {} bytes", text.len()));
     }
@@ -135,12 +135,12 @@ impl Family {
 const UP_HELP: &str = "1 when ZooKeeper answered mntr, 0 when it did not (zk-entry says why on stderr)";
 
 /// The exposition for a server that gave no mntr reply.
-pub fn prometheus_down() -> String {
+pub(crate) fn prometheus_down() -> String {
     format!("# HELP zk_up {UP_HELP}\n# TYPE zk_up gauge\nzk_up 0\n")
 }
 
 /// Text exposition of the entries, and one message per key left out.
-pub fn prometheus(entries: &[Entry<'_>]) -> (String, Vec<String>) {
+pub(crate) fn prometheus(entries: &[Entry<'_>]) -> (String, Vec<String>) {
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
     let mut skipped = Vec::new();
     for entry in entries {
@@ -331,7 +331,7 @@ fn escape_help(text: &str) -> String {
 /// The AdminServer's `/commands/monitor` shape: the keys without `zk_`, in mntr's order, numbers
 /// as numbers, text as strings (Jackson writes NaN and infinities as strings too), then
 /// `"command": "monitor"` and `"error": null`. A repeated key is left out with a message.
-pub fn json(entries: &[Entry<'_>]) -> (String, Vec<String>) {
+pub(crate) fn json(entries: &[Entry<'_>]) -> (String, Vec<String>) {
     let mut seen = std::collections::HashSet::new();
     let mut skipped = Vec::new();
     let mut out = String::from("{\n");
@@ -349,7 +349,7 @@ pub fn json(entries: &[Entry<'_>]) -> (String, Vec<String>) {
 }
 
 /// The JSON for a failed scrape, as the AdminServer answers when it cannot run the command.
-pub fn json_error(message: &str) -> String {
+pub(crate) fn json_error(message: &str) -> String {
     format!("{{\n  \"command\": \"monitor\",\n  \"error\": {}\n}}\n", json_string(message))
 }
 

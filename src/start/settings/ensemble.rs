@@ -1,0 +1,74 @@
+//! Who the members are: how many, their ids, their DNS domain, and whether they listen on every
+//! address. Owns the rule that every member's id fits ZooKeeper's id space.
+
+use crate::cli::StartInput;
+use crate::exit;
+
+/// ZooKeeper's administrator guide gives server ids (myid) the range 1 to 255.
+const MAX_SERVER_ID: u64 = 255;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ensemble {
+    pub(crate) servers: u64,
+    /// The server id of ordinal 0.
+    pub(crate) min_server_id: u64,
+    /// `--domain`; discovered from the host when `None`.
+    pub(crate) domain: Option<String>,
+    pub(crate) quorum_listen_on_all_ips: bool,
+}
+
+impl Ensemble {
+    pub(super) fn from_input(a: &StartInput) -> anyhow::Result<Ensemble> {
+        let servers = a.servers.number(1, MAX_SERVER_ID)?;
+        let min_server_id = a.min_server_id.number(1, MAX_SERVER_ID)?;
+        let highest = min_server_id + servers - 1;
+        if highest > MAX_SERVER_ID {
+            return exit::usage(format!(
+                "{} {min_server_id} with {} {servers} gives server ids up to {highest}; ZooKeeper server ids go from 1 to {MAX_SERVER_ID}",
+                a.min_server_id.name, a.servers.name,
+            ));
+        }
+        let domain = match &a.domain {
+            Some(raw) => Some(raw.dns_name("a name such as zk-hs.default.svc.cluster.local")?),
+            None => None,
+        };
+        let quorum_listen_on_all_ips =
+            a.quorum_listen_on_all_ips.as_ref().map(|raw| raw.switch()).transpose()?.unwrap_or(false);
+        Ok(Ensemble { servers, min_server_id, domain, quorum_listen_on_all_ips })
+    }
+
+    /// True when this pod is one server of several (server.N lines, ordinal required).
+    pub(crate) fn is_ensemble(&self) -> bool {
+        self.servers > 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::start::settings::tests::{rejects, settings, settings_with_env};
+
+    #[test]
+    fn id_space_stays_within_255() {
+        let s = settings(&["--servers=5", "--min_server_id=100"]).unwrap();
+        assert_eq!(s.ensemble.min_server_id, 100);
+        rejects(&["--servers=5", "--min_server_id=252"], &["--min_server_id", "256", "255"]);
+        rejects(&["--min_server_id=0"], &["--min_server_id"]);
+    }
+
+    #[test]
+    fn domain_checked_and_trailing_dot_dropped() {
+        assert_eq!(
+            settings(&["--domain=zk-hs.default.svc.cluster.local."]).unwrap().ensemble.domain.as_deref(),
+            Some("zk-hs.default.svc.cluster.local")
+        );
+        rejects(&["--domain=zk_hs..local"], &["--domain"]);
+    }
+
+    #[test]
+    fn listen_on_all_ips_from_flag_or_variable() {
+        assert!(settings(&["--quorum_listen_on_all_ips"]).unwrap().ensemble.quorum_listen_on_all_ips);
+        let s = settings_with_env(&[], &[("ZK_QUORUM_LISTEN_ON_ALL_IPS", "on")]).unwrap();
+        assert!(s.ensemble.quorum_listen_on_all_ips);
+        assert!(!settings(&[]).unwrap().ensemble.quorum_listen_on_all_ips);
+    }
+}

@@ -1,0 +1,199 @@
+//! What ZooKeeper itself is told beyond membership and ports: limits, snapshot purging, the
+//! four-letter-word whitelist, the log level, and any other zoo.cfg key (`--set`). Owns the rule
+//! that `--set` neither repeats a key nor overrides one that zk-entry writes from a flag.
+
+use super::JAVA_INT_MAX;
+use crate::cli::StartInput;
+use crate::exit;
+use crate::parse::Raw;
+
+/// ZooKeeper refuses to purge when it would keep fewer snapshots than this.
+const MIN_SNAP_RETAIN: u64 = 3;
+
+/// Four-letter words ZooKeeper 3.4 to 3.9 knows; a typo in the whitelist would silently disable
+/// a probe, so unknown words are refused.
+const FOUR_LETTER_WORDS: &[&str] = &[
+    "conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "hash", "isro", "mntr", "ruok", "srst", "srvr",
+    "stat", "stmk", "wchc", "wchp", "wchs",
+];
+
+/// zoo.cfg keys that zk-entry writes itself, with the flag that sets each (lower case: ZooKeeper
+/// matches keys exactly, but a differently-cased duplicate is always a mistake).
+const MANAGED_KEYS: &[(&str, &str)] = &[
+    ("clientport", "--client_port"),
+    ("datadir", "--data_dir"),
+    ("datalogdir", "--data_log_dir"),
+    ("ticktime", "--tick_time"),
+    ("initlimit", "--init_limit"),
+    ("synclimit", "--sync_limit"),
+    ("maxclientcnxns", "--max_client_cnxns"),
+    ("minsessiontimeout", "--min_session_timeout"),
+    ("maxsessiontimeout", "--max_session_timeout"),
+    ("autopurge.snapretaincount", "--snap_retain_count"),
+    ("autopurge.purgeinterval", "--purge_interval"),
+    ("4lw.commands.whitelist", "--4lw_whitelist"),
+    ("admin.enableserver", "--admin_server_port"),
+    ("admin.serverport", "--admin_server_port"),
+    ("admin.serveraddress", "--admin_server_address"),
+    ("quorumlistenonallips", "--quorum_listen_on_all_ips"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl LogLevel {
+    const ALL: [(&'static str, LogLevel); 6] = [
+        ("TRACE", LogLevel::Trace),
+        ("DEBUG", LogLevel::Debug),
+        ("INFO", LogLevel::Info),
+        ("WARN", LogLevel::Warn),
+        ("ERROR", LogLevel::Error),
+        ("FATAL", LogLevel::Fatal),
+    ];
+
+    /// The level's name in log4j 1.2.
+    pub(crate) fn log4j(self) -> &'static str {
+        Self::ALL.iter().find(|(_, l)| *l == self).map(|(n, _)| *n).unwrap_or("INFO")
+    }
+
+    /// The level's name in logback, which has no FATAL: ERROR is the closest that still shows
+    /// fatal events.
+    pub(crate) fn logback(self) -> &'static str {
+        match self {
+            LogLevel::Fatal => "ERROR",
+            other => other.log4j(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServerOptions {
+    pub(crate) max_client_cnxns: u64,
+    pub(crate) snap_retain_count: u64,
+    /// Hours; 0 = never.
+    pub(crate) purge_interval: u64,
+    pub(crate) four_lw_whitelist: String,
+    pub(crate) log_level: LogLevel,
+    /// `--set KEY=VALUE` entries, in the order given.
+    pub(crate) extra: Vec<(String, String)>,
+}
+
+impl ServerOptions {
+    pub(super) fn from_input(a: &StartInput) -> anyhow::Result<ServerOptions> {
+        let mut extra: Vec<(String, String)> = Vec::with_capacity(a.set.len());
+        for raw in &a.set {
+            let (key, value) = set_entry(raw)?;
+            if let Some((earlier, _)) = extra.iter().find(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+                return exit::usage(format!(
+                    "{}: key '{key}' is given twice (also as '{earlier}'); give each zoo.cfg key once",
+                    raw.name
+                ));
+            }
+            extra.push((key, value));
+        }
+        Ok(ServerOptions {
+            max_client_cnxns: a.max_client_cnxns.number(0, JAVA_INT_MAX)?,
+            snap_retain_count: a.snap_retain_count.number(MIN_SNAP_RETAIN, JAVA_INT_MAX)?,
+            purge_interval: a.purge_interval.number(0, JAVA_INT_MAX)?,
+            four_lw_whitelist: whitelist(&a.four_lw_whitelist)?,
+            log_level: a.log_level.choice(
+                "is not a log level",
+                "TRACE, DEBUG, INFO, WARN, ERROR or FATAL",
+                &LogLevel::ALL,
+            )?,
+            extra,
+        })
+    }
+}
+
+fn whitelist(raw: &Raw) -> anyhow::Result<String> {
+    let expected = format!("'*' or a comma-separated list of {}", FOUR_LETTER_WORDS.join(", "));
+    let words: Vec<&str> = raw.text.split(',').map(str::trim).collect();
+    if words == ["*"] {
+        return Ok("*".into());
+    }
+    if words.iter().all(|w| w.is_empty()) {
+        return Err(raw.reject("is empty (ZooKeeper would then answer only srvr)", &expected));
+    }
+    if let Some(unknown) = words.iter().find(|w| !FOUR_LETTER_WORDS.contains(w)) {
+        return Err(raw.reject_part(unknown, "is not a four-letter word ZooKeeper knows", &expected));
+    }
+    Ok(words.join(","))
+}
+
+/// `KEY=VALUE` for a zoo.cfg key zk-entry does not manage.
+fn set_entry(raw: &Raw) -> anyhow::Result<(String, String)> {
+    let expected = "KEY=VALUE with a zoo.cfg key of letters, digits, '.', '_' or '-'";
+    let text = raw.single_line(expected)?;
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(raw.reject("has no '='", expected));
+    };
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        return Err(raw.reject("does not start with a valid key", expected));
+    }
+    let lower = key.to_ascii_lowercase();
+    if lower.starts_with("server.") {
+        return exit::usage(format!(
+            "{}: '{key}' is written by zk-entry from --servers, --domain, --server_port and --election_port; remove it from --set",
+            raw.name
+        ));
+    }
+    if let Some((_, flag)) = MANAGED_KEYS.iter().find(|(k, _)| *k == lower) {
+        return exit::usage(format!("{}: '{key}' is managed by zk-entry; use {flag} instead", raw.name));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::start::settings::tests::{rejects, settings};
+
+    #[test]
+    fn log_level_any_case_known_only() {
+        assert_eq!(settings(&["--log_level=debug"]).unwrap().server.log_level, LogLevel::Debug);
+        assert_eq!(LogLevel::Fatal.logback(), "ERROR");
+        rejects(
+            &["--log_level=VERBOSE"],
+            &["--log_level", "'VERBOSE'", "TRACE, DEBUG, INFO, WARN, ERROR or FATAL"],
+        );
+    }
+
+    #[test]
+    fn snap_retain_count_at_least_three() {
+        rejects(&["--snap_retain_count=2"], &["--snap_retain_count", "3 to"]);
+    }
+
+    #[test]
+    fn whitelist_normalised_and_checked() {
+        assert_eq!(
+            settings(&["--4lw_whitelist= ruok , mntr"]).unwrap().server.four_lw_whitelist,
+            "ruok,mntr"
+        );
+        assert_eq!(settings(&["--4lw_whitelist=*"]).unwrap().server.four_lw_whitelist, "*");
+        rejects(&["--4lw_whitelist=ruok,rouk"], &["--4lw_whitelist", "'rouk'"]);
+        rejects(&["--4lw_whitelist="], &["--4lw_whitelist", "empty"]);
+    }
+
+    #[test]
+    fn set_refuses_managed_keys_naming_the_flag() {
+        rejects(&["--set", "clientPort=1"], &["clientPort", "--client_port"]);
+        rejects(&["--set", "autopurge.purgeInterval=1"], &["--purge_interval"]);
+        rejects(&["--set", "server.4=x:1:2"], &["--servers"]);
+        rejects(&["--set", "novalue"], &["--set", "'novalue'", "KEY=VALUE"]);
+        rejects(&["--set", "a=1", "--set", "A=2"], &["twice"]);
+        rejects(&["--set", "bad key=1"], &["--set"]);
+        let s =
+            settings(&["--set", "standaloneEnabled=false", "--set", "metricsProvider.exportJvmInfo=true"])
+                .unwrap();
+        assert_eq!(s.server.extra[0], ("standaloneEnabled".to_string(), "false".to_string()));
+        assert_eq!(s.server.extra.len(), 2);
+    }
+}
