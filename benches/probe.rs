@@ -14,7 +14,8 @@
 //! `getrusage(RUSAGE_CHILDREN)` before and after each call (sh, bash and nc are all waited for,
 //! so all count); for the in-process case it is this thread's own (`RUSAGE_THREAD`). The cases
 //! run interleaved, one call of each in turn, so drift in the machine's load hits all alike.
-//! The shell probe's failures are counted too (reference.md §1, defect 11).
+//! The shell probe's failures are counted too (docs/design.md, "The tutorial's scripts and their
+//! defects", defect 11).
 //!
 //! Needs root (the server runs in a pod's namespaces). Run with `make bench`.
 

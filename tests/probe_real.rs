@@ -76,7 +76,8 @@ fn ready_and_metrics_on_a_standalone_server() {
 }
 
 /// ZooKeeper 3.5.3+ enables only srvr unless told otherwise: the tutorial's `ruok` probe then
-/// never passes (reference.md §1, defect 10). `ready` falls back to srvr.
+/// never passes (docs/design.md, "The tutorial's scripts and their defects", defect 10). `ready`
+/// falls back to srvr.
 #[test]
 fn ready_succeeds_through_srvr_when_ruok_is_not_whitelisted() {
     let server = Server::start(&["--log_level=WARN", "--4lw_whitelist=srvr,mntr"]);
@@ -128,7 +129,8 @@ fn a_lone_ensemble_member_is_alive_but_not_serving() {
 }
 
 /// The tutorial's probe returns nothing from a healthy server about once in a hundred calls
-/// (reference.md §1, defect 11). zk-entry's must not fail once in 10,000.
+/// (docs/design.md, "The tutorial's scripts and their defects", defect 11). zk-entry's must not
+/// fail once in 10,000.
 #[test]
 fn ten_thousand_consecutive_ready_calls_never_fail() {
     const CALLS: usize = 10_000;

@@ -24,7 +24,7 @@ pub const BIN: &str = match option_env!("CARGO_BIN_EXE_zk-entry") {
     None => "zk-entry",
 };
 
-/// The tutorial manifest's exact flags (reference.md §1).
+/// The tutorial manifest's exact flags (docs/design.md, "The tutorial's scripts and their defects").
 pub const TUTORIAL_FLAGS: &[&str] = &[
     "--servers=3",
     "--data_dir=/var/lib/zookeeper/data",
