@@ -248,7 +248,8 @@ impl Container {
         // The image's /usr/local/bin: zk-entry (this build, bind-mounted) and its links.
         pod.setup.push("mount -t tmpfs -o size=1m,mode=0755 tmpfs /usr/local/bin".into());
         pod.setup.push("touch /usr/local/bin/zk-entry".into());
-        pod.setup.push(format!("mount --bind '{BIN}' /usr/local/bin/zk-entry"));
+        // A bind mount: uid 1000 reaches it through /usr/local/bin, wherever the checkout is.
+        pod.setup.push(format!("mount --bind {} /usr/local/bin/zk-entry", shell_quote(BIN)));
         for link in &self.links {
             pod.setup.push(format!("ln -s zk-entry '/usr/local/bin/{link}'"));
         }

@@ -152,20 +152,20 @@ impl Pod {
         let copied;
         let program = if self.private_tmp && program.starts_with("/tmp/") {
             let name = Path::new(program).file_name().expect("program name");
-            fs::create_dir_all(self.root.path().join("opt/.under-test")).unwrap();
-            fs::copy(program, self.root.path().join("opt/.under-test").join(name)).unwrap();
+            copy_program(Path::new(program), &self.root.path().join("opt/.under-test").join(name));
             copied = format!("/opt/.under-test/{}", name.to_string_lossy());
             copied.as_str()
         } else {
             program
         };
+        let q = |rel: &str| shell_quote(&format!("{r}/{rel}"));
         let mut script = vec![
             "set -e".to_string(),
-            format!("hostname '{}'", self.hostname),
-            format!("mount --bind '{r}/etc/hosts' /etc/hosts"),
-            format!("mount --bind '{r}/etc/resolv.conf' /etc/resolv.conf"),
+            format!("hostname {}", shell_quote(&self.hostname)),
+            format!("mount --bind {} /etc/hosts", q("etc/hosts")),
+            format!("mount --bind {} /etc/resolv.conf", q("etc/resolv.conf")),
         ];
-        script.extend(PRIVATE_DIRS.iter().map(|(mount, dir)| format!("mount --bind '{r}/{dir}' {mount}")));
+        script.extend(PRIVATE_DIRS.iter().map(|(mount, dir)| format!("mount --bind {} {mount}", q(dir))));
         script.extend(self.setup.iter().cloned());
         if self.private_tmp {
             // JVMs of different pods would otherwise share hsperfdata files in /tmp, named after
@@ -351,6 +351,67 @@ pub fn helper() -> PathBuf {
         );
     }
     path
+}
+
+/// `text` as one word for `sh`, whatever it holds (spaces, quotes, `$`): in single quotes, each
+/// single quote inside written as `'\''`. For every path put into a shell script.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Copy the program `program` to `to` (its directory made if missing, mode 0755), mode 0755.
+/// The one way the tests put a program where a process that cannot see the original runs it: a
+/// pod whose own /tmp hides a checkout below /tmp, a pod's image directory, a user other than
+/// root (see [`reachable_copy`]).
+pub fn copy_program(program: &Path, to: &Path) {
+    let dir = to.parent().expect("a directory to copy into");
+    fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::copy(program, to).unwrap_or_else(|e| panic!("copy {} to {}: {e}", program.display(), to.display()));
+    fs::set_permissions(to, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A copy of a program that every user can reach and run, removed with this value.
+///
+/// The checkout, and so `target/`, may sit anywhere: below a 0700 home directory (root's), in a
+/// path with spaces. A program that zk-entry runs after switching to another user (Debian's
+/// `zookeeper`, whatever uid the package manager gave it; 1000; a uid with no entry) cannot
+/// execute a file there (exit 126), so such tests run this copy instead.
+pub struct Reachable {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Reachable {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path as text, for command lines.
+    pub fn text(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Copy `program` into a new temporary directory (mode 0755) that every user can traverse to:
+/// each directory above it must let others search it, or this panics naming the one that does
+/// not (set TMPDIR to a directory that does).
+pub fn reachable_copy(program: &Path) -> Reachable {
+    let dir = tempfile::Builder::new().prefix("zk-entry-reachable").tempdir().expect("temporary directory");
+    let path = dir.path().join(program.file_name().expect("program name"));
+    copy_program(program, &path);
+    let real = fs::canonicalize(dir.path()).unwrap();
+    for ancestor in real.ancestors().skip(1) {
+        let mode = fs::metadata(ancestor).unwrap().permissions().mode();
+        assert!(
+            mode & 0o001 != 0,
+            "{} (mode {:04o}) does not let other users through, so they cannot run {}: set TMPDIR to a directory they can reach",
+            ancestor.display(),
+            mode & 0o7777,
+            path.display()
+        );
+    }
+    Reachable { path, _dir: dir }
 }
 
 /// zk-entry as PID 1 of a new PID namespace, as a container runtime starts it:
