@@ -348,8 +348,13 @@ fn an_unknown_user_is_refused_and_nothing_starts() {
     let dirs = Dirs::new();
     let marker = dirs.scratch("started");
     let (code, err) = pid1_result(&dirs, &["--user=no-such-zk-user"], &["marker", &marker]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("--user no-such-zk-user: no such user in /etc/passwd"), "{err}");
+    assert_one_line(
+        "--user=no-such-zk-user",
+        code,
+        &err,
+        2,
+        &["--user no-such-zk-user: no such user in /etc/passwd"],
+    );
     assert_nothing_started_or_written(&dirs, &marker);
 }
 
@@ -426,13 +431,9 @@ fn as_a_non_root_user_an_unwritable_data_dir_is_an_error_naming_the_fix() {
     cmd.args(["--reuid=1000", "--regid=1000", "--clear-groups", "--"]).arg(bin.path()).args(&args);
     scrub(&mut cmd);
     let out = cmd.output().unwrap();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
     let data = dirs.path("data").display().to_string();
-    for needle in [&data as &str, "not writable by uid 1000", "owned by 0:0", "mode 0755", "fsGroup"] {
-        assert!(err.contains(needle), "missing {needle:?} in {err}");
-    }
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let needles = [&data as &str, "not writable by uid 1000", "owned by 0:0", "mode 0755", "fsGroup"];
+    assert_refused("uid 1000, a data dir of root's", &out, 1, &needles);
     assert_nothing_started_or_written(&dirs, &marker);
 }
 

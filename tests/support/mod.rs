@@ -587,3 +587,69 @@ pub fn promtool_check(text: &str) -> Result<(), String> {
         _ => Err(format!("promtool check metrics: {}: {}", out.status, unexpected.join(" | "))),
     }
 }
+
+// The test kit: one assertion for each shape of outcome the tests expect, so each shape is
+// checked the same way everywhere.
+
+/// What a finished program left, as the assertions below read it.
+pub trait Finished {
+    fn exit_code(&self) -> Option<i32>;
+    fn stdout_text(&self) -> String;
+    fn stderr_text(&self) -> String;
+}
+
+impl Finished for Output {
+    fn exit_code(&self) -> Option<i32> {
+        self.status.code()
+    }
+    fn stdout_text(&self) -> String {
+        stdout(self)
+    }
+    fn stderr_text(&self) -> String {
+        stderr(self)
+    }
+}
+
+/// `text` contains every one of `needles`; `what` names the case in the failure.
+pub fn assert_contains_all(what: &str, text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "{what}: {needle:?} not in {:?}", text.trim_end());
+    }
+}
+
+/// A refusal as zk-entry writes one: exit status `expected`, and on stderr exactly one line,
+/// which starts with `zk-entry: ` and contains every one of `needles`. For outcomes whose stdout
+/// is not zk-entry's alone; otherwise [`assert_refused`].
+pub fn assert_one_line(what: &str, code: Option<i32>, stderr: &str, expected: i32, needles: &[&str]) {
+    assert_eq!(code, Some(expected), "{what}: exit status; stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{what}: not one line on stderr: {stderr:?}");
+    assert!(stderr.starts_with("zk-entry: "), "{what}: {stderr:?}");
+    assert_contains_all(what, stderr, needles);
+}
+
+/// [`assert_one_line`], and nothing on stdout.
+pub fn assert_refused(what: &str, run: &impl Finished, expected: i32, needles: &[&str]) {
+    assert_one_line(what, run.exit_code(), &run.stderr_text(), expected, needles);
+    assert_eq!(run.stdout_text(), "", "{what}: stdout not empty");
+}
+
+/// A usage error: exit 2, nothing on stdout, one `zk-entry: ` line on stderr with every needle.
+pub fn assert_usage_error(what: &str, run: &impl Finished, needles: &[&str]) {
+    assert_refused(what, run, 2, needles);
+}
+
+/// A refusal whose whole message is known: exit status `expected`, nothing on stdout, and
+/// stderr exactly `line` and a newline (so a mangled message fails, not only a missing word).
+pub fn assert_refused_exactly(what: &str, run: &impl Finished, expected: i32, line: &str) {
+    let stderr = run.stderr_text();
+    assert_eq!(run.exit_code(), Some(expected), "{what}: exit status; stderr: {stderr}");
+    assert_eq!(stderr, format!("{line}\n"), "{what}: stderr");
+    assert_eq!(run.stdout_text(), "", "{what}: stdout not empty");
+}
+
+/// A probe that passed: exit 0, and nothing on stdout or stderr.
+pub fn assert_quiet_success(what: &str, run: &impl Finished) {
+    assert_eq!(run.exit_code(), Some(0), "{what}: exit status; stderr: {}", run.stderr_text());
+    assert_eq!(run.stdout_text(), "", "{what}: a healthy probe prints nothing");
+    assert_eq!(run.stderr_text(), "", "{what}: a healthy probe prints nothing");
+}
