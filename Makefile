@@ -59,11 +59,14 @@ static:
 image:
 	docker build -f docker/Dockerfile -t $(IMAGE) .
 
+# Paths in recipes are relative or quoted: the checkout may be anywhere, spaces included (make's
+# own path functions such as $(abspath) split words on spaces).
+
 ## bench: start-up time; memory and exit latency while supervising; CPU and wall time per ready
 ## probe against a live ZooKeeper; the ensemble's start, stop and zk-entry's share of a pod's
 ## start (needs root: namespaces)
 bench: deps static
-	ZK_ENTRY_BENCH_STATIC=$(abspath $(STATIC_BIN)) $(CARGO) bench --bench start --bench supervise --bench probe --bench ensemble
+	ZK_ENTRY_BENCH_STATIC='$(CURDIR)/$(STATIC_BIN)' $(CARGO) bench --bench start --bench supervise --bench probe --bench ensemble
 
 ## deps: install Debian's zookeeper (with a JRE), logback, unshare, promtool and nc when missing
 deps:

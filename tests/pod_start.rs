@@ -117,12 +117,7 @@ fn changed_flags_replace_the_config_but_keep_myid() {
 fn refused(pod: &Pod, args: &[&str], code: i32, needles: &[&str]) {
     let before = pod.snapshot();
     let out = pod.run(args);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(code), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    for n in needles {
-        assert!(err.contains(n), "'{}' lacks '{n}'", err.trim_end());
-    }
+    assert_refused(&format!("{args:?}"), &out, code, needles);
     assert_eq!(pod.snapshot(), before, "a refused start changed files");
 }
 
@@ -270,12 +265,14 @@ fn full_file_system_keeps_the_old_config_intact() {
     ];
     pod.after = vec![format!("cat {conf}/zoo.cfg"), format!("ls -A {conf}")];
     let out = pod.run(&tutorial_with(&["--java=/bin/true"]));
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("/opt/zookeeper/conf/zoo.cfg"), "{err}");
-    assert!(err.contains("No space left on device"), "{err}");
-    assert!(err.contains("the volume is full"), "{err}");
+    // stdout carries the after commands' output: one line on stderr only.
+    assert_one_line(
+        "a full conf volume",
+        out.status.code(),
+        &stderr(&out),
+        1,
+        &["/opt/zookeeper/conf/zoo.cfg", "No space left on device", "the volume is full"],
+    );
     let after = stdout(&out);
     let after = after.split(AFTER_MARKER).nth(1).expect("after marker");
     assert_eq!(after.trim(), "clientPort=2181\n# the good old config\nfiller\nzoo.cfg", "{after}");

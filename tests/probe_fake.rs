@@ -174,20 +174,26 @@ fn metrics(fake: &Fake, format: &str) -> Run {
     run(&["metrics", TIMEOUT_FLAG, "--format", format, &port])
 }
 
-/// Exit 1, one `zk-entry:` line on stderr containing every needle.
-fn assert_fails(run: &Run, needles: &[&str]) {
-    assert_eq!(run.code, Some(1), "stderr: {}", run.stderr);
-    assert_eq!(run.stderr.lines().count(), 1, "not one line: {:?}", run.stderr);
-    assert!(run.stderr.starts_with("zk-entry: "), "{}", run.stderr);
-    for needle in needles {
-        assert!(run.stderr.contains(needle), "{needle:?} not in {:?}", run.stderr);
+impl Finished for Run {
+    fn exit_code(&self) -> Option<i32> {
+        self.code
+    }
+    fn stdout_text(&self) -> String {
+        self.stdout.clone()
+    }
+    fn stderr_text(&self) -> String {
+        self.stderr.clone()
     }
 }
 
+/// Exit 1, one `zk-entry:` line on stderr containing every needle (a failed `metrics` still
+/// prints on stdout: `zk_up 0`, or the JSON error).
+fn assert_fails(run: &Run, needles: &[&str]) {
+    assert_one_line("probe", run.code, &run.stderr, 1, needles);
+}
+
 fn assert_healthy(run: &Run) {
-    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-    assert_eq!(run.stdout, "", "a healthy probe prints nothing");
-    assert_eq!(run.stderr, "", "a healthy probe prints nothing");
+    assert_quiet_success("probe", run);
 }
 
 fn request(word: &str) -> Request {
@@ -531,13 +537,7 @@ fn usage_errors_exit_2_without_connecting() {
         (&[], &["no subcommand given; expected one of: start, ready, metrics"]),
     ];
     for (args, needles) in cases {
-        let run = run(args);
-        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
-        assert_eq!(run.stdout, "", "{args:?}");
-        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
-        for needle in *needles {
-            assert!(run.stderr.contains(needle), "{args:?}: {needle:?} not in {}", run.stderr);
-        }
+        assert_usage_error(&format!("{args:?}"), &run(args), needles);
     }
 }
 

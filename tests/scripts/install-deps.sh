@@ -32,5 +32,21 @@ if [ ! -e "$policy" ]; then
     chmod 0755 "$policy"
     trap 'rm -f "$policy"' EXIT
 fi
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+install() {
+    apt-get update -qq </dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+}
+# A mirror or lock hiccup should not fail a run: one more try after a pause. Then name what is
+# still not installed (apt-get's own messages are above), in one line.
+if ! install; then
+    echo "install-deps: apt-get failed; trying once more in 5 s" >&2
+    sleep 5
+    if ! install; then
+        failed=()
+        for package in "${missing[@]}"; do
+            dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q ' installed$' || failed+=("$package")
+        done
+        [ ${#failed[@]} -gt 0 ] || failed=("${missing[@]}")
+        echo "install-deps: apt-get failed twice; not installed: ${failed[*]}" >&2
+        exit 1
+    fi
+fi

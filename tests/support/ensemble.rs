@@ -148,7 +148,7 @@ impl Ensemble {
                 .unwrap();
             // A copy, as an image holds it: the binary under test may live below /tmp (a
             // checkout there), which the pod's own /tmp hides.
-            fs::copy(&ensemble.bin, dir.join("opt/bin/zk-entry")).unwrap();
+            super::copy_program(&ensemble.bin, &dir.join("opt/bin/zk-entry"));
             std::os::unix::fs::symlink("zk-entry", dir.join("opt/bin/start-zookeeper")).unwrap();
             ensemble.members.push(Member { dir, sandbox: None, container: None });
         }
@@ -169,16 +169,22 @@ impl Ensemble {
         if let Some(sandbox) = &self.members[ordinal].sandbox {
             return sandbox.0.id();
         }
-        let d = self.members[ordinal].dir.display().to_string();
+        let dir = &self.members[ordinal].dir;
+        let d = |rel: &str| super::shell_quote(&dir.join(rel).display().to_string());
         let script = format!(
             "hostname zk-{ordinal}\n\
-             mount --bind {d}/etc/hosts /etc/hosts\n\
-             mount --bind {d}/etc/resolv.conf /etc/resolv.conf\n\
-             mount --bind {d}/var-lib /var/lib\n\
-             mount --bind {d}/var-log /var/log\n\
-             mount --bind {d}/opt /opt\n\
+             mount --bind {hosts} /etc/hosts\n\
+             mount --bind {resolv} /etc/resolv.conf\n\
+             mount --bind {var_lib} /var/lib\n\
+             mount --bind {var_log} /var/log\n\
+             mount --bind {opt} /opt\n\
              mount -t tmpfs -o size=64m tmpfs /tmp\n\
-             ip link set lo up"
+             ip link set lo up",
+            hosts = d("etc/hosts"),
+            resolv = d("etc/resolv.conf"),
+            var_lib = d("var-lib"),
+            var_log = d("var-log"),
+            opt = d("opt"),
         );
         let sandbox = holder(&["--net", "--uts", "--mount", "--propagation", "private"], &script);
         let pid = sandbox.0.id();

@@ -152,20 +152,20 @@ impl Pod {
         let copied;
         let program = if self.private_tmp && program.starts_with("/tmp/") {
             let name = Path::new(program).file_name().expect("program name");
-            fs::create_dir_all(self.root.path().join("opt/.under-test")).unwrap();
-            fs::copy(program, self.root.path().join("opt/.under-test").join(name)).unwrap();
+            copy_program(Path::new(program), &self.root.path().join("opt/.under-test").join(name));
             copied = format!("/opt/.under-test/{}", name.to_string_lossy());
             copied.as_str()
         } else {
             program
         };
+        let q = |rel: &str| shell_quote(&format!("{r}/{rel}"));
         let mut script = vec![
             "set -e".to_string(),
-            format!("hostname '{}'", self.hostname),
-            format!("mount --bind '{r}/etc/hosts' /etc/hosts"),
-            format!("mount --bind '{r}/etc/resolv.conf' /etc/resolv.conf"),
+            format!("hostname {}", shell_quote(&self.hostname)),
+            format!("mount --bind {} /etc/hosts", q("etc/hosts")),
+            format!("mount --bind {} /etc/resolv.conf", q("etc/resolv.conf")),
         ];
-        script.extend(PRIVATE_DIRS.iter().map(|(mount, dir)| format!("mount --bind '{r}/{dir}' {mount}")));
+        script.extend(PRIVATE_DIRS.iter().map(|(mount, dir)| format!("mount --bind {} {mount}", q(dir))));
         script.extend(self.setup.iter().cloned());
         if self.private_tmp {
             // JVMs of different pods would otherwise share hsperfdata files in /tmp, named after
@@ -353,6 +353,67 @@ pub fn helper() -> PathBuf {
     path
 }
 
+/// `text` as one word for `sh`, whatever it holds (spaces, quotes, `$`): in single quotes, each
+/// single quote inside written as `'\''`. For every path put into a shell script.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Copy the program `program` to `to` (its directory made if missing, mode 0755), mode 0755.
+/// The one way the tests put a program where a process that cannot see the original runs it: a
+/// pod whose own /tmp hides a checkout below /tmp, a pod's image directory, a user other than
+/// root (see [`reachable_copy`]).
+pub fn copy_program(program: &Path, to: &Path) {
+    let dir = to.parent().expect("a directory to copy into");
+    fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::copy(program, to).unwrap_or_else(|e| panic!("copy {} to {}: {e}", program.display(), to.display()));
+    fs::set_permissions(to, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A copy of a program that every user can reach and run, removed with this value.
+///
+/// The checkout, and so `target/`, may sit anywhere: below a 0700 home directory (root's), in a
+/// path with spaces. A program that zk-entry runs after switching to another user (Debian's
+/// `zookeeper`, whatever uid the package manager gave it; 1000; a uid with no entry) cannot
+/// execute a file there (exit 126), so such tests run this copy instead.
+pub struct Reachable {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Reachable {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path as text, for command lines.
+    pub fn text(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Copy `program` into a new temporary directory (mode 0755) that every user can traverse to:
+/// each directory above it must let others search it, or this panics naming the one that does
+/// not (set TMPDIR to a directory that does).
+pub fn reachable_copy(program: &Path) -> Reachable {
+    let dir = tempfile::Builder::new().prefix("zk-entry-reachable").tempdir().expect("temporary directory");
+    let path = dir.path().join(program.file_name().expect("program name"));
+    copy_program(program, &path);
+    let real = fs::canonicalize(dir.path()).unwrap();
+    for ancestor in real.ancestors().skip(1) {
+        let mode = fs::metadata(ancestor).unwrap().permissions().mode();
+        assert!(
+            mode & 0o001 != 0,
+            "{} (mode {:04o}) does not let other users through, so they cannot run {}: set TMPDIR to a directory they can reach",
+            ancestor.display(),
+            mode & 0o7777,
+            path.display()
+        );
+    }
+    Reachable { path, _dir: dir }
+}
+
 /// zk-entry as PID 1 of a new PID namespace, as a container runtime starts it:
 /// `unshare --pid --fork --kill-child --mount-proc zk-entry ARGS`. Killing the returned process
 /// (unshare) kills zk-entry and so the whole namespace.
@@ -525,4 +586,70 @@ pub fn promtool_check(text: &str) -> Result<(), String> {
         Some(0 | 3) if unexpected.is_empty() => Ok(()),
         _ => Err(format!("promtool check metrics: {}: {}", out.status, unexpected.join(" | "))),
     }
+}
+
+// The test kit: one assertion for each shape of outcome the tests expect, so each shape is
+// checked the same way everywhere.
+
+/// What a finished program left, as the assertions below read it.
+pub trait Finished {
+    fn exit_code(&self) -> Option<i32>;
+    fn stdout_text(&self) -> String;
+    fn stderr_text(&self) -> String;
+}
+
+impl Finished for Output {
+    fn exit_code(&self) -> Option<i32> {
+        self.status.code()
+    }
+    fn stdout_text(&self) -> String {
+        stdout(self)
+    }
+    fn stderr_text(&self) -> String {
+        stderr(self)
+    }
+}
+
+/// `text` contains every one of `needles`; `what` names the case in the failure.
+pub fn assert_contains_all(what: &str, text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "{what}: {needle:?} not in {:?}", text.trim_end());
+    }
+}
+
+/// A refusal as zk-entry writes one: exit status `expected`, and on stderr exactly one line,
+/// which starts with `zk-entry: ` and contains every one of `needles`. For outcomes whose stdout
+/// is not zk-entry's alone; otherwise [`assert_refused`].
+pub fn assert_one_line(what: &str, code: Option<i32>, stderr: &str, expected: i32, needles: &[&str]) {
+    assert_eq!(code, Some(expected), "{what}: exit status; stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{what}: not one line on stderr: {stderr:?}");
+    assert!(stderr.starts_with("zk-entry: "), "{what}: {stderr:?}");
+    assert_contains_all(what, stderr, needles);
+}
+
+/// [`assert_one_line`], and nothing on stdout.
+pub fn assert_refused(what: &str, run: &impl Finished, expected: i32, needles: &[&str]) {
+    assert_one_line(what, run.exit_code(), &run.stderr_text(), expected, needles);
+    assert_eq!(run.stdout_text(), "", "{what}: stdout not empty");
+}
+
+/// A usage error: exit 2, nothing on stdout, one `zk-entry: ` line on stderr with every needle.
+pub fn assert_usage_error(what: &str, run: &impl Finished, needles: &[&str]) {
+    assert_refused(what, run, 2, needles);
+}
+
+/// A refusal whose whole message is known: exit status `expected`, nothing on stdout, and
+/// stderr exactly `line` and a newline (so a mangled message fails, not only a missing word).
+pub fn assert_refused_exactly(what: &str, run: &impl Finished, expected: i32, line: &str) {
+    let stderr = run.stderr_text();
+    assert_eq!(run.exit_code(), Some(expected), "{what}: exit status; stderr: {stderr}");
+    assert_eq!(stderr, format!("{line}\n"), "{what}: stderr");
+    assert_eq!(run.stdout_text(), "", "{what}: stdout not empty");
+}
+
+/// A probe that passed: exit 0, and nothing on stdout or stderr.
+pub fn assert_quiet_success(what: &str, run: &impl Finished) {
+    assert_eq!(run.exit_code(), Some(0), "{what}: exit status; stderr: {}", run.stderr_text());
+    assert_eq!(run.stdout_text(), "", "{what}: a healthy probe prints nothing");
+    assert_eq!(run.stderr_text(), "", "{what}: a healthy probe prints nothing");
 }

@@ -1,0 +1,112 @@
+//! The whole message of the most common refusals, compared exactly: exit status 2, nothing on
+//! stdout, and stderr exactly this one line. cli_errors.rs and probe_fake.rs check every refusal
+//! for the words it must contain; this table catches a message that still has them but reads
+//! wrong (a lost quote, a doubled prefix, a cut-off hint).
+//!
+//! Rewording a message means updating its line here, in [`MESSAGES`] and nowhere else.
+
+mod support;
+
+use std::path::Path;
+
+use support::*;
+
+/// Arguments (after the harmless directory flags that `start` cases get, see [`start_flags`]),
+/// and the exact stderr line.
+const MESSAGES: &[(&[&str], &str)] = &[
+    // Unknown flags, subcommands and none at all: clap's errors in zk-entry's one-line form.
+    (
+        &["start", "--servres=3"],
+        "zk-entry: unexpected argument '--servres' found; did you mean --servers? (see zk-entry --help)",
+    ),
+    (
+        &["ready", "--quorom", "2181"],
+        "zk-entry: unexpected argument '--quorom' found; did you mean --quorum? (see zk-entry --help)",
+    ),
+    (&["frobnicate"], "zk-entry: unrecognized subcommand 'frobnicate' (see zk-entry --help)"),
+    (&[], "zk-entry: no subcommand given; expected one of: start, ready, metrics (see zk-entry --help)"),
+    // --servers.
+    (
+        &["start", "--servers=abc"],
+        "zk-entry: --servers: 'abc' is not a whole number; expected a whole number from 1 to 255",
+    ),
+    (
+        &["start", "--servers=0"],
+        "zk-entry: --servers: '0' is out of range; expected a whole number from 1 to 255",
+    ),
+    // Ports of start.
+    (
+        &["start", "--client_port=70000"],
+        "zk-entry: --client_port: '70000' is out of range; expected a whole number from 1 to 65535",
+    ),
+    (
+        &["start", "--election_port=http"],
+        "zk-entry: --election_port: 'http' is not a whole number; expected a whole number from 1 to 65535",
+    ),
+    // --log_level and --heap.
+    (
+        &["start", "--log_level=VERBOSE"],
+        "zk-entry: --log_level: 'VERBOSE' is not a log level; expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL",
+    ),
+    (
+        &["start", "--heap=512"],
+        "zk-entry: --heap: '512' is not a JVM heap size; expected digits and a unit k, m or g, such as 512M or 2G",
+    ),
+    // The probes.
+    (&["ready", "0"], "zk-entry: PORT: '0' is not a port; expected a whole number from 1 to 65535"),
+    (&["ready", "abc"], "zk-entry: PORT: 'abc' is not a port; expected a whole number from 1 to 65535"),
+    (
+        &["ready", "--timeout=2m", "2181"],
+        "zk-entry: --timeout: '2m' is not a timeout; expected milliseconds (800 or 800ms) or seconds (1s, 1.5s), from 1ms to 600s",
+    ),
+    (
+        &["metrics", "--format=xml", "2181"],
+        "zk-entry: --format: 'xml' is not an output format; expected raw, prometheus or json",
+    ),
+];
+
+/// Directory flags into `dir` and /bin/true as java, put before a `start` case's own flag: were a
+/// case ever accepted, it would write there and run nothing, never touch the machine's
+/// /var/lib/zookeeper or start a JVM.
+fn start_flags(dir: &Path) -> Vec<String> {
+    let d = dir.display();
+    vec![
+        format!("--conf_dir={d}/conf"),
+        format!("--data_dir={d}/data"),
+        format!("--data_log_dir={d}/data/log"),
+        format!("--log_dir={d}/log"),
+        "--java=/bin/true".to_string(),
+    ]
+}
+
+fn run(args: &[&str], dir: &Path) -> std::process::Output {
+    let mut cmd = zk_entry();
+    if let Some((&"start", rest)) = args.split_first() {
+        cmd.arg("start").args(start_flags(dir)).args(rest);
+    } else {
+        cmd.args(args);
+    }
+    cmd.output().expect("run zk-entry")
+}
+
+#[test]
+fn the_most_common_refusals_read_exactly_so() {
+    for (args, line) in MESSAGES {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(args, dir.path());
+        assert_refused_exactly(&format!("{args:?}"), &out, 2, line);
+        assert!(snapshot(dir.path()).is_empty(), "{args:?}: files were written");
+    }
+}
+
+/// Negative control: the exact comparison fails on a message that differs by one character
+/// anywhere (here: the closing quote dropped), which a words-contained check would pass.
+#[test]
+fn negative_control_a_mangled_message_fails_the_exact_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["start", "--servers=abc"], dir.path());
+    let mangled = "zk-entry: --servers: 'abc is not a whole number; expected a whole number from 1 to 255";
+    assert_contains_all("the words are all there", &stderr(&out), &["--servers", "abc", "1 to 255"]);
+    let caught = std::panic::catch_unwind(|| assert_refused_exactly("mangled", &out, 2, mangled));
+    assert!(caught.is_err(), "a mangled message passed the exact check");
+}
