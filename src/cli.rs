@@ -472,7 +472,18 @@ pub(crate) fn parse(
     let matches = match command.try_get_matches_from_mut(&args) {
         Ok(m) => m,
         Err(err) => {
-            let outcome = clap_outcome(err)?;
+            // Point at the help of what was typed: `start-zookeeper --help`, `zk-entry ready --help`.
+            let help = match alias {
+                Some((alias, _)) => format!("{alias} --help"),
+                None => {
+                    match args.get(1).and_then(|a| a.to_str()).filter(|a| ALIASES.iter().any(|(_, s)| s == a))
+                    {
+                        Some(sub) => format!("zk-entry {sub} --help"),
+                        None => "zk-entry --help".to_string(),
+                    }
+                }
+            };
+            let outcome = clap_outcome(err, &help)?;
             return Ok(match (outcome, alias) {
                 // `start-zookeeper --help` must show usage that works as typed: clap writes the
                 // subcommand after the program name, which the script's name already stands for.
@@ -483,7 +494,7 @@ pub(crate) fn parse(
             });
         }
     };
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| exit::Usage(clap_line(&e)))?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| exit::Usage(clap_line(&e, "zk-entry --help")))?;
     let (name, sub_matches) = matches.subcommand().ok_or_else(|| exit::Usage("no subcommand".into()))?;
     let sub_command = command.find_subcommand(name).ok_or_else(|| exit::Usage("no subcommand".into()))?;
     let named = Named { command: sub_command, matches: sub_matches };
@@ -625,15 +636,15 @@ fn env_text(name: &str, env: &dyn Fn(&str) -> Option<OsString>) -> anyhow::Resul
 }
 
 /// Help and version requests are successes; everything else clap rejects is a usage error.
-fn clap_outcome(err: clap::Error) -> anyhow::Result<Invocation> {
+fn clap_outcome(err: clap::Error, help: &str) -> anyhow::Result<Invocation> {
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(Invocation::Info(err.render().to_string())),
-        _ => exit::usage(clap_line(&err)),
+        _ => exit::usage(clap_line(&err, help)),
     }
 }
 
 /// clap's error reduced to its first line, plus the suggestion clap found, if any.
-fn clap_line(err: &clap::Error) -> String {
+fn clap_line(err: &clap::Error, help: &str) -> String {
     let rendered = err.render().to_string();
     let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
@@ -650,7 +661,7 @@ fn clap_line(err: &clap::Error) -> String {
     {
         line = "no subcommand given; expected one of: start, ready, metrics".to_string();
     }
-    line.push_str(" (see zk-entry --help)");
+    line.push_str(&format!(" (see {help})"));
     line
 }
 
@@ -725,6 +736,14 @@ pub(crate) mod tests {
         assert!(line.contains("--servres"), "{line}");
         assert!(line.contains("--servers"), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn errors_point_at_the_help_of_what_was_typed() {
+        let line = |args: &[&str]| exit::one_line(&parse_strs(args).err().expect("must fail"));
+        assert!(line(&["start-zookeeper", "--servres=3"]).ends_with("(see start-zookeeper --help)"));
+        assert!(line(&["zk-entry", "metrics", "--fromat=raw"]).ends_with("(see zk-entry metrics --help)"));
+        assert!(line(&["zk-entry", "--bogus"]).ends_with("(see zk-entry --help)"));
     }
 
     #[test]

@@ -17,11 +17,11 @@ const MESSAGES: &[(&[&str], &str)] = &[
     // Unknown flags, subcommands and none at all: clap's errors in zk-entry's one-line form.
     (
         &["start", "--servres=3"],
-        "zk-entry: unexpected argument '--servres' found; did you mean --servers? (see zk-entry --help)",
+        "zk-entry: unexpected argument '--servres' found; did you mean --servers? (see zk-entry start --help)",
     ),
     (
         &["ready", "--quorom", "2181"],
-        "zk-entry: unexpected argument '--quorom' found; did you mean --quorum? (see zk-entry --help)",
+        "zk-entry: unexpected argument '--quorom' found; did you mean --quorum? (see zk-entry ready --help)",
     ),
     (&["frobnicate"], "zk-entry: unrecognized subcommand 'frobnicate' (see zk-entry --help)"),
     (&[], "zk-entry: no subcommand given; expected one of: start, ready, metrics (see zk-entry --help)"),
@@ -37,11 +37,11 @@ const MESSAGES: &[(&[&str], &str)] = &[
     // Ports of start.
     (
         &["start", "--client_port=70000"],
-        "zk-entry: --client_port: '70000' is out of range; expected a whole number from 1 to 65535",
+        "zk-entry: --client_port: '70000' is out of range; expected a port number from 1 to 65535",
     ),
     (
         &["start", "--election_port=http"],
-        "zk-entry: --election_port: 'http' is not a whole number; expected a whole number from 1 to 65535",
+        "zk-entry: --election_port: 'http' is not a port number; expected a port number from 1 to 65535",
     ),
     // --log_level and --heap.
     (
@@ -53,11 +53,11 @@ const MESSAGES: &[(&[&str], &str)] = &[
         "zk-entry: --heap: '512' is not a JVM heap size; expected digits and a unit k, m or g, such as 512M or 2G",
     ),
     // The probes.
-    (&["ready", "0"], "zk-entry: PORT: '0' is not a port; expected a whole number from 1 to 65535"),
-    (&["ready", "abc"], "zk-entry: PORT: 'abc' is not a port; expected a whole number from 1 to 65535"),
+    (&["ready", "0"], "zk-entry: PORT: '0' is out of range; expected a port number from 1 to 65535"),
+    (&["ready", "abc"], "zk-entry: PORT: 'abc' is not a port number; expected a port number from 1 to 65535"),
     (
         &["ready", "--timeout=2m", "2181"],
-        "zk-entry: --timeout: '2m' is not a timeout; expected milliseconds (800 or 800ms) or seconds (1s, 1.5s), from 1ms to 600s",
+        "zk-entry: --timeout: '2m' is not a duration; expected milliseconds (800 or 800ms) or seconds (1s, 1.5s), from 1ms to 600s",
     ),
     (
         &["metrics", "--format=xml", "2181"],
