@@ -143,7 +143,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         }
         let for_handler = Arc::clone(&shared);
         match std::thread::Builder::new().name("fwd-conn".into()).spawn(move || {
-            if let Err(why) = serve(client, &for_handler) {
+            if let Err(why) = serve(client, peer, &for_handler) {
                 (for_handler.note)(&format!("port-forward: {peer}: {why}"));
             }
         }) {
@@ -173,10 +173,12 @@ fn dial(shared: &Shared) -> Result<(TcpStream, &str), String> {
     Err(format!("no pod accepted: {}", refused.join("; ")))
 }
 
-fn serve(client: TcpStream, shared: &Shared) -> Result<(), String> {
+fn serve(client: TcpStream, peer: SocketAddr, shared: &Shared) -> Result<(), String> {
     let (server, name) = dial(shared)?;
-    let io = |e: io::Error| e.to_string();
-    let peer = client.peer_addr().map_err(io)?;
+    let backend = server.peer_addr().map_err(|e| e.to_string())?;
+    let clone = |stream: &TcpStream| stream.try_clone().map_err(|e| e.to_string());
+    let directions = [(clone(&client)?, clone(&server)?), (clone(&server)?, clone(&client)?)];
+    let pair = [clone(&client)?, clone(&server)?];
     let id = shared.ids.fetch_add(1, Ordering::SeqCst);
     {
         let mut live = lock(&shared.live);
@@ -184,14 +186,10 @@ fn serve(client: TcpStream, shared: &Shared) -> Result<(), String> {
         if shared.stopping.load(Ordering::SeqCst) {
             return Ok(());
         }
-        live.insert(id, [client.try_clone().map_err(io)?, server.try_clone().map_err(io)?]);
+        live.insert(id, pair);
     }
-    (shared.note)(&format!("port-forward: {peer} -> {name} ({})", server.peer_addr().map_err(io)?));
+    (shared.note)(&format!("port-forward: {peer} -> {name} ({backend})"));
     let (done, finished) = mpsc::channel();
-    let directions = [
-        (client.try_clone().map_err(io)?, server.try_clone().map_err(io)?),
-        (server.try_clone().map_err(io)?, client.try_clone().map_err(io)?),
-    ];
     let mut copiers = Vec::new();
     for (from, to) in directions {
         let done = done.clone();
