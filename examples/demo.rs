@@ -173,15 +173,13 @@ fn main() {
             Err(e) => format!("failed: {e}"),
         }
     ));
-    say("try it, in another terminal:");
+    say("try it from this machine, in another terminal:");
     say(&format!("  /usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:{port}"));
-    say("  kubectl exec zk-0 -- zk-entry metrics, and ready, are (as root):");
-    for argv in [["/opt/bin/zk-entry", "metrics"].as_slice(), &["/opt/bin/zk-entry", "ready", "--quorum"]] {
-        say(&format!(
-            "  {}",
-            zk_entry::render::command_line(e.exec_command(0, argv).iter().map(String::as_str))
-        ));
-    }
+    say("kubectl exec zk-0 -- zk-entry metrics (or ready --quorum) is, as root:");
+    let exec =
+        |argv: &[&str]| zk_entry::render::command_line(e.exec_command(0, argv).iter().map(String::as_str));
+    say(&format!("  {}", exec(&["/opt/bin/zk-entry", "metrics"])));
+    say(&format!("  {} && echo ready", exec(&["/opt/bin/zk-entry", "ready", "--quorum"])));
     for ordinal in 0..3 {
         say(&format!(
             "zk-{ordinal}: zk-entry's own lines in {}",

@@ -14,7 +14,8 @@
 //!   (conf dir, a copy of zk-entry and its `start-zookeeper` link), /var/log and a tmpfs /tmp;
 //! - the *container* joins the sandbox and gets a new PID namespace whose PID 1 is the manifest's
 //!   command: `zk-entry start ...`, or the tutorial's `sh -c "start-zookeeper ..."`;
-//! - a *client* sandbox on the bridge (198.18.0.100) runs zkCli.sh against the pods' addresses.
+//! - a *client* sandbox on the bridge (198.18.0.100) runs zkCli.sh against the pods' addresses;
+//!   [`Ensemble::port_forward`] connects from it too (`kubectl port-forward svc/zk-cs`).
 //!
 //! Every process is started under `setpriv --pdeathsig KILL`, so if the test process dies the
 //! whole tree goes with it; the holders sleep at most an hour as a last bound. Dropping the
