@@ -11,14 +11,15 @@ IMAGE ?= zk-entry:0.1.0
 .PHONY: demo demo-standalone test e2e lint deploy-lint build static image bench deps
 
 ## demo: the tutorial's three-pod ensemble in Linux namespaces, zk-entry as each pod's PID 1,
-## the sanity test, then running until Ctrl-C (needs root)
+## the sanity test, the client service forwarded to 127.0.0.1:2181 (a free port when 2181 is
+## taken; PORT=N for another), then running until Ctrl-C (needs root)
 demo:
 	@if [ "$$(id -u)" != 0 ]; then \
 	  echo "make demo: the three-pod demo needs root, to build each pod from Linux namespaces; run 'sudo make demo', or 'make demo-standalone' for one ZooKeeper server through zk-entry without namespaces" >&2; \
 	  exit 1; \
 	fi
 	$(MAKE) deps build
-	$(CARGO) run --release --example demo -- target/release/zk-entry
+	$(CARGO) run --release --example demo -- target/release/zk-entry $(if $(PORT),--port='$(PORT)')
 
 ## demo-standalone: one ZooKeeper server through zk-entry in the foreground until Ctrl-C
 demo-standalone: deps build

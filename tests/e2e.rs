@@ -87,6 +87,19 @@ fn sanity_graceful_stop_durable_storage_and_process_failure() {
         assert_eq!(client.get(&only(ordinal), "/hello").as_deref(), Some("world"), "via zk-{ordinal}");
     }
 
+    // `kubectl port-forward svc/zk-cs` (what `make demo` offers): a host client on loopback
+    // reaches every pod in turn; kept through the stop and restart below.
+    let forward =
+        e.port_forward(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), |l| eprintln!("{l}")).unwrap();
+    let port = forward.port().to_string();
+    let through_forward = |args: &[&str]| zk_entry().args(args).arg(&port).output().unwrap();
+    for _ in 0..3 {
+        let out = through_forward(&["ready", "--quorum"]);
+        assert!(out.status.success(), "ready through the forward: {}", stderr(&out));
+    }
+    let metrics = stdout(&through_forward(&["metrics"]));
+    assert!(metrics.contains("zk_server_state\t"), "metrics through the forward: {metrics}");
+
     // 6. Graceful stop: SIGTERM to each PID 1 ends the JVM, and the pod, within 5 s.
     for ordinal in 0..3 {
         let (status, took) = e.signal_pid1(ordinal, libc::SIGTERM, STOP_LIMIT);
@@ -111,6 +124,14 @@ fn sanity_graceful_stop_durable_storage_and_process_failure() {
     let took = killed.elapsed();
     assert_eq!(status.code(), Some(137));
     assert!(took < Duration::from_millis(500), "zk-0 outlived its java by {took:?}");
+    // The forward skips the pod that refuses: every connection in a round reaches a server
+    // (alive: a quorum may be electing a new leader just now).
+    for _ in 0..3 {
+        let out = through_forward(&["ready"]);
+        assert!(out.status.success(), "ready through the forward, zk-0 down: {}", stderr(&out));
+    }
+    forward.stop();
+    assert!(std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err(), "listener left open");
     e.start(0, Launch::ZkEntry);
     e.wait_serving(&[0], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
     assert_eq!(client.get(&only(0), "/hello").as_deref(), Some("world"));

@@ -14,7 +14,8 @@
 //!   (conf dir, a copy of zk-entry and its `start-zookeeper` link), /var/log and a tmpfs /tmp;
 //! - the *container* joins the sandbox and gets a new PID namespace whose PID 1 is the manifest's
 //!   command: `zk-entry start ...`, or the tutorial's `sh -c "start-zookeeper ..."`;
-//! - a *client* sandbox on the bridge (198.18.0.100) runs zkCli.sh against the pods' addresses.
+//! - a *client* sandbox on the bridge (198.18.0.100) runs zkCli.sh against the pods' addresses;
+//!   [`Ensemble::port_forward`] connects from it too (`kubectl port-forward svc/zk-cs`).
 //!
 //! Every process is started under `setpriv --pdeathsig KILL`, so if the test process dies the
 //! whole tree goes with it; the holders sleep at most an hour as a last bound. Dropping the
@@ -22,12 +23,14 @@
 //! returns), then sandboxes, client and hub: their namespaces, veths and bridge go with them.
 
 use std::fs;
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use super::forward::PortForward;
 use super::{Reaped, TUTORIAL_FLAGS, children_of, only_child, proc_status, scrub, signal, wait_for};
 
 pub const DOMAIN: &str = "zk-hs.default.svc.cluster.local";
@@ -86,13 +89,19 @@ fn run_ok(cmd: &mut Command, what: &str) {
     assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// Run `argv` in a pod: the network, host name and mounts of its sandbox `sandbox`, with the
-/// pod's /opt/bin first on PATH (what `kubectl exec` and the container command see).
+/// nsenter's arguments into a pod: the network, host name and mounts of its sandbox `sandbox`.
+fn enter(sandbox: u32, argv: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["--target", &sandbox.to_string(), "--net", "--uts", "--mount", "--"].map(str::to_string).to_vec();
+    args.extend(argv.iter().map(|a| a.to_string()));
+    args
+}
+
+/// Run `argv` in a pod (sandbox `sandbox`), with the pod's /opt/bin first on PATH (what
+/// `kubectl exec` and the container command see).
 fn in_pod(sandbox: u32, argv: &[&str]) -> Command {
-    let target = sandbox.to_string();
-    let mut args = vec!["--target", &target, "--net", "--uts", "--mount", "--"];
-    args.extend(argv);
-    let mut cmd = guarded("nsenter", &args);
+    let args = enter(sandbox, argv);
+    let mut cmd = guarded("nsenter", &args.iter().map(String::as_str).collect::<Vec<_>>());
     cmd.env("PATH", "/opt/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
     cmd
 }
@@ -305,6 +314,24 @@ impl Ensemble {
         in_pod(sandbox, argv).stdin(Stdio::null()).output().unwrap()
     }
 
+    /// The command line a user can run as root for `kubectl exec zk-N -- argv` (the pod's PATH
+    /// is not set: give programs in /opt/bin with their path).
+    pub fn exec_command(&self, ordinal: usize, argv: &[&str]) -> Vec<String> {
+        let sandbox = self.members[ordinal].sandbox.as_ref().expect("pod deleted").0.id();
+        let mut command = vec!["nsenter".to_string()];
+        command.extend(enter(sandbox, argv));
+        command
+    }
+
+    /// `kubectl port-forward svc/zk-cs`: connections to `listener` (on the caller's network,
+    /// e.g. the host's loopback) go to the pods' client port, from the client sandbox.
+    pub fn port_forward(&self, listener: TcpListener, note: fn(&str)) -> std::io::Result<PortForward> {
+        let pods = (0..self.size())
+            .map(|o| (format!("zk-{o}"), SocketAddr::new(pod_ip(o).parse().unwrap(), CLIENT_PORT)))
+            .collect();
+        PortForward::start(listener, &self.client().netns(), pods, note)
+    }
+
     /// `zk-entry ready [--quorum]` in the pod: true when it exits 0.
     pub fn ready(&mut self, ordinal: usize, quorum: bool) -> bool {
         let mut argv = vec!["zk-entry", "ready"];
@@ -360,6 +387,11 @@ pub struct Client {
 }
 
 impl Client {
+    /// The sandbox's network namespace.
+    pub fn netns(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/ns/net", self.pid))
+    }
+
     /// `zkCli.sh -server <servers> -timeout 5000 <command...>`.
     pub fn zkcli(&self, servers: &str, command: &[&str]) -> Output {
         let mut argv = vec!["/usr/share/zookeeper/bin/zkCli.sh", "-server", servers, "-timeout", "5000"];

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod ensemble;
+pub mod forward;
 
 use std::collections::BTreeMap;
 use std::fs;
