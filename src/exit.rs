@@ -95,9 +95,12 @@ pub(crate) fn one_line(err: &anyhow::Error) -> String {
     text.split(['\n', '\r']).map(str::trim).filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-/// Print the error on stderr and give the process exit code.
+/// Print the error on stderr and give the process exit code. The line is best effort: a stderr
+/// that is closed or full must not turn the documented code into a panic's 101 (`eprintln!`
+/// panics when the write fails).
 pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
-    eprintln!("zk-entry: {}", one_line(err));
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "zk-entry: {}", one_line(err));
     ExitCode::from(code_of(err))
 }
 

@@ -39,6 +39,9 @@ pub(crate) fn init() {
         .with_writer(std::io::stderr)
         .with_max_level(Level::INFO)
         .with_ansi(false)
+        // A failed write (stderr closed, /dev/full) drops the line. The default reports it with
+        // eprintln!, which panics: PID 1 would exit 101 before forwarding a signal.
+        .log_internal_errors(false)
         .event_format(Line)
         .try_init();
 }

@@ -156,3 +156,22 @@ fn no_subcommand_is_a_usage_error() {
     let out = zk_entry().output().unwrap();
     assert_usage_error("no subcommand", &out, &[]);
 }
+
+/// Regression: the one error line went out with eprintln!, which panics when the write fails, so
+/// a stderr on a full device gave exit 101 instead of the documented code.
+#[test]
+fn a_stderr_that_refuses_writes_keeps_the_documented_exit_code() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cases: [(&[&str], i32); 3] = [
+        (&["start", "--servers=x"], 2),
+        (&["ready", "--timeout=300ms", "PORT"], 1),
+        (&["metrics", "PORT"], 1),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<String> = args.iter().map(|a| a.replace("PORT", &port.to_string())).collect();
+        let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let status = std::process::Command::new(BIN).args(&args).stderr(full).status().unwrap();
+        assert_eq!(status.code(), Some(expected), "{args:?} with stderr on /dev/full");
+    }
+}

@@ -164,6 +164,20 @@ fn exit_statuses_pass_through() {
     }
 }
 
+/// Regression: with stderr on a device that refuses every write, zk-entry's own log lines (the
+/// start-up lines, "started ...", "... exited with status 3") failed and tracing reported each
+/// failure with eprintln!, which panicked: PID 1 exited 101 instead of the child's status.
+#[test]
+fn a_stderr_that_refuses_writes_does_not_change_the_exit_status() {
+    let dirs = Dirs::new();
+    for (command, expected) in [(vec!["exit", "3"], 3), (vec!["exit", "0"], 0)] {
+        let args = dirs.start_args(&["--user=root"], &command);
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let status = as_pid1(&strs(&args)).stdin(Stdio::null()).stderr(full).status().unwrap();
+        assert_eq!(status.code(), Some(expected), "{command:?} with stderr on /dev/full");
+    }
+}
+
 #[test]
 fn exit_code_map_remaps_only_the_listed_statuses() {
     let dirs = Dirs::new();
