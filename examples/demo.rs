@@ -176,8 +176,7 @@ fn main() {
     say("try it from this machine, in another terminal:");
     say(&format!("  /usr/share/zookeeper/bin/zkCli.sh -server 127.0.0.1:{port}"));
     say("kubectl exec zk-0 -- zk-entry metrics (or ready --quorum) is, as root:");
-    let exec =
-        |argv: &[&str]| zk_entry::render::command_line(e.exec_command(0, argv).iter().map(String::as_str));
+    let exec = |argv: &[&str]| support::command_line(e.exec_command(0, argv).iter().map(String::as_str));
     say(&format!("  {}", exec(&["/opt/bin/zk-entry", "metrics"])));
     say(&format!("  {} && echo ready", exec(&["/opt/bin/zk-entry", "ready", "--quorum"])));
     for ordinal in 0..3 {

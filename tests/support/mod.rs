@@ -360,6 +360,19 @@ pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// Words as one command line to paste into a shell: a word of only safe characters as it is,
+/// any other quoted by [`shell_quote`]. (The binary has its own for its logs; tests, benches and
+/// the demo cannot reach it.)
+pub fn command_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let safe =
+        |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=+,@%".contains(&b));
+    words
+        .into_iter()
+        .map(|w| if safe(w) { w.to_string() } else { shell_quote(w) })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Copy the program `program` to `to` (its directory made if missing, mode 0755), mode 0755.
 /// The one way the tests put a program where a process that cannot see the original runs it: a
 /// pod whose own /tmp hides a checkout below /tmp, a pod's image directory, a user other than
