@@ -22,7 +22,6 @@
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -77,40 +76,47 @@ fn ids() -> String {
     format!("{}HOME:\t{home}\n", status_lines(&["Uid:", "Gid:", "Groups:"]))
 }
 
-/// Bit n-1 set when signal n arrived; the handler only sets bits, the main loop writes them out.
-static RECEIVED: AtomicU64 = AtomicU64::new(0);
-
-extern "C" fn record(sig: libc::c_int) {
-    RECEIVED.fetch_or(1 << (sig - 1), Ordering::SeqCst);
-}
-
 fn signals(dir: &str) {
-    // Recorded before any handler exists: this is the state zk-entry handed over.
+    // Recorded before anything changes: this is the state zk-entry handed over.
     std::fs::write(format!("{dir}/status"), status_lines(&["SigBlk:", "SigIgn:", "SigCgt:"])).unwrap();
-    for sig in 1..=libc::SIGRTMAX() {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: record only does an atomic or, which is async-signal-safe.
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = record as *const () as usize;
-            libc::sigaction(sig, &action, std::ptr::null_mut());
-        }
-    }
+    // Every number from 1 to 64 taken synchronously with the raw system calls: the C library's
+    // sigaction and sigset_t refuse 32 and 33 (glibc) or 32 to 34 (musl), which zk-entry must
+    // forward too.
+    let all: u64 = u64::MAX;
+    // SAFETY: the kernel reads 8 bytes from `all`, which outlives the call; no old mask wanted.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_BLOCK,
+            &all as *const u64,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        )
+    };
+    assert_eq!(rc, 0, "rt_sigprocmask");
     std::fs::write(format!("{dir}/ready"), "").unwrap();
     let mut log =
         std::fs::OpenOptions::new().create(true).append(true).open(format!("{dir}/received")).unwrap();
     let start = Instant::now();
+    let tick = libc::timespec { tv_sec: 0, tv_nsec: 100_000_000 };
     while start.elapsed() < LIMIT {
-        let got = RECEIVED.swap(0, Ordering::SeqCst);
-        for sig in (1..=64).filter(|s| got & (1 << (s - 1)) != 0) {
-            writeln!(log, "{sig}").unwrap();
+        // SAFETY: the kernel reads the set and the timeout, both alive for the call; no siginfo.
+        let sig = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigtimedwait,
+                &all as *const u64,
+                std::ptr::null_mut::<libc::siginfo_t>(),
+                &tick as *const libc::timespec,
+                8usize,
+            )
+        };
+        if sig <= 0 {
+            continue;
         }
-        if got & (1 << (libc::SIGTERM - 1)) != 0 {
+        writeln!(log, "{sig}").unwrap();
+        if sig as i32 == libc::SIGTERM {
             std::process::exit(0);
         }
-        std::thread::sleep(Duration::from_millis(2));
     }
 }
 

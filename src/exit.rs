@@ -95,12 +95,12 @@ pub(crate) fn one_line(err: &anyhow::Error) -> String {
     text.split(['\n', '\r']).map(str::trim).filter(|part| !part.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-/// Print the error on stderr and give the process exit code. The line is best effort: a stderr
-/// that is closed or full must not turn the documented code into a panic's 101 (`eprintln!`
-/// panics when the write fails).
+/// Print the error on stderr and give the process exit code. The line is best effort, through the
+/// log's non-blocking writer: a stderr that is closed, full or unread must neither turn the
+/// documented code into a panic's 101 (`eprintln!` panics when the write fails) nor keep PID 1
+/// from exiting.
 pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "zk-entry: {}", one_line(err));
+    crate::log::emit(format!("zk-entry: {}\n", one_line(err)).as_bytes());
     ExitCode::from(code_of(err))
 }
 

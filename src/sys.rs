@@ -8,7 +8,6 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::ptr;
 
-use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::unistd::{Gid, Pid, Uid};
 
 /// The resolver's canonical name for `host` (what `hostname -f` prints), or `None` when the
@@ -40,41 +39,103 @@ pub(crate) fn canonical_name(host: &str) -> Option<String> {
     }
 }
 
-/// The highest signal number of this libc (SIGRTMAX); nix's `Signal` stops at 31.
-pub(crate) fn max_signal() -> i32 {
-    libc::SIGRTMAX()
+/// The highest signal number the kernel delivers on the architectures zk-entry is built for
+/// (x86_64 and aarch64: `_NSIG` is 64). Not libc's SIGRTMAX and not its sigfillset: both C
+/// libraries leave out the numbers they keep for their own threads (glibc 32 and 33, musl 32 to
+/// 34), and 34 is the SIGRTMIN of bash, kill, Python and the JVM.
+pub(crate) const MAX_SIGNAL: i32 = 64;
+
+/// A kernel signal set, one bit per signal (bit n - 1 for signal n), as the `rt_sig*` system
+/// calls take it. Used instead of `sigset_t` so that no C library can leave a number out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Mask(pub(crate) u64);
+
+impl Mask {
+    /// Every signal from 1 to [`MAX_SIGNAL`] but `except`.
+    pub(crate) fn all_except(except: &[i32]) -> Mask {
+        let mut mask = Mask(u64::MAX);
+        for &sig in except {
+            mask.0 &= !Mask::bit(sig);
+        }
+        mask
+    }
+
+    fn bit(sig: i32) -> u64 {
+        if (1..=MAX_SIGNAL).contains(&sig) { 1 << (sig - 1) } else { 0 }
+    }
+
+    pub(crate) fn contains(self, sig: i32) -> bool {
+        self.0 & Mask::bit(sig) != 0
+    }
 }
 
-/// The lowest real-time signal an application may use (libc keeps the first ones for itself).
-pub(crate) fn min_realtime_signal() -> i32 {
-    libc::SIGRTMIN()
+/// The size of a kernel signal set, the last argument of every `rt_sig*` call.
+const MASK_BYTES: usize = std::mem::size_of::<u64>();
+
+fn sigprocmask(how: libc::c_int, set: Option<&Mask>) -> io::Result<Mask> {
+    let mut old = Mask(0);
+    let set_ptr = set.map_or(ptr::null(), |m| &m.0 as *const u64);
+    // SAFETY: the kernel reads MASK_BYTES from set_ptr (null: only query) and writes MASK_BYTES
+    // into old, a u64 that lives for the whole call. The raw call, not pthread_sigmask: glibc's
+    // wrapper silently removes 32 and 33 from the set.
+    let rc =
+        unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, set_ptr, &mut old.0 as *mut u64, MASK_BYTES) };
+    if rc == 0 { Ok(old) } else { Err(io::Error::last_os_error()) }
+}
+
+/// Block the signals of `set` for this thread; the mask before is returned.
+pub(crate) fn block_signals(set: &Mask) -> io::Result<Mask> {
+    sigprocmask(libc::SIG_BLOCK, Some(set))
+}
+
+/// Make `set` this thread's signal mask.
+pub(crate) fn set_signal_mask(set: &Mask) -> io::Result<()> {
+    sigprocmask(libc::SIG_SETMASK, Some(set)).map(drop)
+}
+
+/// This thread's signal mask.
+#[cfg(test)]
+pub(crate) fn signal_mask() -> io::Result<Mask> {
+    sigprocmask(libc::SIG_BLOCK, None)
 }
 
 /// Wait until one of the signals in `set` (which must be blocked) is pending, take it and return
-/// its number. `sigwaitinfo` rather than nix's `SigSet::wait`, which cannot return a real-time
-/// signal.
-pub(crate) fn wait_signal(set: &SigSet) -> io::Result<i32> {
-    // SAFETY: set points to an initialised sigset_t owned by the caller for the whole call; a null
-    // siginfo pointer is allowed and means "not wanted".
-    let sig = unsafe { libc::sigwaitinfo(set.as_ref(), ptr::null_mut()) };
-    if sig < 0 { Err(io::Error::last_os_error()) } else { Ok(sig) }
+/// its number. The raw `rt_sigtimedwait`: nix's `SigSet::wait` cannot return a real-time signal,
+/// and a `sigset_t` could not hold all of them.
+pub(crate) fn wait_signal(set: &Mask) -> io::Result<i32> {
+    // SAFETY: the kernel reads MASK_BYTES from the caller's set, which outlives the call; null
+    // siginfo and timeout pointers are allowed and mean "not wanted" and "wait forever".
+    let sig = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigtimedwait,
+            &set.0 as *const u64,
+            ptr::null_mut::<libc::siginfo_t>(),
+            ptr::null::<libc::timespec>(),
+            MASK_BYTES,
+        )
+    };
+    if sig < 0 { Err(io::Error::last_os_error()) } else { Ok(sig as i32) }
 }
 
-/// The first of `candidates` that is pending for this process (blocked and not yet taken).
+/// The first of `candidates` that is pending for this thread or process (blocked, not yet taken).
 pub(crate) fn first_pending(candidates: &[i32]) -> io::Result<Option<i32>> {
-    // SAFETY: sigset_t is a plain bit array; sigemptyset initialises it before anything reads it,
-    // and sigpending only writes into it.
-    let mut pending: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: pending is a valid, writable sigset_t for both calls.
-    let rc = unsafe {
-        libc::sigemptyset(&mut pending);
-        libc::sigpending(&mut pending)
-    };
+    let mut pending = Mask(0);
+    // SAFETY: the kernel writes MASK_BYTES into pending, a u64 that lives for the whole call.
+    let rc = unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut pending.0 as *mut u64, MASK_BYTES) };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: pending was filled in above; sigismember only reads it and rejects bad numbers.
-    Ok(candidates.iter().copied().find(|&sig| unsafe { libc::sigismember(&pending, sig) } == 1))
+    Ok(candidates.iter().copied().find(|&sig| pending.contains(sig)))
+}
+
+/// Whether a write to stderr would not block now: `poll` for POLLOUT with a zero timeout. On a
+/// pipe this means room for at least one page, so a write of at most PIPE_BUF bytes goes through
+/// whole and at once; a regular file or /dev/full is always ready (and may still fail the write).
+pub(crate) fn stderr_has_room() -> bool {
+    let mut fds = libc::pollfd { fd: libc::STDERR_FILENO, events: libc::POLLOUT, revents: 0 };
+    // SAFETY: fds is one valid pollfd for the whole call; a zero timeout never blocks.
+    let rc = unsafe { libc::poll(&mut fds, 1, 0) };
+    rc == 1 && fds.revents & libc::POLLOUT != 0 && fds.revents & (libc::POLLERR | libc::POLLNVAL) == 0
 }
 
 /// Send signal number `sig` (real-time ones included) to process `pid`.
@@ -131,7 +192,7 @@ pub(crate) struct Credentials {
 /// How the child of [`install_child_setup`] starts: the signal mask zk-entry inherited, and optionally
 /// other credentials.
 pub(crate) struct ChildSetup {
-    pub(crate) mask: SigSet,
+    pub(crate) mask: Mask,
     pub(crate) credentials: Option<Credentials>,
 }
 
@@ -148,9 +209,8 @@ pub(crate) struct ChildSetup {
 /// 4. the original signal mask: std passes the parent's blocked mask on to the child.
 pub(crate) fn install_child_setup(cmd: &mut Command, setup: ChildSetup) {
     let parent = nix::unistd::getpid();
-    let max = max_signal();
     let child_setup = move || -> io::Result<()> {
-        for sig in 1..=max {
+        for sig in 1..=MAX_SIGNAL {
             if sig != libc::SIGKILL && sig != libc::SIGSTOP {
                 // The raw system call, not libc's sigaction: glibc refuses the numbers it keeps
                 // for itself (32, 33), and an ignored one would survive exec all the same.
@@ -180,7 +240,7 @@ pub(crate) fn install_child_setup(cmd: &mut Command, setup: ChildSetup) {
         if nix::unistd::getppid() != parent {
             return Err(io::Error::from_raw_os_error(libc::ESRCH));
         }
-        nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&setup.mask), None)?;
+        set_signal_mask(&setup.mask)?;
         Ok(())
     };
     // SAFETY: the closure runs in the forked child of this single-threaded process and calls only

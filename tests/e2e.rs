@@ -106,7 +106,7 @@ fn sanity_graceful_stop_durable_storage_and_process_failure() {
         eprintln!("zk-{ordinal}: SIGTERM to pod exit {took:?} ({status})");
         assert_eq!(status.code(), Some(143), "{}", e.log(ordinal));
         let log = e.log(ordinal);
-        assert!(log.contains("forwarding SIGTERM to ZooKeeper"), "{log}");
+        assert!(log.contains("forwarded SIGTERM to ZooKeeper"), "{log}");
         assert!(log.contains("exited with status 143"), "{log}");
     }
 

@@ -86,7 +86,7 @@ fn sigterm_to_pid1_shuts_zookeeper_down_and_passes_its_status_on() {
     let (status, took, java) = signal_pod(&mut server, false, libc::SIGTERM, Duration::from_secs(10));
     let log = fs::read_to_string(&server.stderr).unwrap();
     assert_eq!(status.code(), Some(143), "{log}");
-    assert!(log.contains("forwarding SIGTERM to ZooKeeper"), "{log}");
+    assert!(log.contains("forwarded SIGTERM to ZooKeeper"), "{log}");
     // "exited with status 143", not "was killed by SIGTERM": the JVM took the signal, ran its
     // shutdown hooks and exited; zk-entry passed that status on.
     assert!(log.contains(") exited with status 143; exiting with 143"), "{log}");

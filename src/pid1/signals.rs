@@ -7,6 +7,10 @@
 //! until zk-entry takes them synchronously: [`Signals::checkpoint`] while preparing,
 //! [`crate::pid1::supervise`]'s loop once the child runs.
 //!
+//! "Every signal" means every number the kernel can deliver, 1 to [`sys::MAX_SIGNAL`], not what
+//! the C library's `sigfillset` gives: musl's leaves out 32 to 34 (and glibc's wrappers 32 and
+//! 33), and 34 is the first real-time signal of bash, kill, Python and the JVM.
+//!
 //! Not blocked:
 //! - fault signals (SEGV, BUS, ILL, FPE, ABRT, TRAP, SYS): a fault in zk-entry must kill it, not
 //!   wait in a queue (and the kernel would kill it anyway);
@@ -16,10 +20,10 @@
 //! - SIGKILL and SIGSTOP, which cannot be blocked.
 
 use anyhow::Context;
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signal::Signal;
 
 use crate::exit::Stopped;
-use crate::sys;
+use crate::sys::{self, Mask};
 
 const NOT_BLOCKED: [Signal; 8] = [
     Signal::SIGSEGV,
@@ -55,9 +59,9 @@ const ENDING: [Signal; 14] = [
 /// The signal state set up in `main`.
 pub(crate) struct Signals {
     /// The mask zk-entry inherited; its child gets it back.
-    pub(crate) original: SigSet,
+    pub(crate) original: Mask,
     /// What zk-entry blocked: every signal but those in [`NOT_BLOCKED`].
-    pub(crate) handled: SigSet,
+    pub(crate) handled: Mask,
     /// Signals that stop a start during preparation: [`ENDING`] and every real-time signal.
     ending: Vec<i32>,
 }
@@ -66,15 +70,11 @@ impl Signals {
     /// Block every signal zk-entry handles. Call first thing in `main`, before anything else can
     /// start a thread.
     pub(crate) fn block() -> anyhow::Result<Signals> {
-        let mut handled = SigSet::all();
-        for sig in NOT_BLOCKED {
-            handled.remove(sig);
-        }
-        let mut original = SigSet::empty();
-        nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled), Some(&mut original))
-            .context("cannot block signals")?;
+        let not_blocked: Vec<i32> = NOT_BLOCKED.iter().map(|s| *s as i32).collect();
+        let handled = Mask::all_except(&not_blocked);
+        let original = sys::block_signals(&handled).context("cannot block signals")?;
         let mut ending: Vec<i32> = ENDING.iter().map(|s| *s as i32).collect();
-        ending.extend(sys::min_realtime_signal()..=sys::max_signal());
+        ending.extend(FIRST_REALTIME..=sys::MAX_SIGNAL);
         Ok(Signals { original, handled, ending })
     }
 
@@ -82,14 +82,13 @@ impl Signals {
     /// blocked (the mask is per thread and shared with other tests), so checkpoints never fire.
     #[cfg(test)]
     pub(crate) fn unblocked_for_tests() -> Signals {
-        Signals { original: SigSet::empty(), handled: SigSet::empty(), ending: Vec::new() }
+        Signals { original: Mask(0), handled: Mask(0), ending: Vec::new() }
     }
 
     /// Give this thread its inherited mask back: for subcommands that run no child and should
     /// die of Ctrl-C as any tool does.
     pub(crate) fn restore(&self) -> anyhow::Result<()> {
-        nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.original), None)
-            .context("cannot restore the signal mask")
+        sys::set_signal_mask(&self.original).context("cannot restore the signal mask")
     }
 
     /// Between preparation steps: a pending signal that would end a process ends the start here,
@@ -102,12 +101,24 @@ impl Signals {
     }
 }
 
-/// A signal's name for log lines: `SIGTERM`, `SIGRTMIN+3`, or its number.
+/// The first real-time signal the kernel has (32); the ones below 34 are kept by the C libraries
+/// for their own threads but can still be sent with `kill -32`.
+const FIRST_REALTIME: i32 = 32;
+/// SIGRTMIN as user programs see it (bash, kill, the JVM on glibc): the base `kill -l` counts from.
+const USER_RTMIN: i32 = 34;
+
+/// A signal's name for log lines, as `kill -l` gives it: `SIGTERM`, `SIGRTMIN+6` (40),
+/// `SIGRTMAX-3` (61), or `signal 32` for the two numbers below SIGRTMIN that have no name.
 pub(crate) fn name(sig: i32) -> String {
-    let rt_min = sys::min_realtime_signal();
+    let rt_max = sys::MAX_SIGNAL;
+    // bash's kill -l names the lower half from SIGRTMIN and the upper half from SIGRTMAX.
+    let middle = USER_RTMIN + (rt_max - USER_RTMIN) / 2;
     match Signal::try_from(sig) {
         Ok(s) => s.as_str().to_string(),
-        Err(_) if (rt_min..=sys::max_signal()).contains(&sig) => format!("SIGRTMIN+{}", sig - rt_min),
+        Err(_) if sig == USER_RTMIN => "SIGRTMIN".to_string(),
+        Err(_) if sig == rt_max => "SIGRTMAX".to_string(),
+        Err(_) if (USER_RTMIN..=middle).contains(&sig) => format!("SIGRTMIN+{}", sig - USER_RTMIN),
+        Err(_) if (middle + 1..rt_max).contains(&sig) => format!("SIGRTMAX-{}", rt_max - sig),
         Err(_) => format!("signal {sig}"),
     }
 }
@@ -118,8 +129,15 @@ mod tests {
 
     #[test]
     fn names_cover_standard_and_realtime_signals() {
+        // As bash's `kill -l` prints them.
         assert_eq!(name(libc::SIGTERM), "SIGTERM");
-        assert_eq!(name(sys::min_realtime_signal() + 3), "SIGRTMIN+3");
+        assert_eq!(name(34), "SIGRTMIN");
+        assert_eq!(name(40), "SIGRTMIN+6");
+        assert_eq!(name(49), "SIGRTMIN+15");
+        assert_eq!(name(50), "SIGRTMAX-14");
+        assert_eq!(name(63), "SIGRTMAX-1");
+        assert_eq!(name(64), "SIGRTMAX");
+        assert_eq!(name(32), "signal 32");
         assert_eq!(name(0), "signal 0");
     }
 
@@ -128,11 +146,15 @@ mod tests {
         // In a thread of its own: the mask is per thread, and the test harness's must stay as is.
         std::thread::spawn(|| {
             let signals = Signals::block().unwrap();
-            let now = SigSet::thread_get_mask().unwrap();
+            let now = sys::signal_mask().unwrap();
             for sig in NOT_BLOCKED {
-                assert!(!now.contains(sig), "{sig} blocked");
+                assert!(!now.contains(sig as i32), "{sig} blocked");
             }
             for sig in ENDING {
+                assert!(now.contains(sig as i32), "{sig} not blocked");
+            }
+            // The numbers the C libraries keep for themselves are blocked too.
+            for sig in 32..=sys::MAX_SIGNAL {
                 assert!(now.contains(sig), "{sig} not blocked");
             }
             signals.restore().unwrap();
@@ -151,8 +173,7 @@ mod tests {
             let err = signals.checkpoint().unwrap_err();
             assert_eq!(crate::exit::code_of(&err), 128 + libc::SIGUSR2 as u8);
             // Take it so that restoring the mask does not deliver it.
-            let mut set = SigSet::empty();
-            set.add(Signal::SIGUSR2);
+            let set = Mask(1 << (libc::SIGUSR2 - 1));
             assert_eq!(sys::wait_signal(&set).unwrap(), libc::SIGUSR2);
             signals.restore().unwrap();
         })

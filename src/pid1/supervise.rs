@@ -16,6 +16,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
+use anyhow::Context;
 use nix::unistd::Pid;
 
 use super::signals::{self, Signals};
@@ -38,6 +39,10 @@ pub(crate) struct Child {
 pub(crate) fn run(child: &Child, signals: &Signals) -> anyhow::Result<ExitCode> {
     become_reaper();
     let pid = spawn(child, signals)?;
+    // std's spawn blocks signals around fork and restores the mask through the C library, which
+    // leaves out the numbers it keeps for itself (glibc: 32 and 33): block them again, or a
+    // `kill -32` would be dropped (as PID 1) or kill zk-entry (otherwise).
+    sys::block_signals(&signals.handled).context("cannot block signals")?;
     loop {
         let sig = match sys::wait_signal(&signals.handled) {
             Ok(sig) => sig,
@@ -100,10 +105,12 @@ fn spawn(child: &Child, signals: &Signals) -> anyhow::Result<Pid> {
     Ok(pid)
 }
 
+/// Send first, log after: the log line may be dropped (see [`crate::log`]), the signal must not
+/// wait for it.
 fn forward(pid: Pid, sig: i32, label: &str) {
-    tracing::info!("forwarding {} to {label} (pid {pid})", signals::name(sig));
-    if let Err(e) = sys::send_signal(pid, sig) {
-        tracing::warn!("cannot forward {} to pid {pid}: {e}", signals::name(sig));
+    match sys::send_signal(pid, sig) {
+        Ok(()) => tracing::info!("forwarded {} to {label} (pid {pid})", signals::name(sig)),
+        Err(e) => tracing::warn!("cannot forward {} to pid {pid}: {e}", signals::name(sig)),
     }
 }
 
@@ -168,7 +175,7 @@ mod tests {
         assert_eq!(outcome(&plain, pid, exited(255)), 255);
         assert_eq!(outcome(&plain, pid, libc::SIGTERM), 143);
         assert_eq!(outcome(&plain, pid, libc::SIGKILL), 137);
-        let rt = sys::min_realtime_signal();
+        let rt = 34;
         assert_eq!(outcome(&plain, pid, rt), (128 + rt) as u8);
     }
 
