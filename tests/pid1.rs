@@ -521,3 +521,126 @@ fn a_full_stderr_pipe_never_blocks_pid1() {
     assert!(received.lines().any(|l| l == libc::SIGTERM.to_string()), "{received}");
     drop(read_end);
 }
+
+/// Run a start as PID 1 with these arguments; stderr is collected on a thread so that a start
+/// that hangs (a FIFO) ends the test after LIMIT instead of blocking it.
+fn bounded_start(args: &[String]) -> (Option<i32>, String) {
+    let mut zk = Reaped(
+        as_pid1(&strs(args))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut err = zk.0.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut text);
+        text
+    });
+    let status = wait_exit(&mut zk.0, LIMIT);
+    (status.code(), reader.join().unwrap())
+}
+
+/// `start` flags for a data directory at `data` and the rest in `dirs`, running `marker`.
+fn start_with_data_dir(dirs: &Dirs, data: &Path, marker: &str) -> Vec<String> {
+    let mut args: Vec<String> = vec!["start".into(), "--user=zookeeper".into()];
+    args.push(format!("--data_dir={}", data.display()));
+    args.push(format!("--data_log_dir={}", data.join("log").display()));
+    args.push(format!("--log_dir={}", dirs.path("log").display()));
+    args.push(format!("--conf_dir={}", dirs.path("conf").display()));
+    args.extend(["--".into(), dirs.helper.text(), "marker".into(), marker.to_string()]);
+    args
+}
+
+fn owner(path: &Path) -> (u32, u32) {
+    let meta = fs::symlink_metadata(path).unwrap();
+    (meta.uid(), meta.gid())
+}
+
+/// Regression: after a first start the data directory belongs to ZooKeeper's user, which could
+/// plant `myid -> /etc/shadow`: the next start, as root, read it and quoted all of it in the
+/// error line. A FIFO as myid blocked the start for good, deaf to SIGTERM.
+#[test]
+fn a_planted_myid_is_never_read_through_quoted_or_waited_on() {
+    let dirs = Dirs::new();
+    let data = dirs.path("data");
+    fs::create_dir_all(&data).unwrap();
+    let secret = dirs.path("shadow");
+    fs::write(&secret, "root:$6$never-in-a-log:19000:0:99999:7:::\n").unwrap();
+    std::os::unix::fs::symlink(&secret, data.join("myid")).unwrap();
+    let marker = dirs.scratch("started");
+    let (code, err) = bounded_start(&start_with_data_dir(&dirs, &data, &marker));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("myid: it is a symbolic link"), "{err}");
+    assert!(!err.contains("never-in-a-log"), "the secret reached the log: {err}");
+    assert_eq!(owner(&secret), (0, 0));
+    assert_nothing_started_or_written(&dirs, &marker);
+
+    fs::remove_file(data.join("myid")).unwrap();
+    nix::unistd::mkfifo(&data.join("myid"), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let (code, err) = bounded_start(&start_with_data_dir(&dirs, &data, &marker));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("myid: it is a FIFO, not a regular file"), "{err}");
+    assert_nothing_started_or_written(&dirs, &marker);
+}
+
+/// Regression: where ZooKeeper's user can write the parent of the data directory (a 0777 PV
+/// root, fsGroup), it could replace the directory with a link; the next start, as root, chowned
+/// the link's target and everything in it and wrote myid there.
+#[test]
+fn a_data_dir_replaced_by_a_link_the_user_could_plant_is_refused() {
+    let dirs = Dirs::new();
+    let pv = dirs.path("pv");
+    fs::create_dir(&pv).unwrap();
+    fs::set_permissions(&pv, fs::Permissions::from_mode(0o777)).unwrap();
+    let target = dirs.path("elsewhere");
+    fs::create_dir(&target).unwrap();
+    fs::write(target.join("root-file"), "root's").unwrap();
+    std::os::unix::fs::symlink(&target, pv.join("data")).unwrap();
+    let marker = dirs.scratch("started");
+    let (code, err) = bounded_start(&start_with_data_dir(&dirs, &pv.join("data"), &marker));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("is a symbolic link"), "{err}");
+    assert!(err.contains("which the user ZooKeeper runs as can write"), "{err}");
+    assert_eq!(owner(&target), (0, 0));
+    assert_eq!(owner(&target.join("root-file")), (0, 0));
+    assert!(!target.join("myid").exists(), "myid written through the link");
+    assert_nothing_started_or_written(&dirs, &marker);
+
+    // The same link in a directory only root can write is the operator's: it is followed.
+    fs::set_permissions(&pv, fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, err) = bounded_start(&start_with_data_dir(&dirs, &pv.join("data"), &marker));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(target.join("myid").exists(), "{err}");
+}
+
+/// Regression: the walk chowned a hard link to a file outside the volume (changing that file)
+/// and device nodes; both now keep their owner, with a warning.
+#[test]
+fn the_walk_leaves_hard_links_and_device_nodes_alone() {
+    let dirs = Dirs::new();
+    let data = dirs.path("data");
+    fs::create_dir_all(&data).unwrap();
+    let outside = dirs.path("outside-file");
+    fs::write(&outside, "root's").unwrap();
+    fs::hard_link(&outside, data.join("hard-link")).unwrap();
+    let null = data.join("null");
+    nix::sys::stat::mknod(
+        &null,
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o666),
+        nix::sys::stat::makedev(1, 3),
+    )
+    .unwrap();
+    let marker = dirs.scratch("started");
+    let (code, err) = bounded_start(&start_with_data_dir(&dirs, &data, &marker));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(owner(&outside), (0, 0), "a file outside was given away through a hard link");
+    assert_eq!(owner(&null), (0, 0));
+    assert!(err.contains("1 files with more than one hard link keep their owner"), "{err}");
+    assert!(err.contains("1 device nodes"), "{err}");
+    let zk = nix::unistd::User::from_name("zookeeper").unwrap().unwrap();
+    assert_eq!(owner(&data.join("myid")), (zk.uid.as_raw(), zk.gid.as_raw()));
+}

@@ -300,3 +300,42 @@ fn dry_run_into_a_closed_pipe_ends_cleanly() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+/// Regression: `--log_dir=/etc` chowned all of /etc (shadow included) to ZooKeeper's user and
+/// exited 0; `--data_dir=/` planned a chown of `/`. System directories are refused before
+/// anything is written, also when a link leads there.
+#[test]
+fn system_directories_are_refused_as_data_or_log_dirs() {
+    let pod = Pod::new("zk-0", &kubelet_hosts(0));
+    fs::create_dir_all(pod.host_path("/var/lib/zk-links")).unwrap();
+    std::os::unix::fs::symlink("/etc", pod.host_path("/var/lib/zk-links/logs")).unwrap();
+    for (flag, needles) in [
+        ("--log_dir=/etc", ["--log_dir /etc", "/etc is a system directory"]),
+        ("--data_dir=/", ["--data_dir /", "/ is a system directory"]),
+        ("--data_log_dir=/usr/lib/zookeeper", ["--data_log_dir /usr/lib/zookeeper", "/usr is a system"]),
+        ("--log_dir=/var/lib/zk-links/logs", ["(it leads to /etc)", "/etc is a system directory"]),
+    ] {
+        refused(&pod, &["start", "--java=/bin/true", flag], 2, &needles);
+    }
+}
+
+/// Regression: a read-only mount inside the data directory (a Secret volume) failed every start
+/// with EROFS; the walk stays on the data directory's own file system now.
+#[test]
+fn a_read_only_mount_inside_the_data_dir_is_left_alone() {
+    let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
+    let secret = "/var/lib/zookeeper/data/secret";
+    pod.setup = vec![
+        format!("mkdir -p {secret}"),
+        format!("mount -t tmpfs -o size=64k tmpfs {secret}"),
+        format!("echo key > {secret}/key"),
+        format!("mount -o remount,ro {secret}"),
+    ];
+    pod.after = vec![format!("stat -c %u {secret}/key")];
+    let out = pod.run(&tutorial_with(&["--java=/bin/true"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("1 mount points inside the data directories were left alone"), "{err}");
+    let after = stdout(&out);
+    assert_eq!(after.split(AFTER_MARKER).nth(1).map(str::trim), Some("0"), "{after}");
+}

@@ -6,16 +6,25 @@
 //! over the old ones; then each directory is fsynced once so the renames themselves are durable.
 //! A file whose contents are already right is left alone (no write, no fsync).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::{Mode, SFlag};
+
+use super::paths::{self, Guard, OpenDir, io_error};
 
 /// Files are world-readable: zkCli.sh and probes in the same pod may run as another user.
 const FILE_MODE: u32 = 0o644;
+
+/// The most zk-entry reads of any file (configuration, `myid`, /etc/hosts): far above what they
+/// hold, and a bound when one is a link to /dev/zero or a huge file planted in a volume.
+pub(crate) const MAX_READ: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
@@ -43,16 +52,24 @@ pub(crate) struct FileChange {
 }
 
 impl FileChange {
-    /// Compare `contents` with what is on disk now.
-    pub(crate) fn new(path: PathBuf, contents: String) -> anyhow::Result<FileChange> {
-        let state = match fs::read(&path) {
-            Ok(old) if old == contents.as_bytes() => State::Unchanged,
-            Ok(_) => State::Replaced,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => State::New,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    /// Compare `contents` with what is on disk now. A link in its place is replaced (the rename
+    /// replaces the link itself), never read through.
+    pub(crate) fn new(path: PathBuf, contents: String, guard: &Guard) -> anyhow::Result<FileChange> {
+        let state = match read_existing(&path, guard)? {
+            Existing::Absent => State::New,
+            Existing::Link => State::Replaced,
+            Existing::Contents(old) if old == contents.as_bytes() => State::Unchanged,
+            Existing::Contents(_) => State::Replaced,
         };
         Ok(FileChange { path, contents, state })
     }
+}
+
+/// What is at a file's place.
+enum Existing {
+    Absent,
+    Link,
+    Contents(Vec<u8>),
 }
 
 /// The directory a file lives in; paths here are absolute, so there always is one.
@@ -61,7 +78,7 @@ fn parent(path: &Path) -> &Path {
 }
 
 /// Why an I/O step failed, with the fix for the usual container causes.
-fn hint(err: &io::Error) -> &'static str {
+pub(crate) fn hint(err: &io::Error) -> &'static str {
     match err.raw_os_error() {
         Some(libc::EACCES) | Some(libc::EPERM) if !nix::unistd::geteuid().is_root() => {
             " (not running as root: make the directory writable for this user, e.g. with the pod's securityContext.fsGroup)"
@@ -79,10 +96,10 @@ fn io_context<T>(result: io::Result<T>, what: &str, path: &Path) -> anyhow::Resu
     })
 }
 
-/// Create each directory (and its parents) that does not exist yet.
-pub(crate) fn create_dirs(dirs: &[PathBuf]) -> anyhow::Result<()> {
-    for dir in missing_dirs(dirs) {
-        io_context(fs::create_dir_all(&dir), "create directory", &dir)?;
+/// Create each directory (and its parents) that does not exist yet, through [`paths::open_dir`].
+pub(crate) fn create_dirs(dirs: &[PathBuf], guard: &Guard) -> anyhow::Result<()> {
+    for dir in dirs {
+        paths::open_dir(dir, guard, true)?;
     }
     Ok(())
 }
@@ -92,71 +109,210 @@ pub(crate) fn missing_dirs(dirs: &[PathBuf]) -> Vec<PathBuf> {
     dirs.iter().filter(|d| !d.is_dir()).cloned().collect()
 }
 
-fn stage(change: &FileChange) -> anyhow::Result<tempfile::NamedTempFile> {
-    let dir = parent(&change.path);
-    let name = change.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut tmp = io_context(
-        tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".zk-entry.tmp").tempfile_in(dir),
-        "create a temporary file in",
-        dir,
-    )?;
-    // Through the File itself: NamedTempFile's own Write wraps errors and hides the OS code.
-    io_context(tmp.as_file_mut().write_all(change.contents.as_bytes()), "write", &change.path)?;
-    io_context(
-        tmp.as_file().set_permissions(fs::Permissions::from_mode(FILE_MODE)),
-        "set permissions of",
-        &change.path,
-    )?;
-    io_context(tmp.as_file().sync_all(), "flush", &change.path)?;
+/// Open `name` in `dir` for reading without following a link and without blocking on a FIFO,
+/// and read it if it is a regular file of at most [`MAX_READ`] bytes. Anything else is refused
+/// with the fix; the contents are never part of a message.
+fn read_in(dir: &OpenDir, name: &OsStr) -> anyhow::Result<Existing> {
+    let path = dir.path.join(name);
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let fd = match nix::fcntl::openat(dir.fd.as_fd(), name, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(Existing::Absent),
+        Err(Errno::ELOOP) => return Ok(Existing::Link),
+        Err(e) => return Err(io_error(e, "read", &path)),
+    };
+    let st = nix::sys::stat::fstat(&fd).map_err(|e| io_error(e, "examine", &path))?;
+    let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+    if kind != SFlag::S_IFREG {
+        anyhow::bail!(
+            "refusing to read {}: it is {}, not a regular file; delete it (zk-entry writes the file itself)",
+            path.display(),
+            kind_name(kind)
+        );
+    }
+    if st.st_size as u64 > MAX_READ {
+        anyhow::bail!(
+            "refusing to read {}: it holds {} bytes, more than the {MAX_READ} zk-entry reads; delete it (zk-entry writes the file itself)",
+            path.display(),
+            st.st_size
+        );
+    }
+    let mut bytes = Vec::new();
+    // take(): the size may grow between fstat and the read.
+    io_context(fs::File::from(fd).take(MAX_READ + 1).read_to_end(&mut bytes), "read", &path)?;
+    if bytes.len() as u64 > MAX_READ {
+        anyhow::bail!("refusing to read {}: it grows beyond {MAX_READ} bytes", path.display());
+    }
+    Ok(Existing::Contents(bytes))
+}
+
+fn kind_name(kind: SFlag) -> &'static str {
+    match kind {
+        SFlag::S_IFDIR => "a directory",
+        SFlag::S_IFIFO => "a FIFO",
+        SFlag::S_IFCHR => "a character device",
+        SFlag::S_IFBLK => "a block device",
+        SFlag::S_IFSOCK => "a socket",
+        _ => "a special file",
+    }
+}
+
+fn read_existing(path: &Path, guard: &Guard) -> anyhow::Result<Existing> {
+    match paths::open_dir(parent(path), guard, false)? {
+        Some(dir) => read_in(&dir, paths::name_of(path)?),
+        None => Ok(Existing::Absent),
+    }
+}
+
+/// The contents of a file that may not exist, read as [`read_in`] does; a link in its place is
+/// refused.
+pub(crate) fn read_optional(path: &Path, guard: &Guard) -> anyhow::Result<Option<String>> {
+    match read_existing(path, guard)? {
+        Existing::Absent => Ok(None),
+        Existing::Link => anyhow::bail!(
+            "refusing to read {}: it is a symbolic link, which zk-entry does not follow there; delete it (zk-entry writes the file itself)",
+            path.display()
+        ),
+        Existing::Contents(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+    }
+}
+
+/// Temporary files staged so far; removed on drop unless they were all renamed into place.
+struct Staged<'a> {
+    files: Vec<(&'a OpenDir, OsString, &'a FileChange)>,
+    renamed: bool,
+}
+
+impl Drop for Staged<'_> {
+    fn drop(&mut self) {
+        if !self.renamed {
+            for (dir, tmp, _) in &self.files {
+                let _ = nix::unistd::unlinkat(
+                    dir.fd.as_fd(),
+                    tmp.as_os_str(),
+                    nix::unistd::UnlinkatFlags::NoRemoveDir,
+                );
+            }
+        }
+    }
+}
+
+/// Create, write and fsync the temporary file for `change` in `dir`; its name.
+fn stage(dir: &OpenDir, change: &FileChange) -> anyhow::Result<OsString> {
+    let name = paths::name_of(&change.path)?.to_string_lossy().into_owned();
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mode = Mode::from_bits_truncate(FILE_MODE);
+    let pid = std::process::id();
+    // O_EXCL: a name that exists (a leftover, or a planted link) is never opened; try the next.
+    let (tmp, fd): (OsString, OwnedFd) = (0..100)
+        .find_map(|n| {
+            let tmp = OsString::from(format!(".{name}.{pid}-{n}.zk-entry.tmp"));
+            match nix::fcntl::openat(dir.fd.as_fd(), tmp.as_os_str(), flags, mode) {
+                Ok(fd) => Some(Ok((tmp, fd))),
+                Err(Errno::EEXIST) => None,
+                Err(e) => Some(Err(io_error(e, "create a temporary file in", &dir.path))),
+            }
+        })
+        .unwrap_or_else(|| {
+            anyhow::bail!("cannot create a temporary file in {}: 100 names taken", dir.path.display())
+        })?;
+    let mut file = fs::File::from(fd);
+    let written = (|| {
+        io_context(file.write_all(change.contents.as_bytes()), "write", &change.path)?;
+        // fchmod: the mode given to open is cut by the umask.
+        io_context(
+            nix::sys::stat::fchmod(file.as_fd(), mode).map_err(io::Error::from),
+            "set permissions of",
+            &change.path,
+        )?;
+        io_context(file.sync_all(), "flush", &change.path)
+    })();
+    if let Err(e) = written {
+        let _ =
+            nix::unistd::unlinkat(dir.fd.as_fd(), tmp.as_os_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+        return Err(e);
+    }
     Ok(tmp)
 }
 
-/// Write every changed file; all of them are staged before any is replaced.
-pub(crate) fn write_files(changes: &[FileChange]) -> anyhow::Result<()> {
+/// Write every changed file; all of them are staged before any is replaced. Each file's
+/// directory is opened through [`paths::open_dir`] and everything happens relative to it.
+pub(crate) fn write_files(changes: &[FileChange], guard: &Guard) -> anyhow::Result<()> {
     let pending: Vec<&FileChange> = changes.iter().filter(|c| c.state != State::Unchanged).collect();
-    let mut staged = Vec::with_capacity(pending.len());
+    let mut dirs: BTreeMap<PathBuf, OpenDir> = BTreeMap::new();
     for change in &pending {
-        // On error the temporary files staged so far are removed when `staged` is dropped.
-        staged.push(stage(change)?);
+        let dir = parent(&change.path);
+        if !dirs.contains_key(dir) {
+            let open = paths::open_dir(dir, guard, false)?.ok_or_else(|| {
+                anyhow::Error::new(io::Error::from(io::ErrorKind::NotFound))
+                    .context(format!("cannot create a temporary file in {}", dir.display()))
+            })?;
+            dirs.insert(dir.to_path_buf(), open);
+        }
     }
-    let mut dirs = BTreeSet::new();
-    for (tmp, change) in staged.into_iter().zip(&pending) {
-        io_context(tmp.persist(&change.path).map_err(|e| e.error), "replace", &change.path)?;
-        dirs.insert(parent(&change.path).to_path_buf());
+    let mut staged = Staged { files: Vec::with_capacity(pending.len()), renamed: false };
+    for change in &pending {
+        let dir = &dirs[parent(&change.path)];
+        let tmp = stage(dir, change)?;
+        staged.files.push((dir, tmp, change));
     }
-    for dir in dirs {
-        let handle = io_context(fs::File::open(&dir), "open directory", &dir)?;
-        io_context(handle.sync_all(), "flush directory", &dir)?;
+    for (dir, tmp, change) in &staged.files {
+        let name = paths::name_of(&change.path)?;
+        nix::fcntl::renameat(dir.fd.as_fd(), tmp.as_os_str(), dir.fd.as_fd(), name)
+            .map_err(|e| io_error(e, "replace", &change.path))?;
+    }
+    staged.renamed = true;
+    for dir in dirs.values() {
+        nix::unistd::fsync(dir.fd.as_fd()).map_err(|e| io_error(e, "flush directory", &dir.path))?;
     }
     Ok(())
-}
-
-/// The contents of a file that may not exist.
-pub(crate) fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => io_context(Err(e), "read", path),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// Regression: myid or zoo.cfg as a link to a secret was read through and quoted, a FIFO
+    /// blocked the start for good, a link to /dev/zero was read without limit.
+    #[test]
+    fn only_bounded_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        fs::write(&secret, "root:$6$hash\n").unwrap();
+        std::os::unix::fs::symlink(&secret, dir.path().join("myid")).unwrap();
+        let err = read_optional(&dir.path().join("myid"), &Guard::none()).unwrap_err();
+        let line = crate::exit::one_line(&err);
+        assert!(line.contains("is a symbolic link") && !line.contains("hash"), "{line}");
+        // A config file that is a link is replaced (the link itself), not read.
+        let change = FileChange::new(dir.path().join("myid"), "1\n".into(), &Guard::none()).unwrap();
+        assert_eq!(change.state, State::Replaced);
+
+        nix::unistd::mkfifo(&dir.path().join("fifo"), Mode::from_bits_truncate(0o600)).unwrap();
+        let err = read_optional(&dir.path().join("fifo"), &Guard::none()).unwrap_err();
+        assert!(crate::exit::one_line(&err).contains("it is a FIFO, not a regular file"), "{err:#}");
+
+        fs::write(dir.path().join("big"), vec![b'1'; MAX_READ as usize + 1]).unwrap();
+        let err = read_optional(&dir.path().join("big"), &Guard::none()).unwrap_err();
+        assert!(crate::exit::one_line(&err).contains("more than the 1048576 zk-entry reads"), "{err:#}");
+    }
 
     #[test]
     fn states_and_replacement() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("zoo.cfg");
-        let first = FileChange::new(path.clone(), "a=1\n".into()).unwrap();
+        let first = FileChange::new(path.clone(), "a=1\n".into(), &Guard::none()).unwrap();
         assert_eq!(first.state, State::New);
-        write_files(&[first]).unwrap();
+        write_files(&[first], &Guard::none()).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "a=1\n");
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, FILE_MODE);
-        assert_eq!(FileChange::new(path.clone(), "a=1\n".into()).unwrap().state, State::Unchanged);
-        let second = FileChange::new(path.clone(), "a=2\n".into()).unwrap();
+        assert_eq!(
+            FileChange::new(path.clone(), "a=1\n".into(), &Guard::none()).unwrap().state,
+            State::Unchanged
+        );
+        let second = FileChange::new(path.clone(), "a=2\n".into(), &Guard::none()).unwrap();
         assert_eq!(second.state, State::Replaced);
-        write_files(&[second]).unwrap();
+        write_files(&[second], &Guard::none()).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "a=2\n");
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(leftovers.len(), 1, "temporary files left behind: {leftovers:?}");
@@ -168,14 +324,14 @@ mod tests {
         let good = dir.path().join("zoo.cfg");
         fs::write(&good, "old\n").unwrap();
         let changes = vec![
-            FileChange::new(good.clone(), "new\n".into()).unwrap(),
+            FileChange::new(good.clone(), "new\n".into(), &Guard::none()).unwrap(),
             FileChange {
                 path: dir.path().join("missing-dir/java.env"),
                 contents: "x".into(),
                 state: State::New,
             },
         ];
-        let err = write_files(&changes).unwrap_err();
+        let err = write_files(&changes, &Guard::none()).unwrap_err();
         assert!(format!("{err:#}").contains("missing-dir"), "{err:#}");
         assert_eq!(fs::read_to_string(&good).unwrap(), "old\n");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -184,8 +340,8 @@ mod tests {
     #[test]
     fn read_optional_distinguishes_absent() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(read_optional(&dir.path().join("myid")).unwrap(), None);
+        assert_eq!(read_optional(&dir.path().join("myid"), &Guard::none()).unwrap(), None);
         fs::write(dir.path().join("myid"), "2\n").unwrap();
-        assert_eq!(read_optional(&dir.path().join("myid")).unwrap().as_deref(), Some("2\n"));
+        assert_eq!(read_optional(&dir.path().join("myid"), &Guard::none()).unwrap().as_deref(), Some("2\n"));
     }
 }

@@ -17,6 +17,7 @@ mod files;
 mod identity;
 mod jvm;
 mod ownership;
+mod paths;
 mod render;
 pub(crate) mod settings;
 pub(crate) mod user;
@@ -33,6 +34,7 @@ use crate::pid1::supervise::{self, Child};
 use files::{FileChange, State};
 use identity::{DomainSources, Identity};
 use jvm::{JavaEnv, JvmCommand};
+use paths::Guard;
 use settings::Settings;
 use user::RunAs;
 
@@ -80,6 +82,8 @@ pub(crate) struct Plan {
     dirs: Vec<PathBuf>,
     /// The directories ZooKeeper writes: chowned as root, checked for writability otherwise.
     owned_dirs: Vec<PathBuf>,
+    /// Who could have planted links on the way to them (see [`paths`]).
+    guard: Guard,
     files: Vec<FileChange>,
     program: Program,
     run_as: RunAs,
@@ -91,7 +95,7 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     let hostname = current_hostname()?;
     // /etc/hosts is read only when the domain is needed and not given.
     let hosts = if settings.ensemble.is_ensemble() && settings.ensemble.domain.is_none() {
-        files::read_optional(std::path::Path::new(identity::HOSTS_FILE)).ok().flatten()
+        files::read_optional(std::path::Path::new(identity::HOSTS_FILE), &Guard::none()).ok().flatten()
     } else {
         None
     };
@@ -127,17 +131,32 @@ impl Plan {
     /// Render every file and check the existing myid against the derived one.
     fn new(settings: Settings, identity: Identity, program: Program, run_as: RunAs) -> anyhow::Result<Plan> {
         let paths = &settings.paths;
+        let guard = match &run_as {
+            RunAs::Switch(account) => Guard::against(account.uid, account.groups.clone()),
+            RunAs::Current { .. } => Guard::none(),
+        };
+        let owned = [
+            ("--data_dir", &paths.data_dir),
+            ("--data_log_dir", &paths.data_log_dir),
+            ("--log_dir", &paths.log_dir),
+        ];
+        for (flag, dir) in owned {
+            refuse_system_dir(flag, dir, dir)?;
+            if let Some(open) = paths::open_dir(dir, &guard, false)? {
+                refuse_system_dir(flag, dir, &open.real)?;
+            }
+        }
         let jvm_options = jvm::jvm_options(&settings.java, paths);
         let zoo_cfg = render::zoo_cfg_entries(&settings, &identity);
         let conf = &paths.conf_dir;
         let level = settings.server.log_level;
         let mut files = vec![
-            FileChange::new(conf.join("zoo.cfg"), render::zoo_cfg(&zoo_cfg))?,
-            FileChange::new(conf.join("log4j.properties"), render::log4j_properties(level))?,
-            FileChange::new(conf.join("logback.xml"), render::logback_xml(level))?,
-            FileChange::new(conf.join("java.env"), render::java_env(&paths.log_dir, &jvm_options))?,
+            FileChange::new(conf.join("zoo.cfg"), render::zoo_cfg(&zoo_cfg), &guard)?,
+            FileChange::new(conf.join("log4j.properties"), render::log4j_properties(level), &guard)?,
+            FileChange::new(conf.join("logback.xml"), render::logback_xml(level), &guard)?,
+            FileChange::new(conf.join("java.env"), render::java_env(&paths.log_dir, &jvm_options), &guard)?,
         ];
-        if let Some(myid) = myid_change(&paths.data_dir, identity.myid)? {
+        if let Some(myid) = myid_change(&paths.data_dir, identity.myid, &guard)? {
             files.push(myid);
         }
         let dirs = vec![
@@ -147,7 +166,7 @@ impl Plan {
             paths.conf_dir.clone(),
         ];
         let owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
-        Ok(Plan { settings, identity, zoo_cfg, dirs, owned_dirs, files, program, run_as })
+        Ok(Plan { settings, identity, zoo_cfg, dirs, owned_dirs, guard, files, program, run_as })
     }
 
     /// Create the directories, write the files, give the data directories to ZooKeeper's user,
@@ -158,12 +177,12 @@ impl Plan {
         {
             ownership::check_writable(&self.owned_dirs, *uid)?;
         }
-        files::create_dirs(&self.dirs)?;
+        files::create_dirs(&self.dirs, &self.guard)?;
         signals.checkpoint()?;
-        files::write_files(&self.files)?;
+        files::write_files(&self.files, &self.guard)?;
         signals.checkpoint()?;
         if let RunAs::Switch(account) = &self.run_as {
-            let tally = ownership::give(&self.owned_dirs, account.uid, account.gid, signals)?;
+            let tally = ownership::give(&self.owned_dirs, account.uid, account.gid, signals, &self.guard)?;
             tracing::info!(
                 "ownership: {} of {} entries changed to {}:{}",
                 tally.changed,
@@ -230,12 +249,24 @@ impl Plan {
     }
 }
 
+/// A data, data-log or log directory that is, or lies in, a system directory: zk-entry would
+/// give it and everything in it to ZooKeeper's user (`--log_dir=/etc` would give away
+/// /etc/shadow). `real` is where `configured` leads once links are resolved.
+fn refuse_system_dir(flag: &str, configured: &Path, real: &Path) -> anyhow::Result<()> {
+    let Some(system) = paths::system_dir(real) else { return Ok(()) };
+    let via = if real != configured { format!(" (it leads to {})", real.display()) } else { String::new() };
+    exit::usage(format!(
+        "{flag} {}{via}: {system} is a system directory, and zk-entry would give it and everything in it to the user ZooKeeper runs as; use a directory of its own such as /var/lib/zookeeper/data",
+        configured.display()
+    ))
+}
+
 /// The myid file to write in `data_dir`, or none when the volume already holds this server's
 /// id. Another id means the volume belongs to another server: starting would give two servers
 /// one identity.
-fn myid_change(data_dir: &Path, myid: u64) -> anyhow::Result<Option<FileChange>> {
+fn myid_change(data_dir: &Path, myid: u64, guard: &Guard) -> anyhow::Result<Option<FileChange>> {
     let path = data_dir.join("myid");
-    let Some(existing) = files::read_optional(&path)? else {
+    let Some(existing) = files::read_optional(&path, guard)? else {
         return Ok(Some(FileChange { path, contents: render::myid(myid), state: State::New }));
     };
     match existing.trim().parse::<u64>() {
@@ -244,10 +275,12 @@ fn myid_change(data_dir: &Path, myid: u64) -> anyhow::Result<Option<FileChange>>
             "refusing to start: {} holds server id {id}, but this host is server {myid}; the volume belongs to another server (check which PersistentVolumeClaim this pod has), or delete the file if the volume is meant to start over",
             path.display(),
         ),
+        // Quoted in part only: whatever the file holds must not reach the pod's log.
         Err(_) => anyhow::bail!(
-            "refusing to start: {} holds '{}', which is not a server id; this host is server {myid}: delete the file to let zk-entry write it",
+            "refusing to start: {} holds {} bytes that are not a server id (starting '{}'); this host is server {myid}: delete the file to let zk-entry write it",
             path.display(),
-            existing.trim().escape_debug(),
+            existing.len(),
+            existing.trim().chars().take(8).collect::<String>().escape_debug(),
         ),
     }
 }
@@ -260,7 +293,7 @@ mod tests {
         if let Some(text) = contents {
             std::fs::write(dir.path().join("myid"), text).unwrap();
         }
-        myid_change(dir.path(), 2)
+        myid_change(dir.path(), 2, &Guard::none())
     }
 
     #[test]
@@ -293,6 +326,10 @@ mod tests {
             )
         );
         let line = crate::exit::one_line(&myid_in(&dir, Some("x\ny")).unwrap_err());
-        assert!(line.contains("holds 'x\\ny', which is not a server id"), "{line}");
+        assert!(line.contains("holds 3 bytes that are not a server id (starting 'x\\ny')"), "{line}");
+        let line = crate::exit::one_line(
+            &myid_in(&dir, Some("root:$6$secret-hash:19000:0:99999:7:::\n")).unwrap_err(),
+        );
+        assert!(!line.contains("secret-hash"), "{line}");
     }
 }

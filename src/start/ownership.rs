@@ -23,6 +23,7 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 
+use super::paths::{self, Guard};
 use crate::pid1::signals::Signals;
 
 /// Deeper than this is not a ZooKeeper data directory (they are three levels deep); the limit
@@ -37,15 +38,42 @@ pub(crate) struct Tally {
     pub(crate) changed: u64,
     /// Entries the kernel would not let root change (EPERM: root-squashed NFS and the like).
     pub(crate) refused: u64,
+    /// Mount points below a top directory, left alone (the walk stays on one file system).
+    pub(crate) other_fs: u64,
+    /// Non-directories with more than one hard link, left alone.
+    pub(crate) linked: u64,
+    /// Character and block devices, left alone.
+    pub(crate) devices: u64,
 }
 
 /// Make every directory in `tops` and everything below it owned by `uid:gid`. Directories nested
 /// in another of `tops` are walked once.
-pub(crate) fn give(tops: &[PathBuf], uid: Uid, gid: Gid, signals: &Signals) -> anyhow::Result<Tally> {
+pub(crate) fn give(
+    tops: &[PathBuf],
+    uid: Uid,
+    gid: Gid,
+    signals: &Signals,
+    guard: &Guard,
+) -> anyhow::Result<Tally> {
     let mut tally = Tally::default();
     for top in distinct_tops(tops) {
         tracing::info!("making {} and its contents owned by {uid}:{gid}", top.display());
-        Walk { uid, gid, signals, tally: &mut tally, path: top.to_path_buf() }.top(top)?;
+        Walk { uid, gid, signals, tally: &mut tally, path: top.to_path_buf(), device: 0 }.top(top, guard)?;
+    }
+    if tally.other_fs > 0 {
+        tracing::warn!(
+            "{} mount points inside the data directories were left alone with everything in them (another file system: a Secret, a ConfigMap, another volume)",
+            tally.other_fs
+        );
+    }
+    if tally.linked > 0 {
+        tracing::warn!(
+            "{} files with more than one hard link keep their owner: another name of the same file may be outside the data directories; ZooKeeper does not make such links",
+            tally.linked
+        );
+    }
+    if tally.devices > 0 {
+        tracing::warn!("{} device nodes inside the data directories keep their owner", tally.devices);
     }
     if tally.refused > 0 {
         tracing::warn!(
@@ -76,15 +104,20 @@ struct Walk<'a> {
     /// The path of the entry being handled, for messages only: every system call goes through
     /// descriptors.
     path: PathBuf,
+    /// The file system of the top directory; the walk does not leave it.
+    device: u64,
 }
 
 impl Walk<'_> {
-    /// The top directory is the operator's configuration: a link there is followed on purpose.
-    fn top(&mut self, top: &Path) -> anyhow::Result<()> {
-        let fd =
-            nix::fcntl::open(top, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-                .with_context(|| format!("cannot open {} to change its owner", top.display()))?;
+    /// The top directory is the operator's configuration: it is reached as [`paths::open_dir`]
+    /// allows (no link the run-as user could have planted).
+    fn top(&mut self, top: &Path, guard: &Guard) -> anyhow::Result<()> {
+        let Some(open) = paths::open_dir(top, guard, false)? else {
+            anyhow::bail!("cannot change the owner of {}: it does not exist", top.display());
+        };
+        let fd = open.fd;
         let st = nix::sys::stat::fstat(&fd).with_context(|| format!("cannot stat {}", top.display()))?;
+        self.device = st.st_dev;
         self.tally.seen += 1;
         if st.st_uid != self.uid.as_raw() || st.st_gid != self.gid.as_raw() {
             self.changed(nix::unistd::fchown(&fd, Some(self.uid), Some(self.gid)))?;
@@ -125,6 +158,23 @@ impl Walk<'_> {
             Err(e) => return Err(e).with_context(|| format!("cannot stat {}", self.path.display())),
         };
         self.tally.seen += 1;
+        let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+        if st.st_dev != self.device {
+            // A mount point: another file system (a read-only Secret would fail with EROFS), and
+            // not part of the volume the operator named.
+            self.tally.other_fs += 1;
+            return Ok(());
+        }
+        if kind == SFlag::S_IFCHR || kind == SFlag::S_IFBLK {
+            self.tally.devices += 1;
+            return Ok(());
+        }
+        if kind != SFlag::S_IFDIR && st.st_nlink > 1 {
+            // Another name of this file may be anywhere on the file system (/etc/shadow, if the
+            // volume shares it): changing the owner here would change it there.
+            self.tally.linked += 1;
+            return Ok(());
+        }
         if st.st_uid != self.uid.as_raw() || st.st_gid != self.gid.as_raw() {
             let result = nix::unistd::fchownat(
                 parent.as_fd(),
@@ -135,7 +185,7 @@ impl Walk<'_> {
             );
             self.changed(result)?;
         }
-        if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFDIR {
+        if kind != SFlag::S_IFDIR {
             return Ok(());
         }
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
@@ -218,8 +268,8 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("version-2/link")).unwrap();
         let signals = test_signals();
         let me = (nix::unistd::geteuid(), nix::unistd::getegid());
-        let tally = give(&[dir.path().to_path_buf()], me.0, me.1, &signals).unwrap();
-        assert_eq!(tally, Tally { seen: 5, changed: 0, refused: 0 });
+        let tally = give(&[dir.path().to_path_buf()], me.0, me.1, &signals, &Guard::none()).unwrap();
+        assert_eq!(tally, Tally { seen: 5, ..Tally::default() });
     }
 
     fn test_signals() -> Signals {
