@@ -9,6 +9,7 @@
 //! - `raise SIG`: die of signal number SIG;
 //! - `sleep`: sleep (at most 120 s);
 //! - `ids FILE`: write its uid, gid, groups and HOME to FILE;
+//! - `privileges FILE`: write its NoNewPrivs and CapBnd lines to FILE;
 //! - `marker FILE`: create FILE and exit 0 (proves that a child was started);
 //! - `orphans N`: leave N grandchildren orphaned (their parent exits), then on SIGUSR1 make them
 //!   all exit at once; then sleep until killed;
@@ -49,6 +50,9 @@ fn run() {
         }
         "sleep" => std::thread::sleep(LIMIT),
         "ids" => std::fs::write(arg(2), ids()).expect("write ids"),
+        "privileges" => {
+            std::fs::write(arg(2), status_lines(&["NoNewPrivs:", "CapBnd:"])).expect("write privileges")
+        }
         "marker" => std::fs::write(arg(2), "started\n").expect("write marker"),
         "orphans" => orphans(arg(2).parse().expect("count")),
         "spawn-orphans" => spawn_orphans(arg(2).parse().expect("count")),

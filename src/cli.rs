@@ -350,6 +350,10 @@ struct StartArgs {
     )]
     user: String,
 
+    /// Let ZooKeeper gain privileges again: without it the child starts with no_new_privs set and, when zk-entry switches users, an empty capability bounding set, so a setuid program in the image cannot lead back to root [env: ZK_KEEP_PRIVILEGES=true|false]
+    #[arg(long = "keep_privileges", alias = "keep-privileges")]
+    keep_privileges: bool,
+
     /// Exit with TO when ZooKeeper's status is FROM (e.g. 143:0 for a clean SIGTERM); repeatable (ZK_EXIT_CODE_MAP: comma-separated)
     #[arg(
         long = "exit_code_map",
@@ -411,6 +415,7 @@ pub(crate) struct StartInput {
     pub(crate) jvmflags_env: Option<Raw>,
     pub(crate) dry_run: Option<Raw>,
     pub(crate) user: Raw,
+    pub(crate) keep_privileges: Option<Raw>,
     pub(crate) exit_code_map: Vec<Raw>,
     /// `-- COMMAND [ARGS...]`; empty for the JVM command line.
     pub(crate) command: Vec<OsString>,
@@ -440,6 +445,7 @@ pub(crate) struct MetricsInput {
 /// the variable nor the choices, so they are read here and checked as any other value.
 const QUORUM_LISTEN_ON_ALL_IPS_VAR: &str = "ZK_QUORUM_LISTEN_ON_ALL_IPS";
 const DRY_RUN_VAR: &str = "ZK_DRY_RUN";
+const KEEP_PRIVILEGES_VAR: &str = "ZK_KEEP_PRIVILEGES";
 /// zkServer.sh appends this variable's JVM flags; so does zk-entry.
 const JVMFLAGS_VAR: &str = "JVMFLAGS";
 
@@ -618,6 +624,7 @@ impl Named<'_> {
                 .map(|text| Raw::new(format!("{JVMFLAGS_VAR} (environment)"), text, Source::Environment)),
             dry_run: self.switch("dry_run", a.dry_run, DRY_RUN_VAR, env)?,
             user: self.raw("user", a.user),
+            keep_privileges: self.switch("keep_privileges", a.keep_privileges, KEEP_PRIVILEGES_VAR, env)?,
             exit_code_map: self.list("exit_code_map", a.exit_code_map),
             command: a.command,
         })

@@ -194,6 +194,11 @@ pub(crate) struct Credentials {
 pub(crate) struct ChildSetup {
     pub(crate) mask: Mask,
     pub(crate) credentials: Option<Credentials>,
+    /// Empty the capability bounding set before the switch (needs CAP_SETPCAP): after exec,
+    /// nothing the child runs, a setuid-root program included, can hold a capability.
+    pub(crate) drop_bounding_set: bool,
+    /// Set no_new_privs: exec can no longer raise privileges (setuid bits, file capabilities).
+    pub(crate) no_new_privs: bool,
 }
 
 /// Install the `pre_exec` hook that gives `cmd`'s child a clean signal state and the given
@@ -202,8 +207,9 @@ pub(crate) struct ChildSetup {
 /// 1. every signal disposition back to default: ignored ones survive exec, and a JVM that starts
 ///    with SIGTERM or SIGINT ignored never installs its shutdown hook (Rust itself ignores SIGPIPE,
 ///    and whoever started zk-entry may have ignored others);
-/// 2. supplementary groups, gid, uid (groups first: after setuid there is no right left to drop
-///    them);
+/// 2. the capability bounding set emptied, if asked (before setuid, which takes CAP_SETPCAP);
+///    then supplementary groups, gid, uid (groups first: after setuid there is no right left to
+///    drop them); then no_new_privs, if asked;
 /// 3. SIGKILL as the parent-death signal, so the JVM cannot outlive zk-entry where zk-entry is not
 ///    PID 1 of its own PID namespace; set after setuid, which clears it;
 /// 4. the original signal mask: std passes the parent's blocked mask on to the child.
@@ -230,10 +236,26 @@ pub(crate) fn install_child_setup(cmd: &mut Command, setup: ChildSetup) {
                 }
             }
         }
+        if setup.drop_bounding_set {
+            // Every number a kernel may define; EINVAL marks the ones this kernel does not have.
+            for cap in 0..64 {
+                // SAFETY: prctl with PR_CAPBSET_DROP takes integers only; a plain system call.
+                let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
+                if rc != 0 {
+                    let err = io::Error::last_os_error();
+                    if err.raw_os_error() != Some(libc::EINVAL) {
+                        return Err(err);
+                    }
+                }
+            }
+        }
         if let Some(c) = &setup.credentials {
             nix::unistd::setgroups(&c.groups)?;
             nix::unistd::setgid(c.gid)?;
             nix::unistd::setuid(c.uid)?;
+        }
+        if setup.no_new_privs {
+            nix::sys::prctl::set_no_new_privs()?;
         }
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
         // The parent may have died before the line above; then nobody would deliver it.
@@ -244,8 +266,8 @@ pub(crate) fn install_child_setup(cmd: &mut Command, setup: ChildSetup) {
         Ok(())
     };
     // SAFETY: the closure runs in the forked child of this single-threaded process and calls only
-    // async-signal-safe functions (rt_sigaction, setgroups, setgid, setuid, prctl, getppid,
-    // pthread_sigmask); it allocates nothing (the groups vector was built before fork and is only
+    // async-signal-safe functions (rt_sigaction, prctl, setgroups, setgid, setuid, getppid,
+    // rt_sigprocmask); it allocates nothing (the groups vector was built before fork and is only
     // read) and takes no locks. Errors are built from raw errno values, which allocate nothing.
     unsafe {
         cmd.pre_exec(child_setup);

@@ -644,3 +644,63 @@ fn the_walk_leaves_hard_links_and_device_nodes_alone() {
     let zk = nix::unistd::User::from_name("zookeeper").unwrap().unwrap();
     assert_eq!(owner(&data.join("myid")), (zk.uid.as_raw(), zk.gid.as_raw()));
 }
+
+/// The child's `NoNewPrivs` and `CapBnd` values, as the helper saw them.
+fn child_privileges(dirs: &Dirs, extra: &[&str]) -> (String, String) {
+    let file = dirs.scratch("privileges");
+    let _ = fs::remove_file(&file);
+    let (code, err) = pid1_result(dirs, extra, &["privileges", &file]);
+    assert_eq!(code, Some(0), "{err}");
+    let text = fs::read_to_string(&file).unwrap();
+    let field = |name: &str| {
+        text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default()
+    };
+    (field("NoNewPrivs:"), field("CapBnd:"))
+}
+
+/// Regression: after the switch the child had NoNewPrivs 0 and a full bounding set, so a setuid
+/// program in the image was a way back to root. `--keep_privileges` restores that for images
+/// that need setuid helpers.
+#[test]
+fn the_child_cannot_gain_privileges_back_unless_asked() {
+    let dirs = Dirs::new();
+    let (nnp, bounding) = child_privileges(&dirs, &["--user=zookeeper"]);
+    assert_eq!((nnp.as_str(), bounding.as_str()), ("1", "0000000000000000"));
+    let (nnp, bounding) = child_privileges(&dirs, &["--user=zookeeper", "--keep_privileges"]);
+    assert_eq!(nnp, "0");
+    assert_ne!(bounding, "0000000000000000");
+    // As root by request: no_new_privs, but root keeps its capabilities.
+    let (nnp, bounding) = child_privileges(&dirs, &["--user=root"]);
+    assert_eq!(nnp, "1");
+    assert_ne!(bounding, "0000000000000000");
+}
+
+/// Regression: `--user=0:5` ran ZooKeeper with gid 0, silently.
+#[test]
+fn uid_0_with_another_gid_is_refused() {
+    let dirs = Dirs::new();
+    let marker = dirs.scratch("started");
+    let (code, err) = pid1_result(&dirs, &["--user=0:5"], &["marker", &marker]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--user 0:5: with uid 0 ZooKeeper keeps zk-entry's own credentials"), "{err}");
+    assert_nothing_started_or_written(&dirs, &marker);
+}
+
+/// Regression: root without CAP_CHOWN, CAP_SETUID and CAP_SETGID (a securityContext that drops
+/// them) wrote every file, blamed the chown failures on "root-squashed NFS?" and failed only at
+/// the switch (exit 126). The check now comes before anything is written.
+#[test]
+fn root_without_the_capabilities_to_switch_is_refused_before_writing() {
+    let dirs = Dirs::new();
+    let marker = dirs.scratch("started");
+    let args = dirs.start_args(&["--user=zookeeper"], &["marker", &marker]);
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--bounding-set=-chown,-setuid,-setgid", "--", BIN]).args(&args).stdin(Stdio::null());
+    scrub(&mut cmd);
+    let out = cmd.output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("without the capabilities CHOWN, SETUID, SETGID"), "{err}");
+    assert!(err.contains("securityContext.capabilities.add"), "{err}");
+    assert_nothing_started_or_written(&dirs, &marker);
+}

@@ -33,6 +33,8 @@ pub(crate) struct Child {
     pub(crate) run_as: RunAs,
     /// `--exit_code_map`: (child's status, zk-entry's exit code).
     pub(crate) exit_code_map: Vec<(u8, u8)>,
+    /// Privileges the child must not be able to gain back (see [`crate::start::user::Privileges`]).
+    pub(crate) privileges: crate::start::user::Privileges,
 }
 
 /// Start the child and supervise it until it exits; the result is zk-entry's exit code.
@@ -83,7 +85,16 @@ fn spawn(child: &Child, signals: &Signals) -> anyhow::Result<Pid> {
         }
         RunAs::Current { .. } => None,
     };
-    sys::install_child_setup(&mut cmd, ChildSetup { mask: signals.original, credentials });
+    let privileges = child.privileges;
+    sys::install_child_setup(
+        &mut cmd,
+        ChildSetup {
+            mask: signals.original,
+            credentials,
+            drop_bounding_set: privileges.drop_bounding_set,
+            no_new_privs: privileges.no_new_privs,
+        },
+    );
     let spawned = cmd.spawn().map_err(|e| {
         let code =
             if e.kind() == std::io::ErrorKind::NotFound { exit::NOT_FOUND } else { exit::NOT_EXECUTABLE };
@@ -158,6 +169,7 @@ mod tests {
             label: "ZooKeeper".into(),
             run_as: RunAs::Current { uid: nix::unistd::Uid::from_raw(1000) },
             exit_code_map: exit_code_map.to_vec(),
+            privileges: crate::start::user::Privileges::default(),
         }
     }
 

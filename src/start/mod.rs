@@ -46,7 +46,7 @@ pub(crate) enum Program {
 }
 
 impl Program {
-    fn child(&self, run_as: &RunAs, exit_code_map: &[(u8, u8)]) -> Child {
+    fn child(&self, run_as: &RunAs, exit_code_map: &[(u8, u8)], privileges: user::Privileges) -> Child {
         let (program, args, label) = match self {
             Program::Jvm(jvm) => (
                 jvm.program.clone(),
@@ -59,7 +59,14 @@ impl Program {
                 (program, words[1..].to_vec(), label)
             }
         };
-        Child { program, args, label, run_as: run_as.clone(), exit_code_map: exit_code_map.to_vec() }
+        Child {
+            program,
+            args,
+            label,
+            run_as: run_as.clone(),
+            exit_code_map: exit_code_map.to_vec(),
+            privileges,
+        }
     }
 
     /// The command as one shell-quoted line, for logs and `--dry-run`.
@@ -107,6 +114,7 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
         false => Program::Custom(settings.supervision.command.clone()),
     };
     let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
+    let privileges = user::privileges(&run_as, settings.supervision.keep_privileges)?;
     let plan = Plan::new(settings, identity, program, run_as)?;
     signals.checkpoint()?;
 
@@ -117,7 +125,8 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     plan.apply(signals)?;
     signals.checkpoint()?;
     tracing::info!("running {}", plan.program.display());
-    supervise::run(&plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map), signals)
+    let child = plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map, privileges);
+    supervise::run(&child, signals)
 }
 
 fn current_hostname() -> anyhow::Result<String> {

@@ -135,6 +135,17 @@ fn decide_for(spec: &UserSpec, explicit: bool, flag: &str, euid: Uid) -> anyhow:
         Some(a) if a.uid.is_root() && !explicit => exit::usage(format!(
             "{flag} defaults to {DEFAULT_USER}, which has uid 0 in /etc/passwd; pass {flag} root to run ZooKeeper as root deliberately"
         )),
+        // Root keeps zk-entry's own credentials: a gid given with uid 0 would be ignored.
+        Some(a)
+            if a.uid.is_root()
+                && matches!(spec, UserSpec::UidGid(_, g) if *g != nix::unistd::getegid().as_raw()) =>
+        {
+            exit::usage(format!(
+                "{flag} {}: with uid 0 ZooKeeper keeps zk-entry's own credentials (gid {}), so the gid would be ignored; pass {flag} root, or a non-root uid with that gid",
+                describe_spec(spec),
+                nix::unistd::getegid()
+            ))
+        }
         Some(a) if a.uid.is_root() => Ok(RunAs::Current { uid: euid }),
         Some(a) => Ok(RunAs::Switch(a)),
         None if !explicit => {
@@ -156,6 +167,59 @@ fn decide_for(spec: &UserSpec, explicit: bool, flag: &str, euid: Uid) -> anyhow:
             UserSpec::EXPECTED
         )),
     }
+}
+
+/// What the child may not gain back after exec (docs/design.md, "Threat model"). Both off with
+/// `--keep_privileges`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Privileges {
+    pub(crate) no_new_privs: bool,
+    pub(crate) drop_bounding_set: bool,
+}
+
+/// Capability numbers (linux/capability.h).
+const CAP_CHOWN: u32 = 0;
+const CAP_SETGID: u32 = 6;
+const CAP_SETUID: u32 = 7;
+const CAP_SETPCAP: u32 = 8;
+
+/// Check, before anything is written, that zk-entry holds the capabilities a switch needs, and
+/// decide what the child keeps. Root without CAP_CHOWN, CAP_SETUID or CAP_SETGID (a
+/// securityContext that drops them) would otherwise write every file and fail only at the switch.
+pub(crate) fn privileges(run_as: &RunAs, keep: bool) -> anyhow::Result<Privileges> {
+    let RunAs::Switch(account) = run_as else {
+        return Ok(Privileges { no_new_privs: !keep, drop_bounding_set: false });
+    };
+    let effective = effective_capabilities()?;
+    let missing: Vec<&str> = [(CAP_CHOWN, "CHOWN"), (CAP_SETUID, "SETUID"), (CAP_SETGID, "SETGID")]
+        .into_iter()
+        .filter(|(cap, _)| effective & (1 << cap) == 0)
+        .map(|(_, name)| name)
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "zk-entry runs as root without the capabilities {} (effective set {effective:#x}), which it needs to give the data directories to {} and start ZooKeeper as that user; add them to the container's securityContext.capabilities.add, or run the pod as that user (securityContext.runAsUser and fsGroup) so that no switch is needed",
+            missing.join(", "),
+            account.describe()
+        );
+    }
+    // Emptying the bounding set takes CAP_SETPCAP; no_new_privs alone already keeps setuid
+    // programs from raising privileges.
+    let setpcap = effective & (1 << CAP_SETPCAP) != 0;
+    if !keep && !setpcap {
+        tracing::info!("the capability bounding set stays as it is (no CAP_SETPCAP); no_new_privs is set");
+    }
+    Ok(Privileges { no_new_privs: !keep, drop_bounding_set: !keep && setpcap })
+}
+
+/// The effective capability set from /proc/self/status (`CapEff:`, hexadecimal).
+fn effective_capabilities() -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .context("cannot find the effective capabilities (CapEff) in /proc/self/status")
 }
 
 fn describe_spec(spec: &UserSpec) -> String {

@@ -16,6 +16,8 @@ pub(crate) struct Supervision {
     pub(crate) user_name: String,
     /// `--exit_code_map`: (child's status, zk-entry's exit code).
     pub(crate) exit_code_map: Vec<(u8, u8)>,
+    /// `--keep_privileges`: no no_new_privs and a full bounding set for the child.
+    pub(crate) keep_privileges: bool,
     /// `-- COMMAND [ARGS...]`; empty for the JVM command line.
     pub(crate) command: Vec<OsString>,
 }
@@ -45,6 +47,7 @@ impl Supervision {
             user_explicit: a.user.is_given(),
             user_name: a.user.name.clone(),
             exit_code_map,
+            keep_privileges: a.keep_privileges.as_ref().map(|raw| raw.switch()).transpose()?.unwrap_or(false),
             command: a.command.clone(),
         })
     }
