@@ -560,6 +560,16 @@ impl Named<'_> {
         texts.into_iter().map(|t| self.raw(id, t)).collect()
     }
 
+    /// `--set` values. From ZK_SET, one per line: blank lines (a YAML block scalar ends in a
+    /// newline, and entries may be spaced out) are not entries; a blank `--set ''` is still
+    /// refused by the settings.
+    fn set_entries(&self, texts: Vec<String>) -> Vec<Raw> {
+        self.list("set", texts)
+            .into_iter()
+            .filter(|raw| raw.source != Source::Environment || !raw.text.trim().is_empty())
+            .collect()
+    }
+
     /// A switch: given as a flag it is on; otherwise its variable decides, checked later.
     fn switch(
         &self,
@@ -615,7 +625,7 @@ impl Named<'_> {
                 env,
             )?,
             min_server_id: self.raw("min_server_id", a.min_server_id),
-            set: self.list("set", a.set),
+            set: self.set_entries(a.set),
             java: self.optional("java", a.java),
             zk_home: self.optional("zk_home", a.zk_home),
             classpath: self.optional("classpath", a.classpath),

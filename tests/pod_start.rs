@@ -207,7 +207,9 @@ fn environment_fills_flags_the_command_line_wins_and_jvmflags_is_appended() {
     cmd.env("ZK_SERVERS", "not-a-number")
         .env("ZK_HEAP", "1G")
         .env("ZK_LOG_LEVEL", "warn")
-        .env("ZK_SET", "standaloneEnabled=false\nreconfigEnabled=false")
+        // As a YAML block scalar (`value: |`) gives it: a trailing newline, here also a blank line
+        // between entries. Regression: both were refused as an empty KEY=VALUE.
+        .env("ZK_SET", "standaloneEnabled=false\n\nreconfigEnabled=false\n")
         .env("JVMFLAGS", "-Dfrom.env=1");
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -32,6 +32,28 @@ fn split_ordinal(short: &str) -> Option<(&str, &str)> {
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some((name, digits))
 }
 
+/// Kubernetes' random-name alphabet (no vowels, no 0, 1, 3), in which a Deployment writes the
+/// pod-template hash and the 5-character suffix of each pod's name.
+const RANDOM_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// Whether a short host name has a Deployment pod's shape, `<name>-<template hash>-<5 random>`:
+/// its suffix can be all digits (`24567`), which a standalone server must not take for an
+/// ordinal. A StatefulSet ordinal of that size would need more replicas than an ensemble can have.
+fn deployment_style(short: &str) -> bool {
+    let random = |part: &str| part.bytes().all(|b| RANDOM_ALPHABET.contains(&b));
+    let mut parts = short.rsplitn(3, '-');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(suffix), Some(hash), Some(name)) => {
+            !name.is_empty()
+                && suffix.len() == 5
+                && random(suffix)
+                && (6..=10).contains(&hash.len())
+                && random(hash)
+        }
+        _ => false,
+    }
+}
+
 /// Where the domain can come from, in order; separated out so tests can supply fixtures.
 pub(crate) struct DomainSources<'a> {
     /// Contents of /etc/hosts, if readable.
@@ -57,8 +79,9 @@ impl Identity {
                 hostname.escape_debug()
             ));
         }
-        let parsed = split_ordinal(short);
         let servers = ensemble.servers;
+        // A Deployment's pod (`zk-7d9c5b8f6-24567`) may end in digits that are no ordinal.
+        let parsed = split_ordinal(short).filter(|_| ensemble.is_ensemble() || !deployment_style(short));
 
         let Some((name, digits)) = parsed else {
             if ensemble.is_ensemble() {
@@ -230,6 +253,19 @@ mod tests {
         let s = settings(&[]);
         assert!(id.server_lines(&s.ensemble, &s.ports).is_empty());
         assert_eq!(derive(&[], "zk-", None).unwrap().myid, 1);
+    }
+
+    /// Regression: a Deployment's pod name whose random suffix is all digits was refused in
+    /// standalone as "ordinal 24567, not below --servers=1".
+    #[test]
+    fn a_deployment_pod_name_is_no_ordinal_in_standalone() {
+        let id = derive(&[], "zk-7d9c5b8f6-24567", None).unwrap();
+        assert_eq!((id.ordinal, id.myid), (None, 1));
+        assert!(deployment_style("zk-7d9c5b8f6-x2b4z"));
+        // A StatefulSet's names keep their ordinal, and the check for replicas beyond --servers.
+        assert!(!deployment_style("zk-1") && !deployment_style("my-zk-12"));
+        usage_error(&[], "zk-1", &["ordinal 1", "--servers=1"]);
+        usage_error(&["--servers=3"], "zk-7d9c5b8f6-24567", &["ordinal 24567"]);
     }
 
     #[test]
