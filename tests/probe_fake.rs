@@ -386,10 +386,11 @@ fn quorum_modes() {
 
 #[test]
 fn a_reply_larger_than_the_cap_is_refused() {
-    let huge = vec![b'x'; 2 << 20];
+    // Just past the cap (64 MiB, sized from a real server's mntr in tests/real_zookeeper.rs).
+    let huge = vec![b'x'; (64 << 20) + 1];
     let fake = Fake::start(vec![Act::Reply(huge.clone()), Act::Reply(huge)]);
-    assert_fails(&metrics(&fake, "raw"), &["mntr: reply larger than 1024 KiB"]);
-    assert_fails(&ready(&fake, &[]), &["ruok: reply larger than 1024 KiB"]);
+    assert_fails(&metrics(&fake, "raw"), &["mntr: reply larger than 64 MiB"]);
+    assert_fails(&ready(&fake, &[]), &["ruok: reply larger than 64 MiB"]);
     drop(fake.requests());
 }
 

@@ -101,3 +101,40 @@ fn kill_9_of_java_ends_pid1_at_once() {
     assert_eq!(status.code(), Some(137));
     assert!(took < Duration::from_millis(100), "took {took:?}");
 }
+
+/// Regression (and the measurement behind the reply cap): every top-level znode that is written
+/// to gets its own per-namespace lines in 3.6+'s `mntr`, so a client that creates 1,000 of them
+/// with long names pushed a real server's `mntr` past the old 1 MiB cap, and `metrics` reported
+/// the server down. The figures are in docs/performance.md, "mntr size".
+#[test]
+fn mntr_of_a_thousand_long_named_top_level_znodes_is_read_whole() {
+    let server = start("WARN", &[]);
+    let count = 1000;
+    let name = "n".repeat(200);
+    let script: String =
+        (0..count).map(|i| format!("create /{name}{i:04} x\n")).collect::<String>() + "quit\n";
+    let mut cli = std::process::Command::new("/usr/share/zookeeper/bin/zkCli.sh")
+        .args(["-server", &format!("127.0.0.1:{}", server.port)])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut cli.stdin.take().unwrap(), script.as_bytes()).unwrap();
+    let mut cli = Reaped(cli);
+    wait_exit(&mut cli.0, Duration::from_secs(180));
+    let out = zk_entry()
+        .args(["metrics", &server.port.to_string(), "--format=raw", "--timeout=10s"])
+        .output()
+        .unwrap();
+    let size = out.stdout.len();
+    eprintln!("mntr with {count} top-level znodes of {} characters: {size} bytes", name.len() + 4);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(size > 1 << 20, "only {size} bytes: the test no longer crosses the old cap");
+    let prometheus = zk_entry()
+        .args(["metrics", &server.port.to_string(), "--format=prometheus", "--timeout=10s"])
+        .output()
+        .unwrap();
+    assert_eq!(prometheus.status.code(), Some(0), "{}", stderr(&prometheus));
+    assert!(stdout(&prometheus).contains("\nzk_up 1\n"), "{}", stderr(&prometheus));
+}
