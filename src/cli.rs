@@ -489,6 +489,13 @@ pub(crate) fn parse(
                     }
                 }
             };
+            if err.kind() == ErrorKind::InvalidUtf8
+                && let Some(var) = non_utf8_variable(&command, env)
+            {
+                return exit::usage(format!(
+                    "{var} (environment) is not valid UTF-8; set it to text, or unset it (see {help})"
+                ));
+            }
             let outcome = clap_outcome(err, &help)?;
             return Ok(match (outcome, alias) {
                 // `start-zookeeper --help` must show usage that works as typed: clap writes the
@@ -653,6 +660,18 @@ fn env_text(name: &str, env: &dyn Fn(&str) -> Option<OsString>) -> anyhow::Resul
 }
 
 /// Help and version requests are successes; everything else clap rejects is a usage error.
+/// The first `ZK_*` variable of any subcommand whose value is not UTF-8: clap refuses it without
+/// saying which one.
+fn non_utf8_variable(command: &clap::Command, env: &dyn Fn(&str) -> Option<OsString>) -> Option<String> {
+    command
+        .get_subcommands()
+        .flat_map(|sub| sub.get_arguments())
+        .chain(command.get_arguments())
+        .filter_map(|arg| arg.get_env())
+        .map(|name| name.to_string_lossy().into_owned())
+        .find(|name| env(name).is_some_and(|value| value.to_str().is_none()))
+}
+
 fn clap_outcome(err: clap::Error, help: &str) -> anyhow::Result<Invocation> {
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(Invocation::Info(err.render().to_string())),

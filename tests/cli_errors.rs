@@ -175,3 +175,20 @@ fn a_stderr_that_refuses_writes_keeps_the_documented_exit_code() {
         assert_eq!(status.code(), Some(expected), "{args:?} with stderr on /dev/full");
     }
 }
+
+/// Regression: a `ZK_*` variable that is not UTF-8 gave clap's "invalid UTF-8 was detected in
+/// one or more arguments", which names nothing.
+#[test]
+fn a_variable_that_is_not_utf8_is_named() {
+    use std::os::unix::ffi::OsStringExt;
+    let dir = prepared();
+    let before = snapshot(dir.path());
+    let out = zk_entry()
+        .arg("start")
+        .args(dir_flags(dir.path()))
+        .env("ZK_SERVERS", std::ffi::OsString::from_vec(vec![b'3', 0xff]))
+        .output()
+        .unwrap();
+    assert_usage_error("ZK_SERVERS=3\\xff", &out, &["ZK_SERVERS (environment) is not valid UTF-8"]);
+    assert_eq!(snapshot(dir.path()), before);
+}

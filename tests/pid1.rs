@@ -458,14 +458,16 @@ fn as_a_non_root_user_an_unwritable_data_dir_is_an_error_naming_the_fix() {
 }
 
 #[test]
-fn a_command_that_cannot_run_exits_127_or_126_after_preparing() {
+fn a_command_that_cannot_run_exits_127_or_126_before_anything_is_written() {
     let dirs = Dirs::new();
     let not_executable = dirs.scratch("not-executable");
     fs::write(&not_executable, "#!/bin/sh\n").unwrap();
     fs::set_permissions(&not_executable, fs::Permissions::from_mode(0o644)).unwrap();
+    // Regression: a missing command was found only after the files were written and chowned.
     for (program, code, needle) in [
         ("/nonexistent/zkServer.sh", 127, "No such file"),
-        (not_executable.as_str(), 126, "Permission denied"),
+        ("no-such-program-zk", 127, "not found in PATH"),
+        (not_executable.as_str(), 126, "not an executable file"),
     ] {
         let mut args = dirs.start_args(&["--user=root"], &[]);
         args.truncate(args.len() - 1); // the helper
@@ -478,7 +480,7 @@ fn a_command_that_cannot_run_exits_127_or_126_after_preparing() {
             last.starts_with(&format!("zk-entry: cannot run {program}: ")) && last.contains(needle),
             "{err}"
         );
-        assert!(dirs.path("conf/zoo.cfg").is_file(), "preparation comes first");
+        assert!(!dirs.path("conf/zoo.cfg").exists(), "files were written before the check");
     }
 }
 

@@ -561,3 +561,17 @@ fn script_names_work_as_links() {
     assert_eq!(stdout(&metrics), MNTR_34);
     assert_eq!(fake.requests(), vec![request("ruok"), request("mntr")]);
 }
+
+/// Regression: one byte that is not UTF-8 in mntr (say, in a value) failed `--format=raw`,
+/// which promises the bytes received, as `echo mntr | nc` gave them.
+#[test]
+fn raw_passes_bytes_that_are_not_utf8() {
+    let mut reply = MNTR_34.as_bytes().to_vec();
+    reply.extend_from_slice(b"zk_odd\tvalue\xff\n");
+    let fake = Fake::start(vec![Act::Reply(reply.clone())]);
+    let port = fake.port.to_string();
+    let out = zk_entry().args(["metrics", TIMEOUT_FLAG, "--format", "raw", &port]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, reply, "raw must be the reply's exact bytes");
+    drop(fake.requests());
+}

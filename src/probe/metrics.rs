@@ -32,7 +32,7 @@ use std::time::Instant;
 
 use anyhow::anyhow;
 
-use super::fourlw::{self, Answer, Reply, Word};
+use super::fourlw::{self, Answer, Word};
 use super::settings::{Format, Metrics};
 
 /// One `zk_<key>\t<value>` line of a `mntr` reply.
@@ -52,11 +52,15 @@ pub(crate) fn run(metrics: &Metrics) -> anyhow::Result<()> {
             Answer::Text(_) => Ok(reply),
             other => Err(fourlw::unexpected(Word::Mntr, &reply, other, "mntr lines")),
         });
-    let parsed = reply.as_ref().map_err(Clone::clone).and_then(|reply| {
-        let text = text_of(reply)?;
-        parse(text, reply.reset).map(|entries| (text, entries))
-    });
-    let (text, entries) = match parsed {
+    // Checked as text with any invalid byte replaced; `raw` still prints the bytes received, as
+    // `echo mntr | nc` did.
+    let text = reply.as_ref().ok().map(|reply| String::from_utf8_lossy(&reply.bytes));
+    let parsed = match (&reply, &text) {
+        (Ok(reply), Some(text)) => parse(text, reply.reset),
+        (Err(why), _) => Err(why.clone()),
+        (Ok(_), None) => Err("no reply".into()),
+    };
+    let entries = match parsed {
         Ok(ok) => ok,
         Err(why) => {
             let err = failed(why);
@@ -69,7 +73,10 @@ pub(crate) fn run(metrics: &Metrics) -> anyhow::Result<()> {
         }
     };
     let (output, skipped) = match metrics.format {
-        Format::Raw => (text.to_string(), Vec::new()),
+        Format::Raw => {
+            let bytes = reply.as_ref().map(|reply| reply.bytes.as_slice()).unwrap_or_default();
+            return crate::write_stdout_bytes(bytes);
+        }
         Format::Prometheus => prometheus(&entries),
         Format::Json => json(&entries),
     };
@@ -77,11 +84,6 @@ pub(crate) fn run(metrics: &Metrics) -> anyhow::Result<()> {
         tracing::warn!("metrics: {why}");
     }
     crate::write_stdout(&output)
-}
-
-fn text_of(reply: &Reply) -> Result<&str, String> {
-    std::str::from_utf8(&reply.bytes)
-        .map_err(|_| format!("the reply is not mntr: not UTF-8 text: {}", fourlw::quote(&reply.bytes)))
 }
 
 /// The lines of a `mntr` reply. Every line must be `zk_<key>`, a tab, and a value (which may hold

@@ -137,6 +137,29 @@ fn find_java(java: Option<&Path>, env: &JavaEnv) -> anyhow::Result<PathBuf> {
         })
 }
 
+/// Check the `-- COMMAND` program before anything is written, as exec will look for it: a path
+/// with a `/` as it is, a bare name in each absolute directory of PATH. The same codes as a
+/// failed exec (127 missing, 126 not executable), but with the disk still untouched.
+pub(crate) fn check_command(program: &Path, env: &JavaEnv) -> anyhow::Result<()> {
+    let fail = |code: u8, why: String| -> anyhow::Result<()> {
+        Err(Exec { code, message: format!("cannot run {}: {why}", program.display()) }.into())
+    };
+    if program.as_os_str().as_encoded_bytes().contains(&b'/') {
+        return match fs::metadata(program) {
+            Err(e) => fail(exit::NOT_FOUND, format!("{e}; nothing was written")),
+            Ok(m) if !is_executable(&m) => {
+                fail(exit::NOT_EXECUTABLE, "not an executable file; nothing was written".into())
+            }
+            Ok(_) => Ok(()),
+        };
+    }
+    let path = env.path.clone().unwrap_or_default();
+    if std::env::split_paths(&path).any(|dir| dir.is_absolute() && is_executable_file(&dir.join(program))) {
+        return Ok(());
+    }
+    fail(exit::NOT_FOUND, format!("not found in PATH ({}); nothing was written", Path::new(&path).display()))
+}
+
 /// Jars in `dir` whose names satisfy `keep`, sorted so the classpath is the same at every start.
 fn jars(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = fs::read_dir(dir)

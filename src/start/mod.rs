@@ -111,7 +111,10 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     let identity = Identity::derive(&settings.ensemble, &hostname, &sources)?;
     let program = match settings.supervision.command.is_empty() {
         true => Program::Jvm(jvm::command(&settings.java, &settings.paths, &JavaEnv::from_process())?),
-        false => Program::Custom(settings.supervision.command.clone()),
+        false => {
+            jvm::check_command(Path::new(&settings.supervision.command[0]), &JavaEnv::from_process())?;
+            Program::Custom(settings.supervision.command.clone())
+        }
     };
     let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
     let privileges = user::privileges(&run_as, settings.supervision.keep_privileges)?;
