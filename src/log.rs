@@ -56,6 +56,8 @@ where
 /// Write `text` (whole lines) to stderr if it can be done without blocking; drop and count what
 /// cannot. Never fails and never blocks.
 pub(crate) fn emit(text: &[u8]) {
+    let escaped = escape_controls(text);
+    let text = escaped.as_slice();
     let dropped = DROPPED.load(Ordering::Relaxed);
     if dropped > 0 {
         let note =
@@ -71,6 +73,21 @@ pub(crate) fn emit(text: &[u8]) {
             DROPPED.fetch_add(count_lines(piece), Ordering::Relaxed);
         }
     }
+}
+
+/// `text` with every control character but newline and tab written as `\xNN`: a host name, a
+/// path or a server's reply that holds an escape sequence must not drive the terminal or split a
+/// log record.
+fn escape_controls(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for &b in text {
+        if (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f {
+            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+    out
 }
 
 fn count_lines(text: &[u8]) -> u64 {
@@ -148,6 +165,12 @@ pub(crate) fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_controls(b"host 'zk\x1b[2J-0'\tok\n"), b"host 'zk\\x1b[2J-0'\tok\n");
+        assert_eq!(escape_controls(b"a\rb\x7f"), b"a\\x0db\\x7f");
+    }
 
     #[test]
     fn long_text_is_cut_at_line_ends_into_atomic_pieces() {

@@ -341,3 +341,67 @@ fn a_read_only_mount_inside_the_data_dir_is_left_alone() {
     let after = stdout(&out);
     assert_eq!(after.split(AFTER_MARKER).nth(1).map(str::trim), Some("0"), "{after}");
 }
+
+/// Regression: a SIGTERM that arrived while the resolver hung (looking for the domain) ended the
+/// start with exit 2 and "the resolver gave none", as if the host name were wrong. It now ends
+/// as the signal does (143), once the lookup returns. The name server is an address behind a
+/// veth pair in the pod's own network namespace that nothing answers for, so queries go nowhere
+/// and the lookup waits out its timeout.
+#[test]
+fn sigterm_during_a_hanging_domain_lookup_exits_143() {
+    let mut pod = Pod::new("zk-0", "127.0.0.1\tlocalhost\n");
+    fs::write(
+        pod.root.path().join("etc/resolv.conf"),
+        "nameserver 198.18.0.53\noptions timeout:3 attempts:1\n",
+    )
+    .unwrap();
+    pod.setup = vec![
+        "ip link set lo up".into(),
+        "ip link add zkdns0 type veth peer name zkdns1".into(),
+        "ip addr add 198.18.0.1/24 dev zkdns0".into(),
+        "ip link set zkdns0 up".into(),
+        "ip link set zkdns1 up".into(),
+    ];
+    let started = std::time::Instant::now();
+    let mut zk = Reaped(
+        pod.command(BIN, &["start", "--servers=3", "--java=/bin/true"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let limit = std::time::Duration::from_secs(20);
+    let pid1 = only_child(zk.0.id(), limit);
+    // Once the shell has exec'd zk-entry and it has had time to reach the lookup.
+    let execed = wait_for(limit, || {
+        fs::read_to_string(format!("/proc/{pid1}/comm")).ok().filter(|c| c.trim() == "zk-entry")
+    });
+    if execed.is_none() {
+        let status = zk.end();
+        let mut err = String::new();
+        let _ = std::io::Read::read_to_string(&mut zk.0.stderr.take().unwrap(), &mut err);
+        panic!("zk-entry never started ({status:?}): {err}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    signal(pid1, libc::SIGTERM);
+    let status = wait_exit(&mut zk.0, limit);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut zk.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(err.contains("received SIGTERM while preparing"), "{err}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "the lookup did not hang: {err}");
+}
+
+/// Regression: control characters from the host name reached the log as they were (an escape
+/// sequence drives the reader's terminal); they are written as `\xNN` now.
+#[test]
+fn control_characters_in_the_host_name_are_escaped_in_messages() {
+    let mut pod = Pod::new("zk", "127.0.0.1\tlocalhost\n");
+    // hostname(1) refuses such a name; the kernel does not.
+    pod.setup = vec!["printf 'zk\\033[2J' > /proc/sys/kernel/hostname".into()];
+    let out = pod.run(&["start", "--servers=3", "--java=/bin/true"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(err.contains("zk\\x1b[2J"), "{err:?}");
+}

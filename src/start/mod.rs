@@ -108,7 +108,10 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     };
     let resolver = |host: &str| crate::sys::canonical_name(host);
     let sources = DomainSources { hosts: hosts.as_deref(), resolver: &resolver };
-    let identity = Identity::derive(&settings.ensemble, &hostname, &sources)?;
+    // A signal that arrived while the resolver hung (it is blocked, so the lookup runs to its
+    // own timeout) ends the start as that signal, not as the lookup's failure.
+    let identity = Identity::derive(&settings.ensemble, &hostname, &sources)
+        .or_else(|err| signals.checkpoint().and(Err(err)))?;
     let program = match settings.supervision.command.is_empty() {
         true => Program::Jvm(jvm::command(&settings.java, &settings.paths, &JavaEnv::from_process())?),
         false => {
