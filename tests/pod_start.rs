@@ -405,3 +405,13 @@ fn control_characters_in_the_host_name_are_escaped_in_messages() {
     assert!(!err.contains('\u{1b}'), "{err:?}");
     assert!(err.contains("zk\\x1b[2J"), "{err:?}");
 }
+
+/// Regression: a Deployment's pod name whose random suffix is all digits was refused in
+/// standalone as "ordinal 24567, not below --servers=1".
+#[test]
+fn a_deployment_style_pod_name_runs_standalone() {
+    let pod = Pod::new("zk-7d9c5b8f6-24567", "127.0.0.1\tlocalhost\n");
+    let out = pod.run(&["start", "--java=/bin/true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(pod.host_path("/var/lib/zookeeper/data/myid")).unwrap(), "1\n");
+}
