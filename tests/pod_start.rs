@@ -306,6 +306,11 @@ fn dry_run_into_a_closed_pipe_ends_cleanly() {
 /// Regression: `--log_dir=/etc` chowned all of /etc (shadow included) to ZooKeeper's user and
 /// exited 0; `--data_dir=/` planned a chown of `/`. System directories are refused before
 /// anything is written, also when a link leads there.
+///
+/// Always with `--dry-run`: the pod shares the machine's /etc and /, so a binary with this defect
+/// must not get to carry the start out (run against the old code without it, this test gave the
+/// machine's /etc to the zookeeper user). The refusal comes from the plan, which a dry run and a
+/// real start share; `--dry-run` only skips carrying the plan out.
 #[test]
 fn system_directories_are_refused_as_data_or_log_dirs() {
     let pod = Pod::new("zk-0", &kubelet_hosts(0));
@@ -317,7 +322,7 @@ fn system_directories_are_refused_as_data_or_log_dirs() {
         ("--data_log_dir=/usr/lib/zookeeper", ["--data_log_dir /usr/lib/zookeeper", "/usr is a system"]),
         ("--log_dir=/var/lib/zk-links/logs", ["(it leads to /etc)", "/etc is a system directory"]),
     ] {
-        refused(&pod, &["start", "--java=/bin/true", flag], 2, &needles);
+        refused(&pod, &["start", "--dry-run", "--java=/bin/true", flag], 2, &needles);
     }
 }
 
