@@ -462,6 +462,7 @@ fn a_failed_run_prints_the_runtime_log_and_leaves_nothing_behind() {
     require_root();
     let prefix = std::sync::Mutex::new(String::new());
     let report = std::sync::Mutex::new(String::new());
+    eprintln!("image-test: the panic and report below are this test's deliberate failure");
     let result = std::panic::catch_unwind(|| {
         let guard = Podman::new("failing");
         *prefix.lock().unwrap() = guard.prefix.clone();
