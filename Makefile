@@ -8,7 +8,7 @@ STATIC_BIN := target/$(MUSL)/release/zk-entry
 # Cargo.toml's version).
 IMAGE ?= zk-entry:0.1.0
 
-.PHONY: demo demo-standalone test e2e lint deploy-lint build static image bench deps
+.PHONY: demo demo-standalone test e2e lint deploy-lint build static image image-debian image-test bench deps
 
 ## demo: the tutorial's three-pod ensemble in Linux namespaces, zk-entry as each pod's PID 1,
 ## the sanity test, the client service forwarded to 127.0.0.1:2181 (a free port when 2181 is
@@ -59,6 +59,18 @@ static:
 ## and network access; not part of CI, which has no Docker engine: tests/deploy.rs checks the recipe)
 image:
 	docker build -f docker/Dockerfile -t $(IMAGE) .
+
+## image-debian: the same image, $(IMAGE), from Debian packages with no registry: the base by
+## mmdebstrap (cached in target/image), docker/Dockerfile.debian by buildah, into the private podman
+## storage under target/podman (root; installs mmdebstrap, buildah, podman, runc when missing)
+image-debian: static
+	tests/scripts/image-debian.sh '$(IMAGE)' '$(STATIC_BIN)'
+
+## image-test: run image-debian's image with podman and runc (root): the standalone manifest's
+## container read-only without capabilities, its probes, metrics, a client, stop, restart and a
+## killed JVM; zookeeper.yaml's StatefulSet as three pods by `podman kube play` (CI runs it)
+image-test: image-debian
+	tests/scripts/image-test.sh
 
 # Paths in recipes are relative or quoted: the checkout may be anywhere, spaces included (make's
 # own path functions such as $(abspath) split words on spaces).

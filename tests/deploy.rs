@@ -870,10 +870,14 @@ impl Stage {
     }
 }
 
-/// The Dockerfile as (global ARGs, stages): continuation lines joined, comments dropped (also
-/// inside a continued instruction, as Docker drops them).
+/// docker/Dockerfile as (global ARGs, stages).
 fn dockerfile() -> (Vec<String>, Vec<Stage>) {
-    let text = repo_file("docker/Dockerfile");
+    parse_dockerfile(&repo_file("docker/Dockerfile"))
+}
+
+/// A Dockerfile as (global ARGs, stages): continuation lines joined, comments dropped (also
+/// inside a continued instruction, as Docker drops them).
+fn parse_dockerfile(text: &str) -> (Vec<String>, Vec<Stage>) {
     let mut instructions = Vec::new();
     let mut current = String::new();
     for line in text.lines() {
@@ -910,6 +914,81 @@ fn dockerfile() -> (Vec<String>, Vec<Stage>) {
         }
     }
     (global, stages)
+}
+
+/// How docker/Dockerfile.debian's runtime stage may differ from docker/Dockerfile's: where its
+/// files come from. Each pair is (upstream instruction, Debian instruction); None is "absent".
+const DEBIAN_RUNTIME_DIFFERENCES: &[(Option<&str>, Option<&str>)] = &[
+    // Debian's base has the file system (mmdebstrap), so the stage starts by unpacking it.
+    (None, Some("ADD base.tar /")),
+    // The upstream release comes from its own stage; Debian's packages are in the base.
+    (Some("COPY --from=zookeeper /opt/zookeeper /opt/zookeeper"), None),
+    // The static zk-entry: built in a stage upstream, `make static`'s in the buildah context.
+    (
+        Some("COPY --from=build /out/zk-entry /usr/local/bin/zk-entry"),
+        Some("COPY zk-entry /usr/local/bin/zk-entry"),
+    ),
+];
+
+/// Where the Debian recipe's runtime stage drifts from the upstream one, beyond
+/// [`DEBIAN_RUNTIME_DIFFERENCES`]: one line per instruction that is missing, extra or changed.
+fn debian_runtime_drift(upstream: &str, debian: &str) -> Vec<String> {
+    let line = |(k, r): &(String, String)| format!("{k} {r}");
+    let (_, up_stages) = parse_dockerfile(upstream);
+    let (_, deb_stages) = parse_dockerfile(debian);
+    let mut problems = Vec::new();
+    let names: Vec<&str> = deb_stages.iter().map(|s| s.name.as_str()).collect();
+    if names != ["runtime"] || deb_stages[0].base != "scratch" {
+        problems
+            .push(format!("Dockerfile.debian: one stage, runtime FROM scratch, expected; found {names:?}"));
+        return problems;
+    }
+    let mut up: Vec<String> = up_stages.last().expect("stages").instructions.iter().map(line).collect();
+    let mut deb: Vec<String> = deb_stages[0].instructions.iter().map(line).collect();
+    for (from, to) in DEBIAN_RUNTIME_DIFFERENCES {
+        match (from, to) {
+            (Some(from), Some(to)) => match up.iter().position(|i| i == from) {
+                Some(at) => up[at] = to.to_string(),
+                None => problems
+                    .push(format!("Dockerfile: '{from}' not found (update DEBIAN_RUNTIME_DIFFERENCES)")),
+            },
+            (Some(from), None) => up.retain(|i| i != from),
+            (None, Some(to)) => deb.retain(|i| i != to),
+            (None, None) => {}
+        }
+    }
+    let width = up.len().max(deb.len());
+    for at in 0..width {
+        match (up.get(at), deb.get(at)) {
+            (Some(u), Some(d)) if u == d => {}
+            (u, d) => {
+                problems.push(format!(
+                    "runtime instruction {}: Dockerfile has {u:?}, Dockerfile.debian has {d:?}",
+                    at + 1
+                ));
+                break;
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn debian_dockerfile_runtime_stage_is_the_upstream_one() {
+    let upstream = repo_file("docker/Dockerfile");
+    let debian = repo_file("docker/Dockerfile.debian");
+    assert_eq!(debian_runtime_drift(&upstream, &debian), Vec::<String>::new());
+    // Negative controls: a changed user, a missing health check, an extra instruction.
+    for (from, to) in [
+        ("USER 1000", "USER 1001"),
+        ("HEALTHCHECK --interval=10s", "# HEALTHCHECK --interval=10s"),
+        ("EXPOSE 2181 2888 3888", "EXPOSE 2181 2888 3888\nVOLUME /data"),
+    ] {
+        assert!(debian.contains(from), "{from}");
+        let changed = debian.replacen(from, to, 1);
+        let problems = debian_runtime_drift(&upstream, &changed);
+        assert_eq!(problems.len(), 1, "{to}: {problems:?}");
+    }
 }
 
 /// An exec-form (JSON array) instruction's strings; None for the shell form.

@@ -2,8 +2,9 @@
 # `make lint`'s check of docker/: the Kubernetes manifests (docker/k8s) with yamllint (the
 # repository's .yamllint, strict: warnings fail too) and kubernetes-validate in strict mode
 # (unknown fields fail) against the API schemas of each Kubernetes version below; the Dockerfile
-# with hadolint, which runs ShellCheck on its RUN scripts (the image is not built in CI, so this
-# and tests/deploy.rs are what check it). Any failure fails the run.
+# and docker/Dockerfile.debian with hadolint, which runs ShellCheck on their RUN scripts (CI builds
+# and runs only the Debian one, `make image-test`; tests/deploy.rs keeps the two runtime stages
+# the same). Any failure fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -21,5 +22,5 @@ for version in "${KUBERNETES_VERSIONS[@]}"; do
     "$bin/kubernetes-validate" --strict --quiet --kubernetes-version "$version" "${manifests[@]}"
     echo "deploy-lint: kubernetes-validate --strict: ${#manifests[@]} manifests valid for Kubernetes $version"
 done
-"$bin/hadolint" --no-color docker/Dockerfile
-echo "deploy-lint: hadolint: docker/Dockerfile clean"
+"$bin/hadolint" --no-color docker/Dockerfile docker/Dockerfile.debian
+echo "deploy-lint: hadolint: docker/Dockerfile and docker/Dockerfile.debian clean"

@@ -3,8 +3,22 @@
 # zookeeper package (ZooKeeper 3.8 with zkCli.sh, log4j 1.2 and a JRE through its dependencies),
 # logback, unshare (util-linux), promtool (prometheus: the metrics tests check our exposition
 # with it) and nc (netcat-openbsd: the probe bench recreates the tutorial's `echo ruok | nc`).
+# With the argument `image`, also what `make image-debian` and `make image-test` need: mmdebstrap
+# (the image's base from Debian packages), buildah (the build), podman with runc (the runtime;
+# crun refuses this machine's hybrid cgroup layout), catatonit (a pod's infra container) and
+# netavark with aardvark-dns and iptables (a podman network whose containers find each other by
+# name; the tests make theirs --internal, so netavark adds no NAT towards the outside).
 # Runs apt-get only when something is missing, so repeated runs cost nothing.
 set -euo pipefail
+
+case "${1-}" in
+    '') image=false ;;
+    image) image=true ;;
+    *)
+        echo "install-deps: unknown argument '$1'; accepted: none (test tools) or 'image' (also the container tools)" >&2
+        exit 2
+        ;;
+esac
 
 missing=()
 [ -f /usr/share/java/zookeeper.jar ] && [ -x /usr/share/zookeeper/bin/zkCli.sh ] || missing+=(zookeeper)
@@ -14,6 +28,16 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
+if $image; then
+    command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+    command -v buildah >/dev/null 2>&1 || missing+=(buildah)
+    command -v podman >/dev/null 2>&1 || missing+=(podman)
+    command -v runc >/dev/null 2>&1 || missing+=(runc)
+    [ -x /usr/libexec/podman/catatonit ] || command -v catatonit >/dev/null 2>&1 || missing+=(catatonit)
+    [ -x /usr/lib/podman/netavark ] || command -v netavark >/dev/null 2>&1 || missing+=(netavark)
+    [ -x /usr/lib/podman/aardvark-dns ] || command -v aardvark-dns >/dev/null 2>&1 || missing+=(aardvark-dns)
+    command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

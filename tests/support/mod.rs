@@ -8,6 +8,8 @@
 
 pub mod ensemble;
 pub mod forward;
+pub mod kube;
+pub mod podman;
 
 use std::collections::BTreeMap;
 use std::fs;
