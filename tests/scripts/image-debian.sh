@@ -89,9 +89,10 @@ else
     echo "image-debian: base built in $((SECONDS - started)) s"
 fi
 
-# The ZooKeeper version for the image's label, from the base's own package database.
+# The ZooKeeper version for the image's label, from the base's own package database. awk reads
+# to the end: leaving early would end tar with SIGPIPE, which pipefail turns into a failure.
 zk_version=$(tar -xOf "$base" ./var/lib/dpkg/status |
-    awk '/^Package: / { p = $2 } /^Version: / && p == "libzookeeper-java" { print $2; exit }')
+    awk '/^Package: / { p = $2 } /^Version: / && p == "libzookeeper-java" && v == "" { v = $2 } END { print v }')
 zk_version=${zk_version%%-*}
 [ -n "$zk_version" ] || { echo "image-debian: libzookeeper-java's version not found in $base" >&2; exit 1; }
 
