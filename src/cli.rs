@@ -314,6 +314,16 @@ struct StartArgs {
     #[arg(long = "set", env = "ZK_SET", value_name = "KEY=VALUE", value_delimiter = '\n')]
     set: Vec<String>,
 
+    /// A zoo.cfg key whose value is the contents of a file (a Secret volume), one trailing newline trimmed; shown as <redacted>, repeatable (ZK_SET_FILE: one KEY=PATH per line)
+    #[arg(
+        long = "set_file",
+        alias = "set-file",
+        env = "ZK_SET_FILE",
+        value_name = "KEY=PATH",
+        value_delimiter = '\n'
+    )]
+    set_file: Vec<String>,
+
     /// The java binary [default: $JAVA_HOME/bin/java, else java on PATH]
     #[arg(long = "java", env = "ZK_JAVA", value_name = "PATH")]
     java: Option<String>,
@@ -403,6 +413,7 @@ pub(crate) struct StartInput {
     pub(crate) quorum_listen_on_all_ips: Option<Raw>,
     pub(crate) min_server_id: Raw,
     pub(crate) set: Vec<Raw>,
+    pub(crate) set_file: Vec<Raw>,
     pub(crate) java: Option<Raw>,
     pub(crate) zk_home: Option<Raw>,
     pub(crate) classpath: Option<Raw>,
@@ -610,6 +621,7 @@ impl Named<'_> {
             )?,
             min_server_id: self.raw("min_server_id", a.min_server_id),
             set: self.list("set", a.set),
+            set_file: self.list("set_file", a.set_file),
             java: self.optional("java", a.java),
             zk_home: self.optional("zk_home", a.zk_home),
             classpath: self.optional("classpath", a.classpath),

@@ -13,9 +13,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use nix::unistd::{Gid, Uid};
 
 /// Files are world-readable: zkCli.sh and probes in the same pod may run as another user.
 const FILE_MODE: u32 = 0o644;
+/// Files that hold a secret: readable by their owner, the user ZooKeeper runs as, only.
+const PRIVATE_MODE: u32 = 0o600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
@@ -40,18 +43,61 @@ pub(crate) struct FileChange {
     pub(crate) path: PathBuf,
     pub(crate) contents: String,
     pub(crate) state: State,
+    /// Set for a file that holds a secret.
+    pub(crate) private: Option<Private>,
+}
+
+/// How a file that holds a secret is written and shown: mode 0600, given to `owner` (the user
+/// ZooKeeper runs as; `None`: zk-entry's own user) before it is renamed into place, and shown
+/// as `shown` (its contents with the secrets redacted) in logs and `--dry-run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Private {
+    pub(crate) owner: Option<(Uid, Gid)>,
+    pub(crate) shown: String,
 }
 
 impl FileChange {
     /// Compare `contents` with what is on disk now.
     pub(crate) fn new(path: PathBuf, contents: String) -> anyhow::Result<FileChange> {
+        FileChange::with_privacy(path, contents, None)
+    }
+
+    /// As [`FileChange::new`]; a private file whose mode or owner is not yet right is replaced
+    /// even when its contents are (a secret left readable by an older start is closed).
+    pub(crate) fn with_privacy(
+        path: PathBuf,
+        contents: String,
+        private: Option<Private>,
+    ) -> anyhow::Result<FileChange> {
         let state = match fs::read(&path) {
-            Ok(old) if old == contents.as_bytes() => State::Unchanged,
+            Ok(old) if old == contents.as_bytes() && private_as_planned(&path, private.as_ref()) => {
+                State::Unchanged
+            }
             Ok(_) => State::Replaced,
             Err(e) if e.kind() == io::ErrorKind::NotFound => State::New,
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        Ok(FileChange { path, contents, state })
+        Ok(FileChange { path, contents, state, private })
+    }
+
+    /// The contents as they may be printed.
+    pub(crate) fn shown(&self) -> &str {
+        self.private.as_ref().map_or(&self.contents, |p| &p.shown)
+    }
+}
+
+/// True when the file at `path` has the mode (and owner) `private` asks for.
+fn private_as_planned(path: &Path, private: Option<&Private>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::symlink_metadata(path) else { return false };
+    let mode = meta.mode() & 0o7777;
+    match private {
+        // Public files keep whatever mode an operator gave them, as before.
+        None => true,
+        Some(p) => {
+            mode == PRIVATE_MODE
+                && p.owner.is_none_or(|(uid, gid)| meta.uid() == uid.as_raw() && meta.gid() == gid.as_raw())
+        }
     }
 }
 
@@ -102,11 +148,21 @@ fn stage(change: &FileChange) -> anyhow::Result<tempfile::NamedTempFile> {
     )?;
     // Through the File itself: NamedTempFile's own Write wraps errors and hides the OS code.
     io_context(tmp.as_file_mut().write_all(change.contents.as_bytes()), "write", &change.path)?;
+    // The temporary file is created 0600, so a secret is never readable by others, not even
+    // for a moment; it is given to its owner before it gets its name.
+    let mode = if change.private.is_some() { PRIVATE_MODE } else { FILE_MODE };
     io_context(
-        tmp.as_file().set_permissions(fs::Permissions::from_mode(FILE_MODE)),
+        tmp.as_file().set_permissions(fs::Permissions::from_mode(mode)),
         "set permissions of",
         &change.path,
     )?;
+    if let Some((uid, gid)) = change.private.as_ref().and_then(|p| p.owner) {
+        io_context(
+            nix::unistd::fchown(tmp.as_file(), Some(uid), Some(gid)).map_err(io::Error::from),
+            "give the secret file to its user:",
+            &change.path,
+        )?;
+    }
     io_context(tmp.as_file().sync_all(), "flush", &change.path)?;
     Ok(tmp)
 }
@@ -173,12 +229,35 @@ mod tests {
                 path: dir.path().join("missing-dir/java.env"),
                 contents: "x".into(),
                 state: State::New,
+                private: None,
             },
         ];
         let err = write_files(&changes).unwrap_err();
         assert!(format!("{err:#}").contains("missing-dir"), "{err:#}");
         assert_eq!(fs::read_to_string(&good).unwrap(), "old\n");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn private_files_are_0600_and_a_readable_one_is_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jaas.conf");
+        let private = || Some(Private { owner: None, shown: "<redacted>".into() });
+        fs::write(&path, "secret\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let change = FileChange::with_privacy(path.clone(), "secret\n".into(), private()).unwrap();
+        assert_eq!(change.state, State::Replaced, "same contents, but readable by others");
+        assert_eq!(change.shown(), "<redacted>");
+        write_files(&[change]).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, PRIVATE_MODE);
+        let again = FileChange::with_privacy(path.clone(), "secret\n".into(), private()).unwrap();
+        assert_eq!(again.state, State::Unchanged);
+        let mine = (nix::unistd::getuid(), nix::unistd::getgid());
+        let owned = Some(Private { owner: Some(mine), shown: String::new() });
+        assert_eq!(
+            FileChange::with_privacy(path.clone(), "secret\n".into(), owned).unwrap().state,
+            State::Unchanged
+        );
     }
 
     #[test]

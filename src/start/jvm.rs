@@ -47,10 +47,11 @@ impl JvmCommand {
         args
     }
 
-    /// The command as one shell-quoted line, for logs and `--dry-run`.
+    /// The command as one shell-quoted line, for logs and `--dry-run`; secret system properties
+    /// redacted.
     pub(crate) fn display(&self) -> String {
         let program = self.program.to_string_lossy();
-        let args = self.args();
+        let args: Vec<String> = self.args().iter().map(|a| super::secrets::shown_jvm_arg(a)).collect();
         super::render::command_line(std::iter::once(program.as_ref()).chain(args.iter().map(String::as_str)))
     }
 }

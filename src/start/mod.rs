@@ -18,6 +18,7 @@ mod identity;
 mod jvm;
 mod ownership;
 mod render;
+mod secrets;
 pub(crate) mod settings;
 pub(crate) mod user;
 
@@ -30,7 +31,7 @@ use crate::cli::StartInput;
 use crate::exit;
 use crate::pid1::signals::Signals;
 use crate::pid1::supervise::{self, Child};
-use files::{FileChange, State};
+use files::{FileChange, Private, State};
 use identity::{DomainSources, Identity};
 use jvm::{JavaEnv, JvmCommand};
 use settings::Settings;
@@ -76,6 +77,7 @@ impl Program {
 pub(crate) struct Plan {
     settings: Settings,
     identity: Identity,
+    /// zoo.cfg's entries as they may be logged: secret values redacted.
     zoo_cfg: Vec<(String, String)>,
     dirs: Vec<PathBuf>,
     /// The directories ZooKeeper writes: chowned as root, checked for writability otherwise.
@@ -124,19 +126,60 @@ fn current_hostname() -> anyhow::Result<String> {
 }
 
 impl Plan {
-    /// Render every file and check the existing myid against the derived one.
+    /// Render every file, read the secret files and check the existing myid against the
+    /// derived one.
     fn new(settings: Settings, identity: Identity, program: Program, run_as: RunAs) -> anyhow::Result<Plan> {
         let paths = &settings.paths;
         let jvm_options = jvm::jvm_options(&settings.java, paths);
-        let zoo_cfg = render::zoo_cfg_entries(&settings, &identity);
         let conf = &paths.conf_dir;
+        let owner = match &run_as {
+            RunAs::Switch(account) => Some((account.uid, account.gid)),
+            RunAs::Current { .. } => None,
+        };
+        let private = |shown: String| Private { owner, shown };
+        let mut files = Vec::new();
+        // (key, value, secret)
+        let mut entries: Vec<(String, String, bool)> = render::zoo_cfg_entries(&settings, &identity)
+            .into_iter()
+            .map(|(k, v)| {
+                let secret = secrets::is_secret_key(&k);
+                (k, v, secret)
+            })
+            .collect();
+        for secret in &settings.security.set_file {
+            let what = format!("{} {}", secret.name, secret.key);
+            let value = secrets::read_file(&what, &secret.path)?;
+            if settings::PASSWORD_PATH_KEYS.contains(&secret.key.as_str()) {
+                // ZooKeeper reads this one from a file itself: zoo.cfg names the file only.
+                let path = conf.join(format!("secret.{}", secret.key));
+                entries.push((format!("{}Path", secret.key), path.to_string_lossy().into_owned(), false));
+                files.push(FileChange::with_privacy(path, value, Some(private(secrets::REDACTED.into())))?);
+            } else {
+                entries.push((secret.key.clone(), value, true));
+            }
+        }
+        let zoo_cfg: Vec<(String, String)> = entries.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
+        let shown: Vec<(String, String)> = entries
+            .iter()
+            .map(|(k, v, secret)| (k.clone(), if *secret { secrets::REDACTED.into() } else { v.clone() }))
+            .collect();
+        let zoo_cfg_private =
+            entries.iter().any(|(_, _, secret)| *secret).then(|| private(render::zoo_cfg(&shown)));
+        let java_env = render::java_env(&paths.log_dir, &jvm_options);
+        let java_env_private = jvm_options.iter().any(|o| secrets::is_secret_jvm_arg(o)).then(|| {
+            let shown: Vec<String> = jvm_options.iter().map(|o| secrets::shown_jvm_arg(o)).collect();
+            private(render::java_env(&paths.log_dir, &shown))
+        });
         let level = settings.server.log_level;
-        let mut files = vec![
-            FileChange::new(conf.join("zoo.cfg"), render::zoo_cfg(&zoo_cfg))?,
-            FileChange::new(conf.join("log4j.properties"), render::log4j_properties(level))?,
-            FileChange::new(conf.join("logback.xml"), render::logback_xml(level))?,
-            FileChange::new(conf.join("java.env"), render::java_env(&paths.log_dir, &jvm_options))?,
-        ];
+        files.splice(
+            0..0,
+            [
+                FileChange::with_privacy(conf.join("zoo.cfg"), render::zoo_cfg(&zoo_cfg), zoo_cfg_private)?,
+                FileChange::new(conf.join("log4j.properties"), render::log4j_properties(level))?,
+                FileChange::new(conf.join("logback.xml"), render::logback_xml(level))?,
+                FileChange::with_privacy(conf.join("java.env"), java_env, java_env_private)?,
+            ],
+        );
         if let Some(myid) = myid_change(&paths.data_dir, identity.myid)? {
             files.push(myid);
         }
@@ -147,7 +190,7 @@ impl Plan {
             paths.conf_dir.clone(),
         ];
         let owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
-        Ok(Plan { settings, identity, zoo_cfg, dirs, owned_dirs, files, program, run_as })
+        Ok(Plan { settings, identity, zoo_cfg: shown, dirs, owned_dirs, files, program, run_as })
     }
 
     /// Create the directories, write the files, give the data directories to ZooKeeper's user,
@@ -213,8 +256,8 @@ impl Plan {
         }
         for f in &self.files {
             let _ = writeln!(out, "==> {} ({}) <==", f.path.display(), f.state.describe());
-            out.push_str(&f.contents);
-            if !f.contents.ends_with('\n') {
+            out.push_str(f.shown());
+            if !f.shown().ends_with('\n') {
                 out.push('\n');
             }
         }
@@ -236,7 +279,7 @@ impl Plan {
 fn myid_change(data_dir: &Path, myid: u64) -> anyhow::Result<Option<FileChange>> {
     let path = data_dir.join("myid");
     let Some(existing) = files::read_optional(&path)? else {
-        return Ok(Some(FileChange { path, contents: render::myid(myid), state: State::New }));
+        return Ok(Some(FileChange { path, contents: render::myid(myid), state: State::New, private: None }));
     };
     match existing.trim().parse::<u64>() {
         Ok(id) if id == myid => Ok(None),

@@ -11,6 +11,7 @@
 mod ensemble;
 mod java;
 mod ports;
+mod security;
 mod server;
 mod supervision;
 mod timing;
@@ -22,6 +23,7 @@ use crate::cli::StartInput;
 pub(crate) use ensemble::Ensemble;
 pub(crate) use java::Java;
 pub(crate) use ports::Ports;
+pub(crate) use security::{PASSWORD_PATH_KEYS, Security};
 pub(crate) use server::{LogLevel, ServerOptions};
 pub(crate) use supervision::Supervision;
 pub(crate) use timing::Timing;
@@ -36,6 +38,7 @@ pub(crate) struct Settings {
     pub(crate) server: ServerOptions,
     pub(crate) java: Java,
     pub(crate) supervision: Supervision,
+    pub(crate) security: Security,
     /// Check everything and print the plan; change nothing.
     pub(crate) dry_run: bool,
 }
@@ -54,6 +57,9 @@ impl Settings {
     pub(crate) fn from_input(a: &StartInput) -> anyhow::Result<Settings> {
         let ensemble = Ensemble::from_input(a)?;
         let ports = Ports::from_input(a)?;
+        let server = ServerOptions::from_input(a)?;
+        let set_keys: Vec<&str> = server.extra.iter().map(|(k, _)| k.as_str()).collect();
+        let security = Security::from_input(a, &set_keys)?;
         Ok(Settings {
             paths: Paths {
                 data_dir: a.data_dir.absolute_path()?,
@@ -64,9 +70,10 @@ impl Settings {
             ensemble,
             ports,
             timing: Timing::from_input(a)?,
-            server: ServerOptions::from_input(a)?,
+            server,
             java: Java::from_input(a)?,
             supervision: Supervision::from_input(a)?,
+            security,
             dry_run: a.dry_run.as_ref().map(|raw| raw.switch()).transpose()?.unwrap_or(false),
         })
     }

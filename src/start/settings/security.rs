@@ -1,0 +1,101 @@
+//! Secrets handed to ZooKeeper through files (`--set_file KEY=PATH`). Owns the rules between
+//! `--set_file` and `--set`: each zoo.cfg key is given once across both, and never one that
+//! zk-entry writes from a flag.
+//!
+//! Only the paths are checked here; the files are read when the start is planned
+//! ([`crate::start::secrets::read_file`]), like every other file.
+
+use std::path::PathBuf;
+
+use super::server::{check_unmanaged, is_key};
+use crate::cli::StartInput;
+use crate::exit;
+use crate::parse::{Raw, Source};
+
+/// zoo.cfg keys whose value ZooKeeper 3.8 can read from a file itself (`<key>Path`): for these
+/// the secret goes into a file of its own, so zoo.cfg holds no secret and stays readable.
+pub(crate) const PASSWORD_PATH_KEYS: [&str; 4] = [
+    "ssl.keyStore.password",
+    "ssl.trustStore.password",
+    "ssl.quorum.keyStore.password",
+    "ssl.quorum.trustStore.password",
+];
+
+/// One `--set_file KEY=PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SecretFile {
+    /// How the user gave it (`--set_file`, `ZK_SET_FILE (environment)`), for messages.
+    pub(crate) name: String,
+    pub(crate) key: String,
+    pub(crate) path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Security {
+    pub(crate) set_file: Vec<SecretFile>,
+}
+
+impl Security {
+    /// `set_keys`: the keys `--set` gave, which `--set_file` must not repeat.
+    pub(super) fn from_input(a: &StartInput, set_keys: &[&str]) -> anyhow::Result<Security> {
+        let mut set_file: Vec<SecretFile> = Vec::with_capacity(a.set_file.len());
+        for raw in &a.set_file {
+            let entry = secret_file(raw)?;
+            let earlier = set_keys
+                .iter()
+                .map(|k| (*k, "--set"))
+                .chain(set_file.iter().map(|f| (f.key.as_str(), "--set_file")))
+                .find(|(k, _)| k.eq_ignore_ascii_case(&entry.key));
+            if let Some((key, flag)) = earlier {
+                return exit::usage(format!(
+                    "{}: key '{}' is given twice (also as '{key}' in {flag}); give each zoo.cfg key once",
+                    raw.name, entry.key
+                ));
+            }
+            set_file.push(entry);
+        }
+        Ok(Security { set_file })
+    }
+}
+
+/// `KEY=PATH` with a zoo.cfg key zk-entry does not manage and an absolute path.
+fn secret_file(raw: &Raw) -> anyhow::Result<SecretFile> {
+    let expected = "KEY=PATH with a zoo.cfg key and the absolute path of a file holding its value";
+    raw.single_line(expected)?;
+    let Some((key, path)) = raw.text.split_once('=') else {
+        return Err(raw.reject("has no '='", expected));
+    };
+    if !is_key(key) {
+        return Err(raw.reject("does not start with a valid key", expected));
+    }
+    check_unmanaged(&raw.name, key)?;
+    let path = Raw::new(format!("{} {key}", raw.name), path, Source::CommandLine).absolute_path()?;
+    Ok(SecretFile { name: raw.name.clone(), key: key.to_string(), path })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::start::settings::tests::{rejects, settings};
+    use std::path::PathBuf;
+
+    #[test]
+    fn set_file_takes_key_and_absolute_path() {
+        let s = settings(&["--set_file", "ssl.keyStore.password=/etc/zk/ks-password"]).unwrap();
+        let f = &s.security.set_file[0];
+        assert_eq!(
+            (f.key.as_str(), f.path.clone()),
+            ("ssl.keyStore.password", PathBuf::from("/etc/zk/ks-password"))
+        );
+        assert_eq!(f.name, "--set_file");
+    }
+
+    #[test]
+    fn set_file_refusals() {
+        rejects(&["--set_file", "a.secret"], &["--set_file", "'a.secret'", "KEY=PATH"]);
+        rejects(&["--set_file", "a.secret=relative"], &["--set_file a.secret", "absolute"]);
+        rejects(&["--set_file", "clientPort=/x"], &["--set_file", "--client_port"]);
+        rejects(&["--set_file", "server.1=/x"], &["remove it from --set_file"]);
+        rejects(&["--set", "a.secret=1", "--set_file", "A.secret=/x"], &["twice", "in --set"]);
+        rejects(&["--set_file", "a.secret=/x", "--set_file", "a.secret=/y"], &["twice", "in --set_file"]);
+    }
+}
