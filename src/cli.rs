@@ -202,7 +202,7 @@ struct StartArgs {
     )]
     sync_limit: String,
 
-    /// JVM heap, as for -Xmx (digits and k, m or g)
+    /// JVM heap, as for -Xmx (digits and k, m or g), or N% of the container's memory limit (e.g. 75%)
     #[arg(long = "heap", env = "ZK_HEAP", default_value = "2G", value_name = "SIZE")]
     heap: String,
 

@@ -197,3 +197,118 @@ fn refusals_show_no_secret() {
         }
     }
 }
+
+/// A memory cgroup (v1, as on this machine) below the test's own, removed on drop.
+struct MemoryCgroup {
+    dir: PathBuf,
+}
+
+impl MemoryCgroup {
+    /// A new cgroup; `limit` in bytes, or none (the kernel's "unlimited").
+    fn new(name: &str, limit: Option<u64>) -> MemoryCgroup {
+        let own = fs::read_to_string("/proc/self/cgroup").unwrap();
+        let path = own
+            .lines()
+            .find_map(|l| l.splitn(3, ':').nth(2).filter(|_| l.split(':').nth(1) == Some("memory")))
+            .expect("this test needs a cgroup v1 memory controller (as on the CI machine)");
+        let dir = Path::new("/sys/fs/cgroup/memory")
+            .join(path.trim_start_matches('/'))
+            .join(format!("{name}-{}", std::process::id()));
+        fs::create_dir(&dir).unwrap_or_else(|e| panic!("cannot create the cgroup {}: {e}", dir.display()));
+        let cgroup = MemoryCgroup { dir };
+        if let Some(bytes) = limit {
+            fs::write(cgroup.dir.join("memory.limit_in_bytes"), bytes.to_string()).unwrap();
+        }
+        cgroup
+    }
+
+    /// zk-entry with these arguments, started inside the cgroup (a shell moves itself in, then
+    /// execs zk-entry).
+    fn run(&self, args: &[&str]) -> Output {
+        let line = format!(
+            "echo $$ > {} && exec {}",
+            shell_quote(&self.dir.join("cgroup.procs").to_string_lossy()),
+            command_line(std::iter::once(BIN).chain(args.iter().copied()))
+        );
+        let mut cmd = std::process::Command::new("sh");
+        scrub(&mut cmd);
+        cmd.args(["-c", &line]).output().unwrap()
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        // Its processes have exited by now (Output waits); a cgroup without tasks can be removed.
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+#[test]
+fn heap_percent_follows_a_real_cgroup_memory_limit() {
+    require_root();
+    require_zookeeper();
+    let layout = tempfile::tempdir().unwrap();
+    let conf = format!("--conf_dir={}", layout.path().join("conf").display());
+    let data = format!("--data_dir={}", layout.path().join("data").display());
+    let logs = format!("--log_dir={}", layout.path().join("log").display());
+    let cgroup = MemoryCgroup::new("zk-entry-heap", Some(1 << 30));
+    // The real JVM under the limit: -XX:+PrintFlagsFinal -version prints its heap and exits.
+    let out = cgroup.run(&[
+        "start",
+        "--heap=75%",
+        &conf,
+        &data,
+        &logs,
+        "--java=/usr/bin/java",
+        "--jvm_flags=-XX:+PrintFlagsFinal -version",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let heap = stdout(&out)
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("MaxHeapSize"))
+        .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .expect("the JVM printed MaxHeapSize");
+    assert_eq!(heap, (768u64 << 20).to_string(), "75% of 1 GiB");
+    assert_contains_all(
+        "start log",
+        &stderr(&out),
+        &[
+            "zk-entry: memory limit 1 GiB (",
+            "memory.limit_in_bytes); heap 75% of it: 768 MiB (-XX:MaxRAMPercentage=75)\n",
+        ],
+    );
+    let java_env = fs::read_to_string(layout.path().join("conf/java.env")).unwrap();
+    assert!(java_env.contains("-XX:InitialRAMPercentage=75 -XX:MaxRAMPercentage=75"), "{java_env}");
+
+    // --heap=2G is unchanged: -Xms/-Xmx, no limit needed.
+    let fixed = cgroup.run(&["start", "--heap=2G", &conf, &data, &logs, "--dry-run"]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", stderr(&fixed));
+    assert!(stdout(&fixed).contains("-Xms2G -Xmx2G"), "{}", stdout(&fixed));
+    assert!(!stdout(&fixed).contains("memory limit"));
+}
+
+#[test]
+fn heap_percent_without_a_limit_is_refused_and_writes_nothing() {
+    require_root();
+    let layout = tempfile::tempdir().unwrap();
+    let conf = format!("--conf_dir={}", layout.path().join("conf").display());
+    let unlimited = MemoryCgroup::new("zk-entry-nolimit", None);
+    let out = unlimited.run(&["start", "--heap=75%", &conf, "--java=/bin/true"]);
+    assert_refused(
+        "no memory limit",
+        &out,
+        2,
+        &[
+            "--heap: 75% needs a container memory limit, and there is none (",
+            "memory.limit_in_bytes: 9223372036854771712)",
+            "set resources.limits.memory",
+        ],
+    );
+    assert!(!layout.path().join("conf").exists(), "a refused start wrote files");
+    let bad = zk_entry().args(["start", "--heap=95%", &conf, "--java=/bin/true"]).output().unwrap();
+    assert_usage_error(
+        "95%",
+        &bad,
+        &["--heap: '95%' is not a heap percentage; expected a whole percentage from 1 to 90"],
+    );
+}

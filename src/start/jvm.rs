@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::settings::{Java, Paths};
+use super::settings::{Heap, Java, Paths};
 use crate::exit::{self, Exec};
 
 const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
@@ -60,15 +60,20 @@ impl JvmCommand {
 /// (last, so that an operator's -Xmx or -D wins: the JVM takes the last of repeated flags).
 pub(crate) fn jvm_options(java: &Java, paths: &Paths) -> Vec<String> {
     let conf = paths.conf_dir.to_string_lossy();
-    let mut options = vec![
-        format!("-Xms{}", java.heap),
-        format!("-Xmx{}", java.heap),
+    let mut options = match &java.heap {
+        Heap::Size(size) => vec![format!("-Xms{size}"), format!("-Xmx{size}")],
+        // Initial and maximum alike, as -Xms and -Xmx are: no heap growth pauses later.
+        Heap::Percent { percent, .. } => {
+            vec![format!("-XX:InitialRAMPercentage={percent}"), format!("-XX:MaxRAMPercentage={percent}")]
+        }
+    };
+    options.extend([
         // A JVM that runs out of heap must die so the pod restarts, not limp on half-broken.
         "-XX:+ExitOnOutOfMemoryError".to_string(),
         format!("-Dzookeeper.log.dir={}", paths.log_dir.to_string_lossy()),
         format!("-Dlog4j.configuration=file:{conf}/log4j.properties"),
         format!("-Dlogback.configurationFile={conf}/logback.xml"),
-    ];
+    ]);
     options.extend(java.jvm_flags.iter().cloned());
     options
 }

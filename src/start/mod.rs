@@ -16,6 +16,7 @@
 mod files;
 mod identity;
 mod jvm;
+mod memory;
 mod ownership;
 mod render;
 mod secrets;
@@ -85,6 +86,8 @@ pub(crate) struct Plan {
     files: Vec<FileChange>,
     program: Program,
     run_as: RunAs,
+    /// For `--heap=N%`: the memory limit and the heap it gives.
+    heap_note: Option<String>,
 }
 
 pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitCode> {
@@ -190,7 +193,16 @@ impl Plan {
             paths.conf_dir.clone(),
         ];
         let owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
-        Ok(Plan { settings, identity, zoo_cfg: shown, dirs, owned_dirs, files, program, run_as })
+        let heap_note = match &settings.java.heap {
+            settings::Heap::Percent { percent, flag } => Some(memory::heap_note(
+                flag,
+                *percent,
+                Path::new(memory::PROC_SELF_CGROUP),
+                Path::new(memory::CGROUP_ROOT),
+            )?),
+            settings::Heap::Size(_) => None,
+        };
+        Ok(Plan { settings, identity, zoo_cfg: shown, dirs, owned_dirs, files, program, run_as, heap_note })
     }
 
     /// Create the directories, write the files, give the data directories to ZooKeeper's user,
@@ -216,6 +228,9 @@ impl Plan {
             );
         }
         tracing::info!("{}", self.describe_identity());
+        if let Some(note) = &self.heap_note {
+            tracing::info!("{note}");
+        }
         if let Program::Jvm(JvmCommand { install: Some(install), .. }) = &self.program {
             tracing::info!("ZooKeeper install: {}", install.display());
         }
@@ -251,6 +266,9 @@ impl Plan {
             "# zk-entry start --dry-run: {}; nothing is written or run",
             self.describe_identity()
         );
+        if let Some(note) = &self.heap_note {
+            let _ = writeln!(out, "# {note}");
+        }
         for dir in files::missing_dirs(&self.dirs) {
             let _ = writeln!(out, "==> mkdir {} <==", dir.display());
         }

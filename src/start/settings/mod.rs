@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use crate::cli::StartInput;
 
 pub(crate) use ensemble::Ensemble;
-pub(crate) use java::Java;
+pub(crate) use java::{Heap, Java};
 pub(crate) use ports::Ports;
 pub(crate) use security::{PASSWORD_PATH_KEYS, Security};
 pub(crate) use server::{LogLevel, ServerOptions};
@@ -115,7 +115,7 @@ pub(crate) mod tests {
         assert_eq!(s.paths.conf_dir, PathBuf::from("/opt/zookeeper/conf"));
         assert_eq!((s.ports.client, s.ports.server, s.ports.election), (2181, 2888, 3888));
         assert_eq!((s.timing.tick_time, s.timing.init_limit, s.timing.sync_limit), (2000, 10, 5));
-        assert_eq!(s.java.heap, "2G");
+        assert_eq!(s.java.heap, Heap::Size("2G".into()));
         assert_eq!((s.timing.min_session_timeout, s.timing.max_session_timeout), (4000, 40000));
         assert_eq!(s.server.four_lw_whitelist, "ruok,srvr,mntr");
         assert_eq!(s.ports.admin, None);
