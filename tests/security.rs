@@ -312,3 +312,23 @@ fn heap_percent_without_a_limit_is_refused_and_writes_nothing() {
         &["--heap: '95%' is not a heap percentage; expected a whole percentage from 1 to 90"],
     );
 }
+
+#[test]
+fn an_election_port_that_cannot_be_bound_ends_the_start_with_14_and_says_so() {
+    require_zookeeper();
+    // The pod's own address (198.18.0.10 in the kubelet's /etc/hosts) is on no interface here:
+    // the election listener's bind fails as it does when another process holds the port.
+    let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
+    pod.private_tmp = true;
+    pod.setup.push("ip link set lo up".into());
+    let out = pod.run(&["start", "--servers=3", "--heap=128M", "--exit_code_map=143:0"]);
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(14), "{log}");
+    assert!(
+        log.contains(
+            "exited with status 14 (ZooKeeper could not bind its election port 3888 on zk-0.zk-hs.default.svc.cluster.local: another process holds the port, or zk-0.zk-hs.default.svc.cluster.local is not an address of this pod; see ZooKeeper's log above); exiting with 14\n"
+        ),
+        "{log}"
+    );
+    assert!(stdout(&out).contains("3888"), "ZooKeeper's own log names the port: {}", stdout(&out));
+}

@@ -46,7 +46,7 @@ pub(crate) enum Program {
 }
 
 impl Program {
-    fn child(&self, run_as: &RunAs, exit_code_map: &[(u8, u8)]) -> Child {
+    fn child(&self, run_as: &RunAs, exit_code_map: &[(u8, u8)], exit_meanings: Vec<(u8, String)>) -> Child {
         let (program, args, label) = match self {
             Program::Jvm(jvm) => (
                 jvm.program.clone(),
@@ -59,7 +59,14 @@ impl Program {
                 (program, words[1..].to_vec(), label)
             }
         };
-        Child { program, args, label, run_as: run_as.clone(), exit_code_map: exit_code_map.to_vec() }
+        Child {
+            program,
+            args,
+            label,
+            run_as: run_as.clone(),
+            exit_code_map: exit_code_map.to_vec(),
+            exit_meanings,
+        }
     }
 
     /// The command as one shell-quoted line, for logs and `--dry-run`.
@@ -118,7 +125,9 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     plan.apply(signals)?;
     signals.checkpoint()?;
     tracing::info!("running {}", plan.program.display());
-    supervise::run(&plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map), signals)
+    let child =
+        plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map, plan.exit_meanings());
+    supervise::run(&child, signals)
 }
 
 fn current_hostname() -> anyhow::Result<String> {
@@ -241,6 +250,24 @@ impl Plan {
             self.files.iter().map(|f| format!("{} ({})", f.path.display(), f.state.describe())).collect();
         tracing::info!("{}", states.join("\nzk-entry: "));
         Ok(())
+    }
+
+    /// ZooKeeper's own exit statuses that zk-entry can explain. It exits with 14 when its
+    /// election listener cannot bind after `zookeeper.electionPortBindRetry` tries (3 by default,
+    /// about 4 s): a fast restart by the kubelet is the right answer, so the status passes through.
+    fn exit_meanings(&self) -> Vec<(u8, String)> {
+        if !matches!(self.program, Program::Jvm(_)) || !self.settings.ensemble.is_ensemble() {
+            return Vec::new();
+        }
+        let port = self.settings.ports.election;
+        let own = self.zoo_cfg.iter().find(|(k, _)| *k == format!("server.{}", self.identity.myid));
+        let address = own.and_then(|(_, v)| v.split(':').next()).unwrap_or("its address");
+        vec![(
+            14,
+            format!(
+                "ZooKeeper could not bind its election port {port} on {address}: another process holds the port, or {address} is not an address of this pod; see ZooKeeper's log above"
+            ),
+        )]
     }
 
     fn describe_identity(&self) -> String {
