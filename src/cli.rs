@@ -324,6 +324,33 @@ struct StartArgs {
     )]
     set_file: Vec<String>,
 
+    /// Quorum SASL (DIGEST-MD5): the file holding the password every server logs in to the others with; servers without it are refused
+    #[arg(
+        long = "quorum_sasl_password_file",
+        alias = "quorum-sasl-password-file",
+        env = "ZK_QUORUM_SASL_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    quorum_sasl_password_file: Option<String>,
+
+    /// Client SASL (DIGEST-MD5), enforced: a directory (Secret volume) with one file per user, holding its password
+    #[arg(
+        long = "client_sasl_users_dir",
+        alias = "client-sasl-users-dir",
+        env = "ZK_CLIENT_SASL_USERS_DIR",
+        value_name = "DIR"
+    )]
+    client_sasl_users_dir: Option<String>,
+
+    /// A digest super user 'super' (addauth digest super:PASSWORD) with the password in this file
+    #[arg(
+        long = "super_password_file",
+        alias = "super-password-file",
+        env = "ZK_SUPER_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    super_password_file: Option<String>,
+
     /// The java binary [default: $JAVA_HOME/bin/java, else java on PATH]
     #[arg(long = "java", env = "ZK_JAVA", value_name = "PATH")]
     java: Option<String>,
@@ -414,6 +441,9 @@ pub(crate) struct StartInput {
     pub(crate) min_server_id: Raw,
     pub(crate) set: Vec<Raw>,
     pub(crate) set_file: Vec<Raw>,
+    pub(crate) quorum_sasl_password_file: Option<Raw>,
+    pub(crate) client_sasl_users_dir: Option<Raw>,
+    pub(crate) super_password_file: Option<Raw>,
     pub(crate) java: Option<Raw>,
     pub(crate) zk_home: Option<Raw>,
     pub(crate) classpath: Option<Raw>,
@@ -622,6 +652,10 @@ impl Named<'_> {
             min_server_id: self.raw("min_server_id", a.min_server_id),
             set: self.list("set", a.set),
             set_file: self.list("set_file", a.set_file),
+            quorum_sasl_password_file: self
+                .optional("quorum_sasl_password_file", a.quorum_sasl_password_file),
+            client_sasl_users_dir: self.optional("client_sasl_users_dir", a.client_sasl_users_dir),
+            super_password_file: self.optional("super_password_file", a.super_password_file),
             java: self.optional("java", a.java),
             zk_home: self.optional("zk_home", a.zk_home),
             classpath: self.optional("classpath", a.classpath),

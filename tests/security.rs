@@ -14,7 +14,14 @@ use std::process::Output;
 use support::*;
 
 /// Values planted where a secret may come from; none may show up anywhere but in its file.
-const PLANTED: [&str; 4] = ["Pl4nted-ks-pass", "Pl4nted-from-file", "Pl4nted-set-pass", "Pl4nted-jvm-pass"];
+const PLANTED: [&str; 6] = [
+    "Pl4nted-ks-pass",
+    "Pl4nted-from-file",
+    "Pl4nted-set-pass",
+    "Pl4nted-jvm-pass",
+    "Pl4nted-sasl-user",
+    "Pl4nted-quorum",
+];
 
 /// A start's directories in one temporary tree, and the secret files it reads.
 struct Layout {
@@ -33,6 +40,8 @@ impl Layout {
         for name in ["ks-password", "token"] {
             std::os::unix::fs::symlink(format!("..data/{name}"), secrets.join(name)).unwrap();
         }
+        secret_volume(&layout.path("users"), &[("app", PLANTED[4])]);
+        secret_volume(&layout.path("quorum"), &[("password", PLANTED[5])]);
         layout
     }
 
@@ -52,6 +61,8 @@ impl Layout {
         args.push(format!("--set_file=my.token={}", self.path("secrets/token").display()));
         args.push(format!("--set=ssl.quorum.keyStore.password={}", PLANTED[2]));
         args.push(format!("--jvm_flags=-Dzookeeper.ssl.trustStore.password={} -Da=b", PLANTED[3]));
+        args.push(format!("--client_sasl_users_dir={}", self.path("users").display()));
+        args.push(format!("--quorum_sasl_password_file={}", self.path("quorum/password").display()));
         args.push("--java=/bin/true".into());
         args.push("--classpath=/nonexistent.jar".into());
         args.extend(extra.iter().map(|s| s.to_string()));
@@ -116,6 +127,7 @@ fn secrets_are_redacted_in_the_log_and_written_0600_for_zookeepers_user() {
     assert_eq!(
         secret_files,
         vec![
+            (conf.join("jaas.conf"), 0o600, 4242),
             (conf.join("java.env"), 0o600, 4242),
             (conf.join("secret.ssl.keyStore.password"), 0o600, 4242),
             (conf.join("zoo.cfg"), 0o600, 4242),
@@ -155,6 +167,7 @@ fn dry_run_shows_no_secret_and_writes_nothing() {
             "ssl.quorum.keyStore.password=<redacted>\n",
             "my.token=<redacted>\n",
             "secret.ssl.keyStore.password (new) <==\n<redacted>\n",
+            "jaas.conf (new) <==\n<redacted>\n",
         ],
     );
     assert!(!layout.path("conf").exists(), "--dry-run wrote the conf dir");
@@ -331,4 +344,173 @@ fn an_election_port_that_cannot_be_bound_ends_the_start_with_14_and_says_so() {
         "{log}"
     );
     assert!(stdout(&out).contains("3888"), "ZooKeeper's own log names the port: {}", stdout(&out));
+}
+
+/// One ensemble at a time on this machine (as in tests/e2e.rs).
+static ONE_ENSEMBLE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+const SERVE_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// A Secret volume at `dir` as the kubelet writes it: files in a timestamped directory, reached
+/// through the `..data` symlink.
+fn secret_volume(dir: &Path, files: &[(&str, &str)]) {
+    let data = dir.join("..2026_11_28_20_00_00.1");
+    fs::create_dir_all(&data).unwrap();
+    for (name, text) in files {
+        fs::write(data.join(name), text).unwrap();
+        std::os::unix::fs::symlink(format!("..data/{name}"), dir.join(name)).unwrap();
+    }
+    std::os::unix::fs::symlink(data.file_name().unwrap(), dir.join("..data")).unwrap();
+}
+
+/// zkCli.sh in the client sandbox with `stdin` as its commands and `jaas` (a JAAS file on the
+/// host) for SASL; everything it printed.
+fn zkcli_session(
+    client: &support::ensemble::Client,
+    jaas: Option<&Path>,
+    servers: &str,
+    stdin: &str,
+) -> String {
+    use std::io::Write;
+    let netns = format!("--net={}", client.netns().display());
+    let mut cmd = std::process::Command::new("nsenter");
+    cmd.args([
+        &netns,
+        "--",
+        "timeout",
+        "-s",
+        "KILL",
+        "30",
+        "/usr/share/zookeeper/bin/zkCli.sh",
+        "-server",
+        servers,
+    ]);
+    scrub(&mut cmd);
+    if let Some(jaas) = jaas {
+        cmd.env("CLIENT_JVMFLAGS", format!("-Djava.security.auth.login.config={}", jaas.display()));
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    format!("{}{}", stdout(&out), stderr(&out))
+}
+
+#[test]
+fn sasl_quorum_refuses_a_wrong_password_while_the_ensemble_serves_and_clients_must_authenticate() {
+    use support::ensemble::{Ensemble, Launch, pod_ip};
+    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
+    require_zookeeper();
+    const QUORUM: &str = "Pl4nted-quorum-pw";
+    const WRONG: &str = "Pl4nted-wrong-pw";
+    const APP: &str = "Pl4nted-app-pw";
+    const OPS: &str = "Pl4nted-ops-pw";
+    const SUPER: &str = "Pl4nted-super-pw";
+    let mut e = Ensemble::new(Path::new(BIN), 3);
+    for ordinal in 0..3 {
+        let secrets = e.pod_dir(ordinal).join("opt/secrets");
+        let quorum = if ordinal == 2 { WRONG } else { QUORUM };
+        secret_volume(&secrets.join("quorum"), &[("password", &format!("{quorum}\n"))]);
+        secret_volume(&secrets.join("users"), &[("app", APP), ("ops", OPS)]);
+        secret_volume(&secrets.join("super"), &[("password", SUPER)]);
+    }
+    let mut argv = e.command_line(Launch::ZkEntry);
+    argv.extend(
+        [
+            "--quorum_sasl_password_file=/opt/secrets/quorum/password",
+            "--client_sasl_users_dir=/opt/secrets/users",
+            "--super_password_file=/opt/secrets/super/password",
+        ]
+        .map(String::from),
+    );
+    for ordinal in 0..3 {
+        e.start_with(ordinal, &argv);
+    }
+    // zk-0 and zk-1 (the same password) are a quorum and serve; zk-2 is refused.
+    e.wait_serving(&[0, 1], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    let zookeeper_log =
+        |o: usize| fs::read_to_string(e.pod_dir(o).join("logs/container.out")).unwrap_or_default();
+    let refused = wait_for(SERVE_LIMIT, || {
+        (0..2)
+            .all(|o| {
+                zookeeper_log(o).contains("SaslQuorumAuthServer@128] - Failed to authenticate using SASL")
+            })
+            .then_some(())
+    });
+    assert!(refused.is_some(), "the servers' logs do not show zk-2 refused: {}{}", e.log(0), e.log(1));
+    assert!(!e.ready(2, true), "zk-2 with the wrong password serves: {}", e.log(2));
+    assert!(e.exited(2).is_none(), "zk-2 keeps running, as ZooKeeper does");
+
+    // Clients: a SASL user writes; a client without credentials is refused.
+    let client = e.client();
+    let jaas_dir = tempfile::tempdir().unwrap();
+    let jaas = |user: &str, password: &str| {
+        let path = jaas_dir.path().join(format!("{user}.jaas"));
+        fs::write(
+            &path,
+            format!("Client {{\n org.apache.zookeeper.server.auth.DigestLoginModule required\n username=\"{user}\"\n password=\"{password}\";\n}};\n"),
+        )
+        .unwrap();
+        path
+    };
+    let servers = format!("{}:2181", pod_ip(0));
+    let app = jaas("app", APP);
+    let created = zkcli_session(
+        &client,
+        Some(&app),
+        &servers,
+        "create /secured data sasl:app:cdrwa\nget /secured\nquit\n",
+    );
+    assert!(created.contains("Created /secured") && created.contains("\ndata\n"), "{created}");
+    let anonymous = zkcli_session(&client, None, &servers, "ls /\nquit\n");
+    assert!(
+        !anonymous.contains("[secured, zookeeper]") && !anonymous.contains("[zookeeper, secured]"),
+        "{anonymous}"
+    );
+    // Another SASL user cannot read the node, until it authenticates as the digest super user.
+    let ops = jaas("ops", OPS);
+    let denied = zkcli_session(&client, Some(&ops), &servers, "get /secured\nquit\n");
+    assert!(denied.contains("Insufficient permission") || denied.contains("NoAuth"), "{denied}");
+    let as_super = zkcli_session(
+        &client,
+        Some(&ops),
+        &servers,
+        &format!("addauth digest super:{SUPER}\nget /secured\nquit\n"),
+    );
+    assert!(as_super.contains("\ndata\n"), "{as_super}");
+
+    // Probes still work from inside the pod.
+    assert!(e.ready(0, true));
+    assert!(e.role(0).is_some());
+
+    // The secrets: in no zk-entry line; in the pod only in 0600 files of ZooKeeper's user.
+    for ordinal in 0..3 {
+        let log = fs::read_to_string(e.pod_dir(ordinal).join("logs/container.err")).unwrap();
+        for planted in [QUORUM, WRONG, APP, OPS, SUPER] {
+            assert!(!log.contains(planted), "zk-{ordinal} logged {planted}: {log}");
+        }
+        let conf = e.pod_dir(ordinal).join("opt/zookeeper/conf");
+        let jaas = fs::metadata(conf.join("jaas.conf")).unwrap();
+        assert_eq!(jaas.mode() & 0o777, 0o600);
+        let zookeeper_uid =
+            fs::metadata(e.pod_dir(ordinal).join("var-lib/zookeeper/data/myid")).unwrap().uid();
+        assert_eq!(jaas.uid(), zookeeper_uid, "jaas.conf belongs to ZooKeeper's user");
+        assert_eq!(
+            fs::metadata(conf.join("zoo.cfg")).unwrap().mode() & 0o777,
+            0o600,
+            "zoo.cfg holds the super digest"
+        );
+    }
+
+    // The refusal was the password: with the right one, zk-2 joins.
+    e.kill(2);
+    let secrets = e.pod_dir(2).join("opt/secrets/quorum");
+    fs::remove_dir_all(&secrets).unwrap();
+    secret_volume(&secrets, &[("password", QUORUM)]);
+    e.start_with(2, &argv);
+    e.wait_serving(&[2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
 }

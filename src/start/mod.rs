@@ -19,6 +19,7 @@ mod jvm;
 mod memory;
 mod ownership;
 mod render;
+mod sasl;
 mod secrets;
 pub(crate) mod settings;
 pub(crate) mod user;
@@ -169,6 +170,12 @@ impl Plan {
             } else {
                 entries.push((secret.key.clone(), value, true));
             }
+        }
+        let sasl = sasl::plan(&settings.security)?;
+        entries.extend(sasl.zoo_cfg);
+        if let Some(jaas) = sasl.jaas {
+            let path = conf.join(settings::JAAS_FILE);
+            files.push(FileChange::with_privacy(path, jaas, Some(private(secrets::REDACTED.into())))?);
         }
         let zoo_cfg: Vec<(String, String)> = entries.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
         let shown: Vec<(String, String)> = entries

@@ -23,7 +23,7 @@ use crate::cli::StartInput;
 pub(crate) use ensemble::Ensemble;
 pub(crate) use java::{Heap, Java};
 pub(crate) use ports::Ports;
-pub(crate) use security::{PASSWORD_PATH_KEYS, Security};
+pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, Security};
 pub(crate) use server::{LogLevel, ServerOptions};
 pub(crate) use supervision::Supervision;
 pub(crate) use timing::Timing;
@@ -60,18 +60,22 @@ impl Settings {
         let server = ServerOptions::from_input(a)?;
         let set_keys: Vec<&str> = server.extra.iter().map(|(k, _)| k.as_str()).collect();
         let security = Security::from_input(a, &set_keys)?;
+        let paths = Paths {
+            data_dir: a.data_dir.absolute_path()?,
+            data_log_dir: a.data_log_dir.absolute_path()?,
+            log_dir: a.log_dir.absolute_path()?,
+            conf_dir: a.conf_dir.absolute_path()?,
+        };
+        let mut java = Java::from_input(a)?;
+        // Before the user's flags, which the JVM lets win.
+        java.jvm_flags.splice(0..0, security.jvm_options(&paths.conf_dir));
         Ok(Settings {
-            paths: Paths {
-                data_dir: a.data_dir.absolute_path()?,
-                data_log_dir: a.data_log_dir.absolute_path()?,
-                log_dir: a.log_dir.absolute_path()?,
-                conf_dir: a.conf_dir.absolute_path()?,
-            },
+            paths,
             ensemble,
             ports,
             timing: Timing::from_input(a)?,
             server,
-            java: Java::from_input(a)?,
+            java,
             supervision: Supervision::from_input(a)?,
             security,
             dry_run: a.dry_run.as_ref().map(|raw| raw.switch()).transpose()?.unwrap_or(false),

@@ -1,6 +1,7 @@
-//! Secrets handed to ZooKeeper through files (`--set_file KEY=PATH`). Owns the rules between
-//! `--set_file` and `--set`: each zoo.cfg key is given once across both, and never one that
-//! zk-entry writes from a flag.
+//! Secrets handed to ZooKeeper through files (`--set_file KEY=PATH`) and SASL (quorum, clients,
+//! super user; [`crate::start::sasl`]). Owns the rules between `--set_file` and `--set`: each
+//! zoo.cfg key is given once across both, never one that zk-entry writes from a flag, and never
+//! one that the SASL flags write.
 //!
 //! Only the paths are checked here; the files are read when the start is planned
 //! ([`crate::start::secrets::read_file`]), like every other file.
@@ -33,7 +34,21 @@ pub(crate) struct SecretFile {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Security {
     pub(crate) set_file: Vec<SecretFile>,
+    pub(crate) quorum_sasl_password_file: Option<PathBuf>,
+    pub(crate) client_sasl_users_dir: Option<PathBuf>,
+    pub(crate) super_password_file: Option<PathBuf>,
 }
+
+/// zoo.cfg keys (lower case) the SASL flags write, with the flag.
+const SASL_KEYS: &[(&str, &str)] = &[
+    ("quorum.auth.", "--quorum_sasl_password_file"),
+    ("authprovider.", "--client_sasl_users_dir"),
+    ("enforce.auth.", "--client_sasl_users_dir"),
+    ("digestauthenticationprovider.superdigest", "--super_password_file"),
+];
+
+/// The JAAS file's name in the conf dir.
+pub(crate) const JAAS_FILE: &str = "jaas.conf";
 
 impl Security {
     /// `set_keys`: the keys `--set` gave, which `--set_file` must not repeat.
@@ -54,7 +69,37 @@ impl Security {
             }
             set_file.push(entry);
         }
-        Ok(Security { set_file })
+        let path = |raw: &Option<Raw>| raw.as_ref().map(Raw::absolute_path).transpose();
+        let security = Security {
+            quorum_sasl_password_file: path(&a.quorum_sasl_password_file)?,
+            client_sasl_users_dir: path(&a.client_sasl_users_dir)?,
+            super_password_file: path(&a.super_password_file)?,
+            set_file,
+        };
+        let given = set_keys
+            .iter()
+            .map(|k| (*k, "--set"))
+            .chain(security.set_file.iter().map(|f| (f.key.as_str(), "--set_file")));
+        for (key, flag) in given {
+            let lower = key.to_ascii_lowercase();
+            if let Some((_, owner)) = SASL_KEYS.iter().find(|(prefix, _)| lower.starts_with(prefix)) {
+                return exit::usage(format!("{flag}: '{key}' is managed by zk-entry; use {owner} instead"));
+            }
+        }
+        Ok(security)
+    }
+
+    /// True when ZooKeeper needs the JAAS file.
+    pub(crate) fn uses_jaas(&self) -> bool {
+        self.quorum_sasl_password_file.is_some() || self.client_sasl_users_dir.is_some()
+    }
+
+    /// The JVM flags SASL needs: where the JAAS file is.
+    pub(crate) fn jvm_options(&self, conf_dir: &std::path::Path) -> Vec<String> {
+        match self.uses_jaas() {
+            true => vec![format!("-Djava.security.auth.login.config={}", conf_dir.join(JAAS_FILE).display())],
+            false => Vec::new(),
+        }
     }
 }
 
@@ -97,5 +142,24 @@ mod tests {
         rejects(&["--set_file", "server.1=/x"], &["remove it from --set_file"]);
         rejects(&["--set", "a.secret=1", "--set_file", "A.secret=/x"], &["twice", "in --set"]);
         rejects(&["--set_file", "a.secret=/x", "--set_file", "a.secret=/y"], &["twice", "in --set_file"]);
+    }
+
+    #[test]
+    fn sasl_flags_own_their_keys_and_need_absolute_paths() {
+        let s = settings(&["--quorum_sasl_password_file=/s/q", "--conf_dir=/c"]).unwrap();
+        assert_eq!(
+            s.security.jvm_options(&s.paths.conf_dir),
+            ["-Djava.security.auth.login.config=/c/jaas.conf"]
+        );
+        assert_eq!(s.java.jvm_flags, ["-Djava.security.auth.login.config=/c/jaas.conf"]);
+        let s = settings(&["--super_password_file=/s/super", "--jvm_flags=-Da=1"]).unwrap();
+        assert!(!s.security.uses_jaas());
+        assert_eq!(s.java.jvm_flags, ["-Da=1"]);
+        rejects(
+            &["--set", "quorum.auth.enableSasl=false"],
+            &["--set: 'quorum.auth.enableSasl' is managed by zk-entry; use --quorum_sasl_password_file"],
+        );
+        rejects(&["--set_file", "enforce.auth.schemes=/x"], &["--set_file", "--client_sasl_users_dir"]);
+        rejects(&["--client_sasl_users_dir=users"], &["--client_sasl_users_dir", "absolute"]);
     }
 }
