@@ -351,6 +351,20 @@ struct StartArgs {
     )]
     super_password_file: Option<String>,
 
+    /// TLS for clients and the quorum from a cert-manager Secret volume holding tls.crt, tls.key and ca.crt; checked before start, reloaded when the Secret changes; --client_port then binds to 127.0.0.1 only
+    #[arg(long = "tls_dir", alias = "tls-dir", env = "ZK_TLS_DIR", value_name = "DIR")]
+    tls_dir: Option<String>,
+
+    /// Port for TLS client connections (with --tls_dir)
+    #[arg(
+        long = "secure_client_port",
+        alias = "secure-client-port",
+        env = "ZK_SECURE_CLIENT_PORT",
+        default_value = "2281",
+        value_name = "PORT"
+    )]
+    secure_client_port: String,
+
     /// The java binary [default: $JAVA_HOME/bin/java, else java on PATH]
     #[arg(long = "java", env = "ZK_JAVA", value_name = "PATH")]
     java: Option<String>,
@@ -444,6 +458,8 @@ pub(crate) struct StartInput {
     pub(crate) quorum_sasl_password_file: Option<Raw>,
     pub(crate) client_sasl_users_dir: Option<Raw>,
     pub(crate) super_password_file: Option<Raw>,
+    pub(crate) tls_dir: Option<Raw>,
+    pub(crate) secure_client_port: Raw,
     pub(crate) java: Option<Raw>,
     pub(crate) zk_home: Option<Raw>,
     pub(crate) classpath: Option<Raw>,
@@ -656,6 +672,8 @@ impl Named<'_> {
                 .optional("quorum_sasl_password_file", a.quorum_sasl_password_file),
             client_sasl_users_dir: self.optional("client_sasl_users_dir", a.client_sasl_users_dir),
             super_password_file: self.optional("super_password_file", a.super_password_file),
+            tls_dir: self.optional("tls_dir", a.tls_dir),
+            secure_client_port: self.raw("secure_client_port", a.secure_client_port),
             java: self.optional("java", a.java),
             zk_home: self.optional("zk_home", a.zk_home),
             classpath: self.optional("classpath", a.classpath),

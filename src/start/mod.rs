@@ -13,6 +13,7 @@
 //! contents, [`files`] puts them on disk atomically, [`ownership`] gives the data directories to
 //! that user, [`jvm`] builds the command line; [`crate::pid1::supervise`] then runs it.
 
+mod der;
 mod files;
 mod identity;
 mod jvm;
@@ -22,6 +23,7 @@ mod render;
 mod sasl;
 mod secrets;
 pub(crate) mod settings;
+mod tls;
 pub(crate) mod user;
 
 use std::ffi::OsString;
@@ -96,6 +98,10 @@ pub(crate) struct Plan {
     run_as: RunAs,
     /// For `--heap=N%`: the memory limit and the heap it gives.
     heap_note: Option<String>,
+    /// For `--tls_dir`: what the check found.
+    tls_summary: Option<String>,
+    /// Who owns the files that hold secrets (`None`: zk-entry's own user).
+    owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
 }
 
 pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitCode> {
@@ -116,7 +122,7 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
         false => Program::Custom(settings.supervision.command.clone()),
     };
     let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
-    let plan = Plan::new(settings, identity, program, run_as)?;
+    let plan = Plan::new(settings, identity, program, run_as, &hostname)?;
     signals.checkpoint()?;
 
     if plan.settings.dry_run {
@@ -141,7 +147,13 @@ fn current_hostname() -> anyhow::Result<String> {
 impl Plan {
     /// Render every file, read the secret files and check the existing myid against the
     /// derived one.
-    fn new(settings: Settings, identity: Identity, program: Program, run_as: RunAs) -> anyhow::Result<Plan> {
+    fn new(
+        settings: Settings,
+        identity: Identity,
+        program: Program,
+        run_as: RunAs,
+        hostname: &str,
+    ) -> anyhow::Result<Plan> {
         let paths = &settings.paths;
         let jvm_options = jvm::jvm_options(&settings.java, paths);
         let conf = &paths.conf_dir;
@@ -170,6 +182,32 @@ impl Plan {
             } else {
                 entries.push((secret.key.clone(), value, true));
             }
+        }
+        let mut tls_summary = None;
+        if let Some(t) = &settings.security.tls {
+            let short = hostname.split('.').next().unwrap_or(hostname);
+            let fqdn = match &identity.domain {
+                Some(domain) => format!("{short}.{domain}"),
+                None => hostname.to_string(),
+            };
+            let material = tls::check(&t.dir, &fqdn, std::time::SystemTime::now())?;
+            let store = tls::store_dir(conf);
+            entries
+                .extend(tls::zoo_cfg(&store, t.secure_client_port).into_iter().map(|(k, v)| (k, v, false)));
+            let key_store = private(secrets::REDACTED.into());
+            files.push(FileChange::with_privacy(
+                store.join(tls::KEY_STORE),
+                material.key_store,
+                Some(key_store),
+            )?);
+            let trust_store =
+                private(format!("(the CA certificates of {})", t.dir.join(tls::CA_FILE).display()));
+            files.push(FileChange::with_privacy(
+                store.join(tls::TRUST_STORE),
+                material.trust_store,
+                Some(trust_store),
+            )?);
+            tls_summary = Some(material.summary);
         }
         let sasl = sasl::plan(&settings.security)?;
         entries.extend(sasl.zoo_cfg);
@@ -202,12 +240,15 @@ impl Plan {
         if let Some(myid) = myid_change(&paths.data_dir, identity.myid)? {
             files.push(myid);
         }
-        let dirs = vec![
+        let mut dirs = vec![
             paths.data_dir.clone(),
             paths.data_log_dir.clone(),
             paths.log_dir.clone(),
             paths.conf_dir.clone(),
         ];
+        if settings.security.tls.is_some() {
+            dirs.push(tls::store_dir(&paths.conf_dir));
+        }
         let owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
         let heap_note = match &settings.java.heap {
             settings::Heap::Percent { percent, flag } => Some(memory::heap_note(
@@ -218,7 +259,19 @@ impl Plan {
             )?),
             settings::Heap::Size(_) => None,
         };
-        Ok(Plan { settings, identity, zoo_cfg: shown, dirs, owned_dirs, files, program, run_as, heap_note })
+        Ok(Plan {
+            settings,
+            identity,
+            zoo_cfg: shown,
+            dirs,
+            owned_dirs,
+            files,
+            program,
+            run_as,
+            heap_note,
+            tls_summary,
+            owner,
+        })
     }
 
     /// Create the directories, write the files, give the data directories to ZooKeeper's user,
@@ -230,6 +283,9 @@ impl Plan {
             ownership::check_writable(&self.owned_dirs, *uid)?;
         }
         files::create_dirs(&self.dirs)?;
+        if self.settings.security.tls.is_some() {
+            tls::secure_dir(&tls::store_dir(&self.settings.paths.conf_dir), self.owner)?;
+        }
         signals.checkpoint()?;
         files::write_files(&self.files)?;
         signals.checkpoint()?;
@@ -244,7 +300,7 @@ impl Plan {
             );
         }
         tracing::info!("{}", self.describe_identity());
-        if let Some(note) = &self.heap_note {
+        for note in [&self.heap_note, &self.tls_summary].into_iter().flatten() {
             tracing::info!("{note}");
         }
         if let Program::Jvm(JvmCommand { install: Some(install), .. }) = &self.program {
@@ -300,7 +356,7 @@ impl Plan {
             "# zk-entry start --dry-run: {}; nothing is written or run",
             self.describe_identity()
         );
-        if let Some(note) = &self.heap_note {
+        for note in [&self.heap_note, &self.tls_summary].into_iter().flatten() {
             let _ = writeln!(out, "# {note}");
         }
         for dir in files::missing_dirs(&self.dirs) {

@@ -48,6 +48,24 @@ pub(crate) fn is_secret_jvm_arg(arg: &str) -> bool {
 /// add one; kubectl's `--from-file` keeps it). `what` names the flag for messages, which never
 /// quote the contents.
 pub(crate) fn read_file(what: &str, path: &Path) -> anyhow::Result<String> {
+    let fail = |problem: &str| anyhow::anyhow!("{what}: {}: {problem}", path.display());
+    let bytes = read_bounded(what, path, MAX_SECRET_BYTES)?;
+    let text = String::from_utf8(bytes).map_err(|_| fail("is not UTF-8 text"))?;
+    let value = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    if value.is_empty() {
+        return Err(fail("is empty; expected the secret on one line"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(fail(
+            "holds a line break or another control character (one trailing newline is allowed); expected the secret on one line",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// The bytes of the regular file at `path` (symlinks followed, as a Secret volume needs), at
+/// most `max` of them.
+pub(crate) fn read_bounded(what: &str, path: &Path, max: u64) -> anyhow::Result<Vec<u8>> {
     let fail = |problem: String| anyhow::anyhow!("{what}: {}: {problem}", path.display());
     let file = File::options()
         .read(true)
@@ -58,27 +76,16 @@ pub(crate) fn read_file(what: &str, path: &Path) -> anyhow::Result<String> {
     if !meta.is_file() {
         return Err(fail("is not a regular file; expected a file holding the secret".into()));
     }
-    if meta.len() > MAX_SECRET_BYTES {
-        return Err(fail(format!("is {} bytes; a secret file holds at most {MAX_SECRET_BYTES}", meta.len())));
+    if meta.len() > max {
+        return Err(fail(format!("is {} bytes; expected at most {max}", meta.len())));
     }
     let mut bytes = Vec::new();
     // Bounded again while reading: the size can change between fstat and read.
-    file.take(MAX_SECRET_BYTES + 1).read_to_end(&mut bytes).map_err(|e| fail(format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > MAX_SECRET_BYTES {
-        return Err(fail(format!("holds more than {MAX_SECRET_BYTES} bytes")));
+    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| fail(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > max {
+        return Err(fail(format!("holds more than {max} bytes")));
     }
-    let text = String::from_utf8(bytes).map_err(|_| fail("is not UTF-8 text".into()))?;
-    let value = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
-    if value.is_empty() {
-        return Err(fail("is empty; expected the secret on one line".into()));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(fail(
-            "holds a line break or another control character (one trailing newline is allowed); expected the secret on one line"
-                .into(),
-        ));
-    }
-    Ok(value.to_string())
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -136,7 +143,7 @@ mod tests {
             assert!(!line.contains("two") && !line.contains("lines") && !line.contains("tab"), "{line}");
         }
         let big = vec![b'a'; MAX_SECRET_BYTES as usize + 1];
-        assert!(crate::exit::one_line(&read(&big).unwrap_err()).contains("at most"));
+        assert!(crate::exit::one_line(&read(&big).unwrap_err()).contains("expected at most 65536"));
     }
 
     #[test]

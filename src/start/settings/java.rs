@@ -25,6 +25,8 @@ pub(crate) struct Java {
     pub(crate) classpath: Option<String>,
     /// `--jvm_flags`, then `$JVMFLAGS`, split on white space.
     pub(crate) jvm_flags: Vec<String>,
+    /// Debian's install needs the Netty jars its manifest leaves out (TLS: the Netty factory).
+    pub(crate) netty_jars: bool,
 }
 
 impl Java {
@@ -41,6 +43,7 @@ impl Java {
             zk_home: a.zk_home.as_ref().map(Raw::absolute_path).transpose()?,
             classpath: a.classpath.as_ref().map(classpath).transpose()?,
             jvm_flags,
+            netty_jars: false,
         })
     }
 }

@@ -59,7 +59,7 @@ impl Settings {
         let ports = Ports::from_input(a)?;
         let server = ServerOptions::from_input(a)?;
         let set_keys: Vec<&str> = server.extra.iter().map(|(k, _)| k.as_str()).collect();
-        let security = Security::from_input(a, &set_keys)?;
+        let security = Security::from_input(a, &set_keys, &ports)?;
         let paths = Paths {
             data_dir: a.data_dir.absolute_path()?,
             data_log_dir: a.data_log_dir.absolute_path()?,
@@ -69,6 +69,7 @@ impl Settings {
         let mut java = Java::from_input(a)?;
         // Before the user's flags, which the JVM lets win.
         java.jvm_flags.splice(0..0, security.jvm_options(&paths.conf_dir));
+        java.netty_jars = security.tls.is_some();
         Ok(Settings {
             paths,
             ensemble,

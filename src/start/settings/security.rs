@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+use super::Ports;
 use super::server::{check_unmanaged, is_key};
 use crate::cli::StartInput;
 use crate::exit;
@@ -37,7 +38,28 @@ pub(crate) struct Security {
     pub(crate) quorum_sasl_password_file: Option<PathBuf>,
     pub(crate) client_sasl_users_dir: Option<PathBuf>,
     pub(crate) super_password_file: Option<PathBuf>,
+    pub(crate) tls: Option<Tls>,
 }
+
+/// `--tls_dir` and the port it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tls {
+    pub(crate) dir: PathBuf,
+    pub(crate) secure_client_port: u16,
+}
+
+/// zoo.cfg keys (lower case) `--tls_dir` writes: whole names, then prefixes.
+const TLS_KEYS: &[&str] = &[
+    "servercnxnfactory",
+    "secureclientport",
+    "clientportaddress",
+    "sslquorum",
+    "sslquorumreloadcertfiles",
+    "ssl.hostnameverification",
+    "ssl.quorum.hostnameverification",
+];
+const TLS_KEY_PREFIXES: &[&str] =
+    &["ssl.keystore.", "ssl.truststore.", "ssl.quorum.keystore.", "ssl.quorum.truststore."];
 
 /// zoo.cfg keys (lower case) the SASL flags write, with the flag.
 const SASL_KEYS: &[(&str, &str)] = &[
@@ -52,7 +74,7 @@ pub(crate) const JAAS_FILE: &str = "jaas.conf";
 
 impl Security {
     /// `set_keys`: the keys `--set` gave, which `--set_file` must not repeat.
-    pub(super) fn from_input(a: &StartInput, set_keys: &[&str]) -> anyhow::Result<Security> {
+    pub(super) fn from_input(a: &StartInput, set_keys: &[&str], ports: &Ports) -> anyhow::Result<Security> {
         let mut set_file: Vec<SecretFile> = Vec::with_capacity(a.set_file.len());
         for raw in &a.set_file {
             let entry = secret_file(raw)?;
@@ -74,6 +96,7 @@ impl Security {
             quorum_sasl_password_file: path(&a.quorum_sasl_password_file)?,
             client_sasl_users_dir: path(&a.client_sasl_users_dir)?,
             super_password_file: path(&a.super_password_file)?,
+            tls: a.tls_dir.as_ref().map(|dir| tls(dir, &a.secure_client_port, ports)).transpose()?,
             set_file,
         };
         let given = set_keys
@@ -84,6 +107,13 @@ impl Security {
             let lower = key.to_ascii_lowercase();
             if let Some((_, owner)) = SASL_KEYS.iter().find(|(prefix, _)| lower.starts_with(prefix)) {
                 return exit::usage(format!("{flag}: '{key}' is managed by zk-entry; use {owner} instead"));
+            }
+            let tls_key =
+                TLS_KEYS.contains(&lower.as_str()) || TLS_KEY_PREFIXES.iter().any(|p| lower.starts_with(p));
+            if security.tls.is_some() && tls_key {
+                return exit::usage(format!(
+                    "{flag}: '{key}' is written by zk-entry when --tls_dir is given; remove it from {flag}"
+                ));
             }
         }
         Ok(security)
@@ -101,6 +131,26 @@ impl Security {
             false => Vec::new(),
         }
     }
+}
+
+/// `--tls_dir` and a secure client port that differs from the other ports.
+fn tls(dir: &Raw, port: &Raw, ports: &Ports) -> anyhow::Result<Tls> {
+    let secure_client_port = port.port()?;
+    let mut others = vec![
+        ("--client_port", ports.client),
+        ("--server_port", ports.server),
+        ("--election_port", ports.election),
+    ];
+    if let Some(admin) = &ports.admin {
+        others.push(("--admin_server_port", admin.port));
+    }
+    if let Some((flag, _)) = others.iter().find(|(_, p)| *p == secure_client_port) {
+        return exit::usage(format!(
+            "{} and {flag} are both {secure_client_port}; each port must be different",
+            port.name
+        ));
+    }
+    Ok(Tls { dir: dir.absolute_path()?, secure_client_port })
 }
 
 /// `KEY=PATH` with a zoo.cfg key zk-entry does not manage and an absolute path.
@@ -161,5 +211,28 @@ mod tests {
         );
         rejects(&["--set_file", "enforce.auth.schemes=/x"], &["--set_file", "--client_sasl_users_dir"]);
         rejects(&["--client_sasl_users_dir=users"], &["--client_sasl_users_dir", "absolute"]);
+    }
+
+    #[test]
+    fn tls_dir_owns_the_tls_keys_and_its_port() {
+        let s = settings(&["--tls_dir=/etc/zk-tls"]).unwrap();
+        let tls = s.security.tls.unwrap();
+        assert_eq!((tls.dir, tls.secure_client_port), (PathBuf::from("/etc/zk-tls"), 2281));
+        assert!(s.java.netty_jars);
+        assert!(!settings(&[]).unwrap().java.netty_jars);
+        rejects(
+            &["--tls_dir=/t", "--set=clientPortAddress=0.0.0.0"],
+            &["--set: 'clientPortAddress' is written by zk-entry when --tls_dir is given"],
+        );
+        rejects(&["--tls_dir=/t", "--set=ssl.quorum.keyStore.location=/x"], &["--tls_dir"]);
+        assert!(
+            settings(&["--set=clientPortAddress=127.0.0.1"]).is_ok(),
+            "without TLS the key is the user's"
+        );
+        rejects(
+            &["--tls_dir=/t", "--secure_client_port=2181"],
+            &["--secure_client_port and --client_port are both 2181"],
+        );
+        rejects(&["--tls_dir=t"], &["--tls_dir", "absolute"]);
     }
 }
