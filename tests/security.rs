@@ -514,3 +514,218 @@ fn sasl_quorum_refuses_a_wrong_password_while_the_ensemble_serves_and_clients_mu
     e.start_with(2, &argv);
     e.wait_serving(&[2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
 }
+
+/// Certificates made with `openssl` at test time, in a directory of their own.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+/// How a leaf's key is encoded, as cert-manager can write it.
+#[derive(Clone, Copy)]
+enum KeyKind {
+    /// `RSA PRIVATE KEY` (cert-manager's default encoding).
+    RsaPkcs1,
+    /// `PRIVATE KEY` (cert-manager's `encoding: PKCS8`).
+    RsaPkcs8,
+    /// `EC PRIVATE KEY`.
+    EcSec1,
+    Ed25519,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out =
+        std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+}
+
+impl Pki {
+    /// A new CA named `name`.
+    fn new(name: &str) -> Pki {
+        let pki = Pki { dir: tempfile::tempdir().unwrap() };
+        let subject = format!("/CN={name}");
+        openssl(
+            pki.dir.path(),
+            &[
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+                "-days", "30", "-subj", &subject,
+            ],
+        );
+        pki
+    }
+
+    /// A cert-manager style Secret directory `name` (tls.crt, tls.key, ca.crt) for `dns`,
+    /// issued by this CA (or with the key of `other_key`, to make a mismatch).
+    fn issue(&self, name: &str, dns: &[&str], key: KeyKind, days: u32, usages: &str) -> PathBuf {
+        let out = self.dir.path().join(name);
+        fs::create_dir(&out).unwrap();
+        let d = |f: &str| out.join(f).display().to_string();
+        match key {
+            KeyKind::RsaPkcs1 => openssl(&out, &["genrsa", "-traditional", "-out", "tls.key", "2048"]),
+            KeyKind::RsaPkcs8 => openssl(
+                &out,
+                &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "tls.key"],
+            ),
+            KeyKind::EcSec1 => {
+                openssl(&out, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "tls.key"])
+            }
+            KeyKind::Ed25519 => openssl(&out, &["genpkey", "-algorithm", "ed25519", "-out", "tls.key"]),
+        }
+        let sans: Vec<String> = dns.iter().map(|n| format!("DNS:{n}")).collect();
+        fs::write(
+            out.join("ext"),
+            format!(
+                "subjectAltName={}\nextendedKeyUsage={usages}\nbasicConstraints=CA:FALSE\n",
+                sans.join(",")
+            ),
+        )
+        .unwrap();
+        openssl(
+            &out,
+            &["req", "-new", "-key", "tls.key", "-subj", &format!("/CN={}", dns[0]), "-out", "tls.csr"],
+        );
+        let ca = self.dir.path();
+        openssl(
+            &out,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "tls.csr",
+                "-CA",
+                &ca.join("ca.crt").display().to_string(),
+                "-CAkey",
+                &ca.join("ca.key").display().to_string(),
+                "-CAcreateserial",
+                "-days",
+                &days.to_string(),
+                "-out",
+                "tls.crt",
+                "-extfile",
+                "ext",
+            ],
+        );
+        fs::copy(ca.join("ca.crt"), d("ca.crt")).unwrap();
+        for f in ["ext", "tls.csr"] {
+            fs::remove_file(out.join(f)).unwrap();
+        }
+        out
+    }
+}
+
+const POD_FQDN: &str = "zk-0.zk-hs.default.svc.cluster.local";
+const BOTH_USAGES: &str = "serverAuth,clientAuth";
+
+/// `zk-entry start` in pod zk-0 of a 3-server ensemble with the Secret `secret` at /opt/tls.
+fn start_with_tls(secret: &Path, extra: &[&str]) -> (Pod, Output) {
+    let pod = Pod::new("zk-0", &kubelet_hosts(0));
+    let tls = pod.host_path("/opt/tls");
+    fs::create_dir_all(&tls).unwrap();
+    for f in ["tls.crt", "tls.key", "ca.crt"] {
+        fs::copy(secret.join(f), tls.join(f)).unwrap();
+    }
+    let before = pod.snapshot();
+    let mut args = vec!["start", "--servers=3", "--tls_dir=/opt/tls", "--java=/bin/true"];
+    args.extend_from_slice(extra);
+    let out = pod.run(&args);
+    if out.status.code() != Some(0) {
+        assert_eq!(pod.snapshot(), before, "a refused TLS start changed the pod's files");
+    }
+    (pod, out)
+}
+
+#[test]
+fn tls_keys_of_every_cert_manager_encoding_are_checked_and_written_as_pkcs8() {
+    let pki = Pki::new("zk-test-ca");
+    for (name, kind, converted) in [
+        ("pkcs1", KeyKind::RsaPkcs1, Some("(converted from PKCS#1 to PKCS#8)")),
+        ("sec1", KeyKind::EcSec1, Some("(converted from SEC1 to PKCS#8)")),
+        ("pkcs8", KeyKind::RsaPkcs8, None),
+    ] {
+        let secret = pki.issue(name, &["*.zk-hs.default.svc.cluster.local"], kind, 30, BOTH_USAGES);
+        let (pod, out) = start_with_tls(&secret, &[]);
+        let log = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{name}: {log}");
+        assert!(
+            log.contains(&format!("zk-entry: certificate serial ")) && log.contains(POD_FQDN),
+            "{name}: {log}"
+        );
+        match converted {
+            Some(text) => assert!(log.contains(text), "{name}: {log}"),
+            None => assert!(!log.contains("converted"), "{name}: {log}"),
+        }
+        assert_contains_all(
+            name,
+            &log,
+            &[
+                "zoo.cfg: secureClientPort=2281\n",
+                "zoo.cfg: clientPortAddress=127.0.0.1\n",
+                "zoo.cfg: sslQuorum=true\n",
+                "zoo.cfg: ssl.quorum.keyStore.type=PEM\n",
+                "zoo.cfg: serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n",
+            ],
+        );
+        let store = pod.host_path("/opt/zookeeper/conf/tls");
+        assert_eq!(fs::metadata(&store).unwrap().mode() & 0o777, 0o700, "{name}");
+        let key_store = store.join("keystore.pem");
+        assert_eq!(fs::metadata(&key_store).unwrap().mode() & 0o777, 0o600, "{name}");
+        let text = fs::read_to_string(&key_store).unwrap();
+        assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{name}: {text}");
+        assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 1, "{name}");
+        // openssl reads the converted key and finds it the certificate's.
+        let modulus = |args: &[&str]| {
+            let out = std::process::Command::new("openssl").args(args).output().unwrap();
+            assert!(out.status.success(), "{name}: openssl {args:?}: {}", stderr(&out));
+            stdout(&out)
+        };
+        let key_path = key_store.display().to_string();
+        let public_of_key = modulus(&["pkey", "-in", &key_path, "-pubout"]);
+        let public_of_cert =
+            modulus(&["x509", "-in", &secret.join("tls.crt").display().to_string(), "-noout", "-pubkey"]);
+        assert_eq!(public_of_key, public_of_cert, "{name}");
+        assert!(!log.contains("BEGIN"), "{name}: key material in the log");
+    }
+}
+
+#[test]
+fn tls_pairs_that_would_fail_are_refused_naming_the_problem_and_nothing_is_written() {
+    let pki = Pki::new("zk-test-ca");
+    let other = Pki::new("another-ca");
+    let good_names = ["*.zk-hs.default.svc.cluster.local"];
+    let wrong_san =
+        pki.issue("wrong-san", &["zk-0.other.svc.cluster.local"], KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+    let expired = pki.issue("expired", &good_names, KeyKind::EcSec1, 0, BOTH_USAGES);
+    let foreign = other.issue("foreign", &good_names, KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+    fs::copy(pki.dir.path().join("ca.crt"), foreign.join("ca.crt")).unwrap();
+    let mismatch = pki.issue("mismatch", &good_names, KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+    let spare = pki.issue("spare", &good_names, KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+    fs::copy(spare.join("tls.key"), mismatch.join("tls.key")).unwrap();
+    let server_only = pki.issue("server-only", &good_names, KeyKind::RsaPkcs1, 30, "serverAuth");
+    let ed25519 = pki.issue("ed25519", &good_names, KeyKind::Ed25519, 30, BOTH_USAGES);
+    let not_pem = pki.issue("not-pem", &good_names, KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+    fs::write(
+        not_pem.join("tls.key"),
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    // notAfter is the second of issue: one second later it is in the past.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let cases = [
+        (
+            &wrong_san,
+            "/opt/tls/tls.crt: the certificate names zk-0.other.svc.cluster.local, not this pod's zk-0.zk-hs.default.svc.cluster.local; add it (or *.zk-hs.default.svc.cluster.local) to the Certificate's dnsNames",
+        ),
+        (&expired, "/opt/tls/tls.crt: the certificate expired on "),
+        (&foreign, "/opt/tls/tls.crt: the certificate was not issued by a CA in /opt/tls/ca.crt"),
+        (&mismatch, "/opt/tls/tls.key: does not belong to the certificate in tls.crt (a RSA 2048-bit key"),
+        (&server_only, "does not allow both server auth and client auth"),
+        (&ed25519, "/opt/tls/tls.key: is an Ed25519 key, which ZooKeeper's PEM loader cannot read"),
+        (&not_pem, "/opt/tls/tls.key: holds no private key (an encrypted key is not read"),
+    ];
+    for (secret, needle) in cases {
+        let (_pod, out) = start_with_tls(secret, &[]);
+        assert_refused(&secret.display().to_string(), &out, 1, &["zk-entry: --tls_dir: ", needle]);
+    }
+    // --dry-run checks the same way.
+    let (_pod, out) = start_with_tls(&wrong_san, &["--dry-run"]);
+    assert_refused("--dry-run", &out, 1, &["the certificate names zk-0.other.svc.cluster.local"]);
+}

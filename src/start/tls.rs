@@ -257,11 +257,22 @@ fn name_problem(e: &webpki::Error, fqdn: &str) -> String {
     match e {
         webpki::Error::CertNotValidForName(context) => format!(
             "the certificate names {}, not this pod's {fqdn}; add it (or *.{}) to the Certificate's dnsNames",
-            if context.presented.is_empty() { "nothing".into() } else { context.presented.join(", ") },
+            if context.presented.is_empty() { "nothing".into() } else { presented(&context.presented) },
             fqdn.split_once('.').map(|(_, d)| d).unwrap_or(fqdn)
         ),
         other => format!("the certificate's names cannot be checked ({other:?})"),
     }
+}
+
+/// webpki gives the certificate's names in Debug form (`DnsName("a.b")`): the names alone.
+fn presented(names: &[String]) -> String {
+    let bare = |n: &String| {
+        n.strip_prefix("DnsName(\"")
+            .and_then(|n| n.strip_suffix("\")"))
+            .map(str::to_string)
+            .unwrap_or_else(|| n.clone())
+    };
+    names.iter().map(bare).collect::<Vec<_>>().join(", ")
 }
 
 /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm), for log lines.
@@ -298,6 +309,12 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_819), (2027, 1, 1));
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    #[test]
+    fn names_without_their_debug_wrapping() {
+        let names = vec!["DnsName(\"a.example\")".to_string(), "IpAddress(10.0.0.1)".to_string()];
+        assert_eq!(presented(&names), "a.example, IpAddress(10.0.0.1)");
     }
 
     #[test]
