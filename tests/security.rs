@@ -645,10 +645,7 @@ fn tls_keys_of_every_cert_manager_encoding_are_checked_and_written_as_pkcs8() {
         let (pod, out) = start_with_tls(&secret, &[]);
         let log = stderr(&out);
         assert_eq!(out.status.code(), Some(0), "{name}: {log}");
-        assert!(
-            log.contains(&format!("zk-entry: certificate serial ")) && log.contains(POD_FQDN),
-            "{name}: {log}"
-        );
+        assert!(log.contains("zk-entry: certificate serial ") && log.contains(POD_FQDN), "{name}: {log}");
         match converted {
             Some(text) => assert!(log.contains(text), "{name}: {log}"),
             None => assert!(!log.contains("converted"), "{name}: {log}"),
