@@ -726,3 +726,150 @@ fn tls_pairs_that_would_fail_are_refused_naming_the_problem_and_nothing_is_writt
     let (_pod, out) = start_with_tls(&wrong_san, &["--dry-run"]);
     assert_refused("--dry-run", &out, 1, &["the certificate names zk-0.other.svc.cluster.local"]);
 }
+
+/// The Secret of `secret` (tls.crt, tls.key, ca.crt) mounted as the kubelet does at `dir`.
+fn mount_tls_secret(secret: &Path, dir: &Path) {
+    let read = |f: &str| fs::read_to_string(secret.join(f)).unwrap();
+    let (crt, key, ca) = (read("tls.crt"), read("tls.key"), read("ca.crt"));
+    secret_volume(dir, &[("tls.crt", &crt), ("tls.key", &key), ("ca.crt", &ca)]);
+}
+
+/// `openssl s_client` from the client sandbox to `address` with the client certificate of
+/// `client` (quorum and secure client ports require one), sending `input`; all it printed.
+fn s_client(netns: &Path, address: &str, client: &Path, input: &str) -> String {
+    use std::io::Write;
+    let f = |n: &str| client.join(n).display().to_string();
+    let net = format!("--net={}", netns.display());
+    let mut child = std::process::Command::new("nsenter")
+        .args([
+            &net,
+            "--",
+            "timeout",
+            "10",
+            "openssl",
+            "s_client",
+            "-connect",
+            address,
+            "-CAfile",
+            &f("ca.crt"),
+            "-cert",
+            &f("tls.crt"),
+            "-key",
+            &f("tls.key"),
+            "-quiet",
+            "-verify_return_error",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(input.as_bytes());
+    // Keep stdin open briefly: s_client -quiet ends at EOF, before the reply arrives.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    format!("{}{}", stdout(&out), stderr(&out))
+}
+
+/// The serial of the certificate a TLS server at `address` presents.
+fn served_serial(netns: &Path, address: &str, client: &Path) -> Option<String> {
+    let f = |n: &str| client.join(n).display().to_string();
+    let net = format!("--net={}", netns.display());
+    let out = std::process::Command::new("sh")
+        .args(["-c", "nsenter \"$1\" -- timeout 10 openssl s_client -connect \"$2\" -CAfile \"$3\" -cert \"$4\" -key \"$5\" </dev/null 2>/dev/null | openssl x509 -noout -serial", "sh", &net, address, &f("ca.crt"), &f("tls.crt"), &f("tls.key")])
+        .output()
+        .unwrap();
+    stdout(&out).trim().strip_prefix("serial=").map(str::to_string)
+}
+
+fn serial_of(secret: &Path) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-serial", "-in"])
+        .arg(secret.join("tls.crt"))
+        .output()
+        .unwrap();
+    stdout(&out).trim().strip_prefix("serial=").unwrap().to_string()
+}
+
+#[test]
+fn tls_quorum_and_secure_client_port_on_three_pods() {
+    use support::ensemble::{Ensemble, Launch, pod_ip};
+    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
+    require_zookeeper();
+    let pki = Pki::new("zk-test-ca");
+    let foreign = Pki::new("foreign-ca");
+    let mut e = Ensemble::new(Path::new(BIN), 3);
+    let kinds = [KeyKind::RsaPkcs1, KeyKind::EcSec1, KeyKind::RsaPkcs8];
+    let mut secrets = Vec::new();
+    for ordinal in 0..3 {
+        let fqdn = format!("zk-{ordinal}.zk-hs.default.svc.cluster.local");
+        // zk-2's certificate comes from another CA (and it trusts only that one).
+        let ca = if ordinal == 2 { &foreign } else { &pki };
+        let secret = ca.issue(&format!("zk-{ordinal}"), &[&fqdn], kinds[ordinal], 30, BOTH_USAGES);
+        mount_tls_secret(&secret, &e.pod_dir(ordinal).join("opt/tls"));
+        secrets.push(secret);
+    }
+    let client_cert = pki.issue("client", &["client.zk-test"], KeyKind::RsaPkcs8, 30, BOTH_USAGES);
+    let mut argv = e.command_line(Launch::ZkEntry);
+    argv.push("--tls_dir=/opt/tls".into());
+    for ordinal in 0..3 {
+        e.start_with(ordinal, &argv);
+    }
+    // zk-0 and zk-1 form a quorum over TLS; zk-2 (foreign CA) is refused and stays out.
+    e.wait_serving(&[0, 1], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    let zookeeper_log =
+        |o: usize| fs::read_to_string(e.pod_dir(o).join("logs/container.out")).unwrap_or_default();
+    let refused = wait_for(SERVE_LIMIT, || {
+        (0..2)
+            .all(|o| {
+                zookeeper_log(o).contains("PKIX path building failed")
+                    || zookeeper_log(o).contains("certificate_unknown")
+            })
+            .then_some(())
+    });
+    assert!(
+        refused.is_some(),
+        "the servers' logs do not show zk-2 refused:\n{}\n{}",
+        zookeeper_log(0),
+        zookeeper_log(1)
+    );
+    assert!(!e.ready(2, true), "zk-2 with a foreign CA serves");
+
+    // The quorum ports speak TLS with the pod's own certificate.
+    let netns = e.client().netns();
+    let election = format!("{}:3888", pod_ip(0));
+    assert_eq!(
+        served_serial(&netns, &election, &client_cert).as_deref(),
+        Some(serial_of(&secrets[0]).as_str())
+    );
+    // The secure client port: four-letter words over TLS; the plaintext port only on loopback.
+    let secure = format!("{}:2281", pod_ip(0));
+    let reply = s_client(&netns, &secure, &client_cert, "ruok");
+    assert!(reply.contains("imok"), "{reply}");
+    let plain = std::process::Command::new("nsenter")
+        .args([
+            &format!("--net={}", netns.display()),
+            "--",
+            "timeout",
+            "5",
+            "bash",
+            "-c",
+            &format!("exec 3<>/dev/tcp/{}/2181", pod_ip(0)),
+        ])
+        .output()
+        .unwrap();
+    assert!(!plain.status.success(), "the plaintext client port is reachable from another pod");
+    assert!(e.ready(0, true) && e.role(0).is_some(), "probes in the pod use the loopback port");
+
+    // With a certificate of the right CA, zk-2 joins.
+    e.kill(2);
+    let tls = e.pod_dir(2).join("opt/tls");
+    fs::remove_dir_all(&tls).unwrap();
+    let fixed =
+        pki.issue("zk-2-fixed", &["zk-2.zk-hs.default.svc.cluster.local"], KeyKind::EcSec1, 30, BOTH_USAGES);
+    mount_tls_secret(&fixed, &tls);
+    e.start_with(2, &argv);
+    e.wait_serving(&[2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+}
