@@ -46,6 +46,20 @@ enum Command {
     Ready(ReadyArgs),
     /// Print the server's mntr metrics: as received (raw), as Prometheus text, or as AdminServer JSON
     Metrics(MetricsArgs),
+    /// Internal: started by `start --tls_dir` to keep the key store current
+    #[command(name = "tls-watch", hide = true)]
+    TlsWatch(TlsWatchArgs),
+}
+
+/// The helper's arguments, given by `start` only.
+#[derive(Debug, Clone, Args)]
+struct TlsWatchArgs {
+    #[arg(long = "tls_dir")]
+    tls_dir: OsString,
+    #[arg(long = "store")]
+    store: OsString,
+    #[arg(long = "fqdn")]
+    fqdn: String,
 }
 
 /// Where `ready` and `metrics` connect, and how long they may take. Raw text: checked in
@@ -421,6 +435,8 @@ pub(crate) enum Invocation {
     Start(Box<StartInput>),
     Ready(ReadyInput),
     Metrics(MetricsInput),
+    /// The TLS watcher that `start` runs.
+    TlsWatch(crate::start::tls_watch::Watch),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
@@ -565,6 +581,11 @@ pub(crate) fn parse(
         Command::Metrics(args) => Invocation::Metrics(MetricsInput {
             format: named.raw("format", args.format),
             target: named.target(args.target),
+        }),
+        Command::TlsWatch(args) => Invocation::TlsWatch(crate::start::tls_watch::Watch {
+            tls_dir: args.tls_dir.into(),
+            store: args.store.into(),
+            fqdn: args.fqdn,
         }),
     })
 }

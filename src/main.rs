@@ -54,6 +54,7 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         cli::Invocation::Metrics(input) => {
             probe::metrics::run(&probe::settings::Metrics::from_input(&input)?)?
         }
+        cli::Invocation::TlsWatch(watch) => start::tls_watch::run(&watch)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
 }

@@ -784,6 +784,22 @@ fn served_serial(netns: &Path, address: &str, client: &Path) -> Option<String> {
     stdout(&out).trim().strip_prefix("serial=").map(str::to_string)
 }
 
+/// Update the Secret volume at `dir` to the files of `secret` as the kubelet does: a new
+/// timestamped directory, a `..data_tmp` symlink to it renamed over `..data`, the old one removed.
+fn kubelet_update(dir: &Path, secret: &Path, stamp: &str) {
+    let old = fs::read_link(dir.join("..data")).unwrap();
+    let data = dir.join(stamp);
+    fs::create_dir(&data).unwrap();
+    for f in ["tls.crt", "tls.key", "ca.crt"] {
+        fs::copy(secret.join(f), data.join(f)).unwrap();
+        // The kubelet's defaultMode (ZooKeeper's user reads the Secret to reload it).
+        fs::set_permissions(data.join(f), fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::os::unix::fs::symlink(stamp, dir.join("..data_tmp")).unwrap();
+    fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    fs::remove_dir_all(dir.join(old)).unwrap();
+}
+
 fn serial_of(secret: &Path) -> String {
     let out = std::process::Command::new("openssl")
         .args(["x509", "-noout", "-serial", "-in"])
@@ -862,6 +878,45 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
         .unwrap();
     assert!(!plain.status.success(), "the plaintext client port is reachable from another pod");
     assert!(e.ready(0, true) && e.role(0).is_some(), "probes in the pod use the loopback port");
+
+    // Rotation as the kubelet does it: the quorum port serves the new certificate, no restart.
+    let pid1 = e.pid1(0);
+    let renewed = pki.issue(
+        "zk-0-renewed",
+        &["zk-0.zk-hs.default.svc.cluster.local"],
+        KeyKind::RsaPkcs1,
+        30,
+        BOTH_USAGES,
+    );
+    kubelet_update(&e.pod_dir(0).join("opt/tls"), &renewed, "..2026_11_28_21_00_00.2");
+    let new_serial = serial_of(&renewed);
+    let served = wait_for(SERVE_LIMIT, || {
+        (served_serial(&netns, &election, &client_cert).as_deref() == Some(new_serial.as_str())).then_some(())
+    });
+    let log0 = |e: &Ensemble| fs::read_to_string(e.pod_dir(0).join("logs/container.err")).unwrap();
+    assert!(served.is_some(), "zk-0 still serves the old certificate: {}", log0(&e));
+    assert_eq!(e.pid1(0), pid1, "zk-0 was restarted");
+    assert!(log0(&e).contains(&format!("zk-entry: TLS Secret changed: certificate serial {new_serial} for zk-0.zk-hs.default.svc.cluster.local")), "{}", log0(&e));
+    // A broken new pair (the key of another certificate) is refused; the good one stays.
+    let broken = pki.issue(
+        "zk-0-broken",
+        &["zk-0.zk-hs.default.svc.cluster.local"],
+        KeyKind::RsaPkcs1,
+        30,
+        BOTH_USAGES,
+    );
+    fs::copy(secrets[0].join("tls.key"), broken.join("tls.key")).unwrap();
+    kubelet_update(&e.pod_dir(0).join("opt/tls"), &broken, "..2026_11_28_22_00_00.3");
+    let logged = wait_for(SERVE_LIMIT, || {
+        log0(&e).contains("zk-entry: error: refused the changed TLS Secret, keeping the current key store: --tls_dir: /opt/tls/tls.key: does not belong to the certificate").then_some(())
+    });
+    assert!(logged.is_some(), "{}", log0(&e));
+    assert_eq!(
+        served_serial(&netns, &election, &client_cert),
+        Some(new_serial.clone()),
+        "the refused pair replaced the good one"
+    );
+    assert!(e.ready(0, true));
 
     // With a certificate of the right CA, zk-2 joins.
     e.kill(2);

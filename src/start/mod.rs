@@ -24,6 +24,7 @@ mod sasl;
 mod secrets;
 pub(crate) mod settings;
 mod tls;
+pub(crate) mod tls_watch;
 pub(crate) mod user;
 
 use std::ffi::OsString;
@@ -98,8 +99,9 @@ pub(crate) struct Plan {
     run_as: RunAs,
     /// For `--heap=N%`: the memory limit and the heap it gives.
     heap_note: Option<String>,
-    /// For `--tls_dir`: what the check found.
+    /// For `--tls_dir`: what the check found, and what the watcher is to keep current.
     tls_summary: Option<String>,
+    tls_watch: Option<tls_watch::Watch>,
     /// Who owns the files that hold secrets (`None`: zk-entry's own user).
     owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
 }
@@ -132,6 +134,9 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     plan.apply(signals)?;
     signals.checkpoint()?;
     tracing::info!("running {}", plan.program.display());
+    if let (Some(watch), Program::Jvm(_)) = (&plan.tls_watch, &plan.program) {
+        tls_watch::spawn(watch, &plan.run_as, signals);
+    }
     let child =
         plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map, plan.exit_meanings());
     supervise::run(&child, signals)
@@ -184,6 +189,7 @@ impl Plan {
             }
         }
         let mut tls_summary = None;
+        let mut tls_watch = None;
         if let Some(t) = &settings.security.tls {
             let short = hostname.split('.').next().unwrap_or(hostname);
             let fqdn = match &identity.domain {
@@ -208,6 +214,7 @@ impl Plan {
                 Some(trust_store),
             )?);
             tls_summary = Some(material.summary);
+            tls_watch = Some(tls_watch::Watch { tls_dir: t.dir.clone(), store, fqdn });
         }
         let sasl = sasl::plan(&settings.security)?;
         entries.extend(sasl.zoo_cfg);
@@ -270,6 +277,7 @@ impl Plan {
             run_as,
             heap_note,
             tls_summary,
+            tls_watch,
             owner,
         })
     }

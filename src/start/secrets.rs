@@ -71,7 +71,13 @@ pub(crate) fn read_bounded(what: &str, path: &Path, max: u64) -> anyhow::Result<
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| fail(format!("cannot open: {e}; mount the Secret there or fix the path")))?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => fail(format!(
+                "cannot open: {e} (running as uid {}); give the Secret volume a defaultMode and fsGroup that let this user read it",
+                nix::unistd::geteuid()
+            )),
+            _ => fail(format!("cannot open: {e}; mount the Secret there or fix the path")),
+        })?;
     let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
     if !meta.is_file() {
         return Err(fail("is not a regular file; expected a file holding the secret".into()));
