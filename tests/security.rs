@@ -819,11 +819,11 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
     let mut e = Ensemble::new(Path::new(BIN), 3);
     let kinds = [KeyKind::RsaPkcs1, KeyKind::EcSec1, KeyKind::RsaPkcs8];
     let mut secrets = Vec::new();
-    for ordinal in 0..3 {
+    for (ordinal, kind) in kinds.into_iter().enumerate() {
         let fqdn = format!("zk-{ordinal}.zk-hs.default.svc.cluster.local");
         // zk-2's certificate comes from another CA (and it trusts only that one).
         let ca = if ordinal == 2 { &foreign } else { &pki };
-        let secret = ca.issue(&format!("zk-{ordinal}"), &[&fqdn], kinds[ordinal], 30, BOTH_USAGES);
+        let secret = ca.issue(&format!("zk-{ordinal}"), &[&fqdn], kind, 30, BOTH_USAGES);
         mount_tls_secret(&secret, &e.pod_dir(ordinal).join("opt/tls"));
         secrets.push(secret);
     }
