@@ -60,6 +60,9 @@ struct TlsWatchArgs {
     store: OsString,
     #[arg(long = "fqdn")]
     fqdn: String,
+    /// Check once, print the key store, exit (start's pre-start check, kept out of PID 1)
+    #[arg(long = "check")]
+    check: bool,
 }
 
 /// Where `ready` and `metrics` connect, and how long they may take. Raw text: checked in
@@ -436,7 +439,7 @@ pub(crate) enum Invocation {
     Ready(ReadyInput),
     Metrics(MetricsInput),
     /// The TLS watcher that `start` runs.
-    TlsWatch(crate::start::tls_watch::Watch),
+    TlsWatch(crate::start::tls_watch::Watch, bool),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
@@ -582,11 +585,14 @@ pub(crate) fn parse(
             format: named.raw("format", args.format),
             target: named.target(args.target),
         }),
-        Command::TlsWatch(args) => Invocation::TlsWatch(crate::start::tls_watch::Watch {
-            tls_dir: args.tls_dir.into(),
-            store: args.store.into(),
-            fqdn: args.fqdn,
-        }),
+        Command::TlsWatch(args) => Invocation::TlsWatch(
+            crate::start::tls_watch::Watch {
+                tls_dir: args.tls_dir.into(),
+                store: args.store.into(),
+                fqdn: args.fqdn,
+            },
+            args.check,
+        ),
     })
 }
 

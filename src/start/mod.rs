@@ -124,7 +124,7 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
         false => Program::Custom(settings.supervision.command.clone()),
     };
     let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
-    let plan = Plan::new(settings, identity, program, run_as, &hostname)?;
+    let plan = Plan::new(settings, identity, program, run_as, &hostname, signals)?;
     signals.checkpoint()?;
 
     if plan.settings.dry_run {
@@ -158,6 +158,7 @@ impl Plan {
         program: Program,
         run_as: RunAs,
         hostname: &str,
+        signals: &Signals,
     ) -> anyhow::Result<Plan> {
         let paths = &settings.paths;
         let jvm_options = jvm::jvm_options(&settings.java, paths);
@@ -196,8 +197,9 @@ impl Plan {
                 Some(domain) => format!("{short}.{domain}"),
                 None => hostname.to_string(),
             };
-            let material = tls::check(&t.dir, &fqdn, std::time::SystemTime::now())?;
             let store = tls::store_dir(conf);
+            let watch = tls_watch::Watch { tls_dir: t.dir.clone(), store: store.clone(), fqdn };
+            let material = tls_watch::check_in_child(&watch, signals)?;
             entries
                 .extend(tls::zoo_cfg(&store, t.secure_client_port).into_iter().map(|(k, v)| (k, v, false)));
             let key_store = private(secrets::REDACTED.into());
@@ -214,7 +216,7 @@ impl Plan {
                 Some(trust_store),
             )?);
             tls_summary = Some(material.summary);
-            tls_watch = Some(tls_watch::Watch { tls_dir: t.dir.clone(), store, fqdn });
+            tls_watch = Some(watch);
         }
         let sasl = sasl::plan(&settings.security)?;
         entries.extend(sasl.zoo_cfg);

@@ -76,6 +76,51 @@ pub(crate) fn spawn(watch: &Watch, run_as: &RunAs, signals: &Signals) {
     }
 }
 
+/// Separates the parts of what `tls-watch --check` prints.
+const KEY_STORE_MARK: &str = "--- zk-entry key store ---\n";
+const TRUST_STORE_MARK: &str = "--- zk-entry trust store ---\n";
+
+/// `zk-entry tls-watch --check`: the check `start` needs, as text for [`check_in_child`].
+pub(crate) fn check_once(watch: &Watch) -> anyhow::Result<String> {
+    let m = tls::check(&watch.tls_dir, &watch.fqdn, SystemTime::now())?;
+    Ok(format!("{}\n{KEY_STORE_MARK}{}{TRUST_STORE_MARK}{}", m.summary, m.key_store, m.trust_store))
+}
+
+/// [`tls::check`] in a child process (`tls-watch --check`), so that PID 1 never maps or touches
+/// the TLS code and its allocations: its resident memory while supervising stays what it is
+/// without TLS. The child's refusal becomes this start's refusal, word for word.
+pub(crate) fn check_in_child(watch: &Watch, signals: &Signals) -> anyhow::Result<tls::Material> {
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.args(["tls-watch", "--check", "--tls_dir"])
+        .arg(&watch.tls_dir)
+        .arg("--store")
+        .arg(&watch.store)
+        .arg("--fqdn")
+        .arg(&watch.fqdn)
+        .stdin(std::process::Stdio::null());
+    sys::install_child_setup(&mut cmd, ChildSetup { mask: signals.original, credentials: None });
+    let out = cmd.output().map_err(|e| anyhow::anyhow!("cannot run the TLS check (/proc/self/exe): {e}"))?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&out.stderr);
+        let line = text.lines().last().unwrap_or("the TLS check failed");
+        anyhow::bail!("{}", line.strip_prefix("zk-entry: ").unwrap_or(line));
+    }
+    let text = String::from_utf8(out.stdout).map_err(|_| anyhow::anyhow!("the TLS check printed no text"))?;
+    let parts = text.split_once('\n').and_then(|(summary, rest)| {
+        let rest = rest.strip_prefix(KEY_STORE_MARK)?;
+        let (key_store, trust_store) = rest.split_once(TRUST_STORE_MARK)?;
+        Some((summary, key_store, trust_store))
+    });
+    let Some((summary, key_store, trust_store)) = parts else {
+        anyhow::bail!("the TLS check printed something unexpected");
+    };
+    Ok(tls::Material {
+        key_store: key_store.into(),
+        trust_store: trust_store.into(),
+        summary: summary.into(),
+    })
+}
+
 /// `zk-entry tls-watch`: runs until killed (its parent's death kills it).
 pub(crate) fn run(watch: &Watch) -> anyhow::Result<()> {
     let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
