@@ -343,12 +343,12 @@ struct StartArgs {
 
     /// Quorum SASL (DIGEST-MD5): the file holding the password every server logs in to the others with; servers without it are refused
     #[arg(
-        long = "quorum_sasl_password_file",
-        alias = "quorum-sasl-password-file",
-        env = "ZK_QUORUM_SASL_PASSWORD_FILE",
+        long = "quorum_password_file",
+        alias = "quorum-password-file",
+        env = "ZK_QUORUM_PASSWORD_FILE",
         value_name = "PATH"
     )]
-    quorum_sasl_password_file: Option<String>,
+    quorum_password_file: Option<String>,
 
     /// Client SASL (DIGEST-MD5), enforced: a directory (Secret volume) with one file per user, holding its password
     #[arg(
@@ -474,7 +474,7 @@ pub(crate) struct StartInput {
     pub(crate) min_server_id: Raw,
     pub(crate) set: Vec<Raw>,
     pub(crate) set_file: Vec<Raw>,
-    pub(crate) quorum_sasl_password_file: Option<Raw>,
+    pub(crate) quorum_password_file: Option<Raw>,
     pub(crate) client_sasl_users_dir: Option<Raw>,
     pub(crate) super_password_file: Option<Raw>,
     pub(crate) tls_dir: Option<Raw>,
@@ -695,8 +695,7 @@ impl Named<'_> {
             min_server_id: self.raw("min_server_id", a.min_server_id),
             set: self.list("set", a.set),
             set_file: self.list("set_file", a.set_file),
-            quorum_sasl_password_file: self
-                .optional("quorum_sasl_password_file", a.quorum_sasl_password_file),
+            quorum_password_file: self.optional("quorum_password_file", a.quorum_password_file),
             client_sasl_users_dir: self.optional("client_sasl_users_dir", a.client_sasl_users_dir),
             super_password_file: self.optional("super_password_file", a.super_password_file),
             tls_dir: self.optional("tls_dir", a.tls_dir),

@@ -62,7 +62,7 @@ impl Layout {
         args.push(format!("--set=ssl.quorum.keyStore.password={}", PLANTED[2]));
         args.push(format!("--jvm_flags=-Dzookeeper.ssl.trustStore.password={} -Da=b", PLANTED[3]));
         args.push(format!("--client_sasl_users_dir={}", self.path("users").display()));
-        args.push(format!("--quorum_sasl_password_file={}", self.path("quorum/password").display()));
+        args.push(format!("--quorum_password_file={}", self.path("quorum/password").display()));
         args.push("--java=/bin/true".into());
         args.push("--classpath=/nonexistent.jar".into());
         args.extend(extra.iter().map(|s| s.to_string()));
@@ -421,7 +421,7 @@ fn sasl_quorum_refuses_a_wrong_password_while_the_ensemble_serves_and_clients_mu
     let mut argv = e.command_line(Launch::ZkEntry);
     argv.extend(
         [
-            "--quorum_sasl_password_file=/opt/secrets/quorum/password",
+            "--quorum_password_file=/opt/secrets/quorum/password",
             "--client_sasl_users_dir=/opt/secrets/users",
             "--super_password_file=/opt/secrets/super/password",
         ]

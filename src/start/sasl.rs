@@ -42,8 +42,8 @@ pub(crate) struct SaslPlan {
 /// Read the secret files the flags name and build the plan.
 pub(crate) fn plan(security: &Security) -> anyhow::Result<SaslPlan> {
     let mut out = SaslPlan::default();
-    let quorum = match &security.quorum_sasl_password_file {
-        Some(path) => Some(secrets::read_file("--quorum_sasl_password_file", path)?),
+    let quorum = match &security.quorum_password_file {
+        Some(path) => Some(secrets::read_file("--quorum_password_file", path)?),
         None => None,
     };
     let users = match &security.client_sasl_users_dir {

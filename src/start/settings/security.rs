@@ -35,7 +35,7 @@ pub(crate) struct SecretFile {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Security {
     pub(crate) set_file: Vec<SecretFile>,
-    pub(crate) quorum_sasl_password_file: Option<PathBuf>,
+    pub(crate) quorum_password_file: Option<PathBuf>,
     pub(crate) client_sasl_users_dir: Option<PathBuf>,
     pub(crate) super_password_file: Option<PathBuf>,
     pub(crate) tls: Option<Tls>,
@@ -63,7 +63,7 @@ const TLS_KEY_PREFIXES: &[&str] =
 
 /// zoo.cfg keys (lower case) the SASL flags write, with the flag.
 const SASL_KEYS: &[(&str, &str)] = &[
-    ("quorum.auth.", "--quorum_sasl_password_file"),
+    ("quorum.auth.", "--quorum_password_file"),
     ("authprovider.", "--client_sasl_users_dir"),
     ("enforce.auth.", "--client_sasl_users_dir"),
     ("digestauthenticationprovider.superdigest", "--super_password_file"),
@@ -93,7 +93,7 @@ impl Security {
         }
         let path = |raw: &Option<Raw>| raw.as_ref().map(Raw::absolute_path).transpose();
         let security = Security {
-            quorum_sasl_password_file: path(&a.quorum_sasl_password_file)?,
+            quorum_password_file: path(&a.quorum_password_file)?,
             client_sasl_users_dir: path(&a.client_sasl_users_dir)?,
             super_password_file: path(&a.super_password_file)?,
             tls: a.tls_dir.as_ref().map(|dir| tls(dir, &a.secure_client_port, ports)).transpose()?,
@@ -121,7 +121,7 @@ impl Security {
 
     /// True when ZooKeeper needs the JAAS file.
     pub(crate) fn uses_jaas(&self) -> bool {
-        self.quorum_sasl_password_file.is_some() || self.client_sasl_users_dir.is_some()
+        self.quorum_password_file.is_some() || self.client_sasl_users_dir.is_some()
     }
 
     /// The JVM flags SASL needs: where the JAAS file is.
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn sasl_flags_own_their_keys_and_need_absolute_paths() {
-        let s = settings(&["--quorum_sasl_password_file=/s/q", "--conf_dir=/c"]).unwrap();
+        let s = settings(&["--quorum_password_file=/s/q", "--conf_dir=/c"]).unwrap();
         assert_eq!(
             s.security.jvm_options(&s.paths.conf_dir),
             ["-Djava.security.auth.login.config=/c/jaas.conf"]
@@ -207,7 +207,7 @@ mod tests {
         assert_eq!(s.java.jvm_flags, ["-Da=1"]);
         rejects(
             &["--set", "quorum.auth.enableSasl=false"],
-            &["--set: 'quorum.auth.enableSasl' is managed by zk-entry; use --quorum_sasl_password_file"],
+            &["--set: 'quorum.auth.enableSasl' is managed by zk-entry; use --quorum_password_file"],
         );
         rejects(&["--set_file", "enforce.auth.schemes=/x"], &["--set_file", "--client_sasl_users_dir"]);
         rejects(&["--client_sasl_users_dir=users"], &["--client_sasl_users_dir", "absolute"]);
