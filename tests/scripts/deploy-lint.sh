@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# `make lint`'s check of docker/: the Kubernetes manifests (docker/k8s; docker/k8s/cert-manager
-# with yamllint only) with yamllint (the
+# `make lint`'s check of docker/: the Kubernetes manifests (docker/k8s) with yamllint (the
 # repository's .yamllint, strict: warnings fail too) and kubernetes-validate in strict mode
-# (unknown fields fail) against the API schemas of each Kubernetes version below; the Dockerfile
-# with hadolint, which runs ShellCheck on its RUN scripts (the image is not built in CI, so this
-# and tests/deploy.rs are what check it). Any failure fails the run.
+# (unknown fields fail) against the API schemas of each Kubernetes version below; the
+# cert-manager examples (docker/k8s/cert-manager) with yamllint only; the Dockerfile with
+# hadolint, which runs ShellCheck on its RUN scripts (the image is not built in CI, so this and
+# tests/deploy.rs are what check it). Any failure fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
