@@ -864,6 +864,11 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
     let secure = format!("{}:2281", pod_ip(0));
     let reply = s_client(&netns, &secure, &client_cert, "ruok");
     assert!(reply.contains("imok"), "{reply}");
+    // A client without a certificate of the CA gets no answer (ZooKeeper's ssl.clientAuth).
+    let stranger = foreign.issue("stranger", &["client.zk-test"], KeyKind::RsaPkcs8, 30, BOTH_USAGES);
+    fs::copy(pki.dir.path().join("ca.crt"), stranger.join("ca.crt")).unwrap();
+    let refused_client = s_client(&netns, &secure, &stranger, "ruok");
+    assert!(!refused_client.contains("imok"), "{refused_client}");
     let plain = std::process::Command::new("nsenter")
         .args([
             &format!("--net={}", netns.display()),
