@@ -371,6 +371,18 @@ fn zkcli_session(
     servers: &str,
     stdin: &str,
 ) -> String {
+    let flags = jaas.map(|jaas| format!("-Djava.security.auth.login.config={}", jaas.display()));
+    let env: Vec<(&str, &str)> = flags.iter().map(|f| ("CLIENT_JVMFLAGS", f.as_str())).collect();
+    zkcli_session_env(client, &env, servers, stdin)
+}
+
+/// zkCli.sh in the client sandbox with `stdin` as its commands and `env` set; all it printed.
+fn zkcli_session_env(
+    client: &support::ensemble::Client,
+    env: &[(&str, &str)],
+    servers: &str,
+    stdin: &str,
+) -> String {
     use std::io::Write;
     let netns = format!("--net={}", client.netns().display());
     let mut cmd = std::process::Command::new("nsenter");
@@ -386,9 +398,7 @@ fn zkcli_session(
         servers,
     ]);
     scrub(&mut cmd);
-    if let Some(jaas) = jaas {
-        cmd.env("CLIENT_JVMFLAGS", format!("-Djava.security.auth.login.config={}", jaas.display()));
-    }
+    cmd.envs(env.iter().copied());
     let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -570,7 +580,11 @@ impl Pki {
             }
             KeyKind::Ed25519 => openssl(&out, &["genpkey", "-algorithm", "ed25519", "-out", "tls.key"]),
         }
-        let sans: Vec<String> = dns.iter().map(|n| format!("DNS:{n}")).collect();
+        // "IP:..." entries are address names; the rest DNS names.
+        let sans: Vec<String> = dns
+            .iter()
+            .map(|n| if n.starts_with("IP:") { n.to_string() } else { format!("DNS:{n}") })
+            .collect();
         fs::write(
             out.join("ext"),
             format!(
@@ -823,7 +837,9 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
         let fqdn = format!("zk-{ordinal}.zk-hs.default.svc.cluster.local");
         // zk-2's certificate comes from another CA (and it trusts only that one).
         let ca = if ordinal == 2 { &foreign } else { &pki };
-        let secret = ca.issue(&format!("zk-{ordinal}"), &[&fqdn], kind, 30, BOTH_USAGES);
+        // The address too: the test's client dials pods by address (a real one dials a name).
+        let ip = format!("IP:{}", pod_ip(ordinal));
+        let secret = ca.issue(&format!("zk-{ordinal}"), &[&fqdn, &ip], kind, 30, BOTH_USAGES);
         mount_tls_secret(&secret, &e.pod_dir(ordinal).join("opt/tls"));
         secrets.push(secret);
     }
@@ -869,6 +885,36 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
     fs::copy(pki.dir.path().join("ca.crt"), stranger.join("ca.crt")).unwrap();
     let refused_client = s_client(&netns, &secure, &stranger, "ruok");
     assert!(!refused_client.contains("imok"), "{refused_client}");
+    // ZooKeeper's own client over TLS (Netty; its key store is key and certificate in one PEM).
+    let client_store = client_cert.join("client.pem");
+    let pem = |f: &str| fs::read_to_string(client_cert.join(f)).unwrap();
+    fs::write(&client_store, format!("{}{}", pem("tls.key"), pem("tls.crt"))).unwrap();
+    let netty: Vec<String> = [
+        "netty-buffer",
+        "netty-codec",
+        "netty-common",
+        "netty-handler",
+        "netty-resolver",
+        "netty-transport",
+        "netty-transport-native-unix-common",
+        "netty-transport-native-epoll",
+    ]
+    .iter()
+    .map(|j| format!("/usr/share/java/{j}.jar"))
+    .collect();
+    let flags = format!(
+        "-cp /usr/share/java/zookeeper.jar:{} -Dzookeeper.client.secure=true -Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty -Dzookeeper.ssl.keyStore.location={} -Dzookeeper.ssl.keyStore.type=PEM -Dzookeeper.ssl.trustStore.location={} -Dzookeeper.ssl.trustStore.type=PEM",
+        netty.join(":"),
+        client_store.display(),
+        client_cert.join("ca.crt").display()
+    );
+    let over_tls = zkcli_session_env(
+        &e.client(),
+        &[("CLIENT_JVMFLAGS", &flags)],
+        &secure,
+        "create /over-tls yes\nget /over-tls\nquit\n",
+    );
+    assert!(over_tls.contains("Created /over-tls") && over_tls.contains("\nyes\n"), "{over_tls}");
     let plain = std::process::Command::new("nsenter")
         .args([
             &format!("--net={}", netns.display()),
