@@ -119,6 +119,7 @@ fn secrets_are_redacted_in_the_log_and_written_0600_for_zookeepers_user() {
                 layout.path("conf/secret.ssl.keyStore.password").display()
             ),
             "-Dzookeeper.ssl.trustStore.password=<redacted>",
+            "zk-entry: warning: --set ssl.quorum.keyStore.password: a secret on the command line can be read by every process of the pod (/proc/PID/cmdline); use --set_file ssl.quorum.keyStore.password=PATH\n",
         ],
     );
     // The secrets live in their destinations only, each 0600 and owned by ZooKeeper's user.

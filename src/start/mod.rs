@@ -313,6 +313,11 @@ impl Plan {
         for note in [&self.heap_note, &self.tls_summary].into_iter().flatten() {
             tracing::info!("{note}");
         }
+        for (key, _) in self.settings.server.extra.iter().filter(|(k, _)| secrets::is_secret_key(k)) {
+            tracing::warn!(
+                "--set {key}: a secret on the command line can be read by every process of the pod (/proc/PID/cmdline); use --set_file {key}=PATH"
+            );
+        }
         if let Program::Jvm(JvmCommand { install: Some(install), .. }) = &self.program {
             tracing::info!("ZooKeeper install: {}", install.display());
         }
