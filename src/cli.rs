@@ -382,6 +382,10 @@ struct StartArgs {
     )]
     secure_client_port: String,
 
+    /// Quorum TLS with --tls_dir: on; or, to switch a running plaintext ensemble in three rolling restarts, accept (plaintext out, both in), then both (TLS out, both in), then on
+    #[arg(long = "quorum_tls", alias = "quorum-tls", env = "ZK_QUORUM_TLS", value_name = "MODE")]
+    quorum_tls: Option<String>,
+
     /// The java binary [default: $JAVA_HOME/bin/java, else java on PATH]
     #[arg(long = "java", env = "ZK_JAVA", value_name = "PATH")]
     java: Option<String>,
@@ -479,6 +483,7 @@ pub(crate) struct StartInput {
     pub(crate) super_password_file: Option<Raw>,
     pub(crate) tls_dir: Option<Raw>,
     pub(crate) secure_client_port: Raw,
+    pub(crate) quorum_tls: Option<Raw>,
     pub(crate) java: Option<Raw>,
     pub(crate) zk_home: Option<Raw>,
     pub(crate) classpath: Option<Raw>,
@@ -700,6 +705,7 @@ impl Named<'_> {
             super_password_file: self.optional("super_password_file", a.super_password_file),
             tls_dir: self.optional("tls_dir", a.tls_dir),
             secure_client_port: self.raw("secure_client_port", a.secure_client_port),
+            quorum_tls: self.optional("quorum_tls", a.quorum_tls),
             java: self.optional("java", a.java),
             zk_home: self.optional("zk_home", a.zk_home),
             classpath: self.optional("classpath", a.classpath),

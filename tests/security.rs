@@ -980,3 +980,64 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
     e.start_with(2, &argv);
     e.wait_serving(&[2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
 }
+
+/// Turning quorum TLS on in a running plaintext ensemble without losing it: ZooKeeper's three
+/// rolling restarts, as `--quorum_tls=accept` (plaintext out, both in), `both` (TLS out, both in)
+/// and `on`. A single roll straight to TLS does not work: a TLS member cannot reach the plaintext
+/// ones (tried: it never joins).
+#[test]
+fn tls_rolls_onto_a_running_plaintext_ensemble_in_three_steps() {
+    use support::ensemble::{Ensemble, Launch, pod_ip};
+    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
+    require_zookeeper();
+    let pki = Pki::new("zk-test-ca");
+    let mut e = Ensemble::new(Path::new(BIN), 3);
+    let mut secrets = Vec::new();
+    for ordinal in 0..3 {
+        let fqdn = format!("zk-{ordinal}.zk-hs.default.svc.cluster.local");
+        let secret = pki.issue(&format!("zk-{ordinal}"), &[&fqdn], KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+        mount_tls_secret(&secret, &e.pod_dir(ordinal).join("opt/tls"));
+        secrets.push(secret);
+    }
+    let client_cert = pki.issue("client", &["client.zk-test"], KeyKind::RsaPkcs8, 30, BOTH_USAGES);
+    let plaintext = e.command_line(Launch::ZkEntry);
+    for ordinal in 0..3 {
+        e.start_with(ordinal, &plaintext);
+    }
+    e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    let client = e.client();
+    let step = |mode: &str| {
+        let mut argv = plaintext.clone();
+        argv.extend(["--tls_dir=/opt/tls".to_string(), format!("--quorum_tls={mode}")]);
+        argv
+    };
+    let (accept, both, on) = (step("accept"), step("both"), step("on"));
+    // A StatefulSet rolls from the highest ordinal down; after each pod, the ensemble must take a
+    // write and the restarted pod must serve.
+    for (round, argv) in [("accept", &accept), ("both", &both), ("on", &on)] {
+        for ordinal in [2, 1, 0] {
+            let (status, _) = e.signal_pid1(ordinal, libc::SIGTERM, std::time::Duration::from_secs(30));
+            assert!(status.code().is_some(), "zk-{ordinal}: {status}");
+            e.start_with(ordinal, argv);
+            e.wait_serving(&[ordinal], SERVE_LIMIT)
+                .unwrap_or_else(|why| panic!("{round}, zk-{ordinal}: {why}"));
+            // Through the restarted server, on its loopback port (with --tls_dir the only
+            // plaintext one): the write needs a quorum that includes it.
+            let path = format!("/roll-{round}-{ordinal}");
+            let zkcli =
+                ["/usr/share/zookeeper/bin/zkCli.sh", "-server", "127.0.0.1:2181", "create", &path, "x"];
+            let wrote = wait_for(SERVE_LIMIT, || {
+                let out = e.exec(ordinal, &zkcli);
+                let text = format!("{}{}", stdout(&out), stderr(&out));
+                text.contains(&format!("Created {path}")).then_some(())
+            });
+            assert!(wrote.is_some(), "{round}, zk-{ordinal}: no write accepted: {}", e.log(ordinal));
+        }
+    }
+    // Every election port now speaks TLS with its pod's certificate.
+    let netns = client.netns();
+    for (ordinal, secret) in secrets.iter().enumerate() {
+        let address = format!("{}:3888", pod_ip(ordinal));
+        assert_eq!(served_serial(&netns, &address, &client_cert), Some(serial_of(secret)), "zk-{ordinal}");
+    }
+}

@@ -200,8 +200,9 @@ impl Plan {
             let store = tls::store_dir(conf);
             let watch = tls_watch::Watch { tls_dir: t.dir.clone(), store: store.clone(), fqdn };
             let material = tls_watch::check_in_child(&watch, signals)?;
-            entries
-                .extend(tls::zoo_cfg(&store, t.secure_client_port).into_iter().map(|(k, v)| (k, v, false)));
+            entries.extend(
+                tls::zoo_cfg(&store, t.secure_client_port, t.quorum).into_iter().map(|(k, v)| (k, v, false)),
+            );
             let key_store = private(secrets::REDACTED.into());
             files.push(FileChange::with_privacy(
                 store.join(tls::KEY_STORE),

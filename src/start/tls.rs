@@ -32,6 +32,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, SignatureVerif
 
 use super::der;
 use super::secrets;
+use super::settings::QuorumTls;
 
 pub(crate) const CERT_FILE: &str = "tls.crt";
 pub(crate) const KEY_FILE: &str = "tls.key";
@@ -106,14 +107,16 @@ pub(crate) fn store_dir(conf_dir: &Path) -> PathBuf {
 /// The zoo.cfg entries for TLS with the key store in `store`: the Netty factory and the secure
 /// client port, the plaintext port on loopback only (probes, metrics and tools in the pod keep
 /// it), quorum TLS with certificate reload, host-name verification on both.
-pub(crate) fn zoo_cfg(store: &Path, secure_client_port: u16) -> Vec<(String, String)> {
+pub(crate) fn zoo_cfg(store: &Path, secure_client_port: u16, quorum: QuorumTls) -> Vec<(String, String)> {
+    let (ssl_quorum, port_unification) = quorum.keys();
     let key_store = store.join(KEY_STORE).display().to_string();
     let trust_store = store.join(TRUST_STORE).display().to_string();
     let mut entries: Vec<(String, String)> = [
         ("serverCnxnFactory", "org.apache.zookeeper.server.NettyServerCnxnFactory".to_string()),
         ("secureClientPort", secure_client_port.to_string()),
         ("clientPortAddress", "127.0.0.1".into()),
-        ("sslQuorum", "true".into()),
+        ("sslQuorum", ssl_quorum.to_string()),
+        ("portUnification", port_unification.to_string()),
         ("sslQuorumReloadCertFiles", "true".into()),
         ("ssl.hostnameVerification", "true".into()),
         ("ssl.quorum.hostnameVerification", "true".into()),

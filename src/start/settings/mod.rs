@@ -23,7 +23,7 @@ use crate::cli::StartInput;
 pub(crate) use ensemble::Ensemble;
 pub(crate) use java::{Heap, Java};
 pub(crate) use ports::Ports;
-pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, Security};
+pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, QuorumTls, Security};
 pub(crate) use server::{LogLevel, ServerOptions};
 pub(crate) use supervision::Supervision;
 pub(crate) use timing::Timing;

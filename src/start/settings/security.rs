@@ -46,6 +46,31 @@ pub(crate) struct Security {
 pub(crate) struct Tls {
     pub(crate) dir: PathBuf,
     pub(crate) secure_client_port: u16,
+    pub(crate) quorum: QuorumTls,
+}
+
+/// `--quorum_tls`: ZooKeeper's three steps from a plaintext quorum to a TLS one, each a rolling
+/// restart, as `sslQuorum` and `portUnification`. A server accepting both (portUnification) is
+/// what lets the two kinds of member keep a quorum during each roll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QuorumTls {
+    /// TLS only: `sslQuorum=true`.
+    On,
+    /// Step 1: connects in plaintext, accepts both.
+    Accept,
+    /// Step 2: connects with TLS, accepts both.
+    Both,
+}
+
+impl QuorumTls {
+    /// (`sslQuorum`, `portUnification`).
+    pub(crate) fn keys(self) -> (bool, bool) {
+        match self {
+            QuorumTls::On => (true, false),
+            QuorumTls::Accept => (false, true),
+            QuorumTls::Both => (true, true),
+        }
+    }
 }
 
 /// zoo.cfg keys (lower case) `--tls_dir` writes: whole names, then prefixes.
@@ -57,6 +82,7 @@ const TLS_KEYS: &[&str] = &[
     "sslquorumreloadcertfiles",
     "ssl.hostnameverification",
     "ssl.quorum.hostnameverification",
+    "portunification",
 ];
 const TLS_KEY_PREFIXES: &[&str] =
     &["ssl.keystore.", "ssl.truststore.", "ssl.quorum.keystore.", "ssl.quorum.truststore."];
@@ -96,7 +122,7 @@ impl Security {
             quorum_password_file: path(&a.quorum_password_file)?,
             client_sasl_users_dir: path(&a.client_sasl_users_dir)?,
             super_password_file: path(&a.super_password_file)?,
-            tls: a.tls_dir.as_ref().map(|dir| tls(dir, &a.secure_client_port, ports)).transpose()?,
+            tls: a.tls_dir.as_ref().map(|dir| tls(dir, a, ports)).transpose()?,
             set_file,
         };
         let given = set_keys
@@ -111,10 +137,17 @@ impl Security {
             let tls_key =
                 TLS_KEYS.contains(&lower.as_str()) || TLS_KEY_PREFIXES.iter().any(|p| lower.starts_with(p));
             if security.tls.is_some() && tls_key {
+                let instead = match lower.as_str() {
+                    "sslquorum" | "portunification" => "use --quorum_tls instead".to_string(),
+                    _ => format!("remove it from {flag}"),
+                };
                 return exit::usage(format!(
-                    "{flag}: '{key}' is written by zk-entry when --tls_dir is given; remove it from {flag}"
+                    "{flag}: '{key}' is written by zk-entry when --tls_dir is given; {instead}"
                 ));
             }
+        }
+        if let (Some(raw), None) = (&a.quorum_tls, &security.tls) {
+            return exit::usage(format!("{} is set but TLS is off; also pass --tls_dir", raw.name));
         }
         Ok(security)
     }
@@ -133,9 +166,15 @@ impl Security {
     }
 }
 
-/// `--tls_dir` and a secure client port that differs from the other ports.
-fn tls(dir: &Raw, port: &Raw, ports: &Ports) -> anyhow::Result<Tls> {
+/// `--tls_dir`, a secure client port that differs from the other ports, the quorum mode.
+fn tls(dir: &Raw, a: &StartInput, ports: &Ports) -> anyhow::Result<Tls> {
+    let port = &a.secure_client_port;
     let secure_client_port = port.port()?;
+    let modes = [("on", QuorumTls::On), ("accept", QuorumTls::Accept), ("both", QuorumTls::Both)];
+    let quorum = match &a.quorum_tls {
+        Some(raw) => raw.choice("is not a quorum TLS mode", "on, accept or both", &modes)?,
+        None => QuorumTls::On,
+    };
     let mut others = vec![
         ("--client_port", ports.client),
         ("--server_port", ports.server),
@@ -150,7 +189,7 @@ fn tls(dir: &Raw, port: &Raw, ports: &Ports) -> anyhow::Result<Tls> {
             port.name
         ));
     }
-    Ok(Tls { dir: dir.absolute_path()?, secure_client_port })
+    Ok(Tls { dir: dir.absolute_path()?, secure_client_port, quorum })
 }
 
 /// `KEY=PATH` with a zoo.cfg key zk-entry does not manage and an absolute path.
@@ -234,5 +273,14 @@ mod tests {
             &["--secure_client_port and --client_port are both 2181"],
         );
         rejects(&["--tls_dir=t"], &["--tls_dir", "absolute"]);
+        let mode = |flags: &[&str]| settings(flags).unwrap().security.tls.unwrap().quorum;
+        assert_eq!(mode(&["--tls_dir=/t", "--quorum_tls=ACCEPT"]), super::QuorumTls::Accept);
+        assert_eq!(mode(&["--tls_dir=/t", "--quorum_tls=both"]).keys(), (true, true));
+        rejects(
+            &["--tls_dir=/t", "--quorum_tls=maybe"],
+            &["--quorum_tls: 'maybe' is not a quorum TLS mode; expected on, accept or both"],
+        );
+        rejects(&["--quorum_tls=on"], &["--quorum_tls is set but TLS is off; also pass --tls_dir"]);
+        rejects(&["--tls_dir=/t", "--set=portUnification=true"], &["--quorum_tls", "--tls_dir"]);
     }
 }
