@@ -29,7 +29,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -205,7 +205,7 @@ struct Container {
     /// What stands in for java; None runs the real one.
     java: Option<String>,
     /// Secret volumes: where the pod sees each, and the host directory with its files.
-    secrets: Vec<(String, PathBuf)>,
+    secrets: Vec<(String, tempfile::TempDir)>,
     /// How long the command may run before the test fails.
     limit: Duration,
 }
@@ -278,8 +278,12 @@ impl Container {
             }
             let into = pod.host_path(path);
             fs::create_dir_all(&into).unwrap();
-            for entry in fs::read_dir(host).unwrap().flatten() {
-                fs::copy(entry.path(), into.join(entry.file_name())).unwrap();
+            for entry in fs::read_dir(host.path()).unwrap().flatten() {
+                // As the kubelet writes a Secret for `defaultMode: 0440` and fsGroup 1000.
+                let file = into.join(entry.file_name());
+                fs::copy(entry.path(), &file).unwrap();
+                std::os::unix::fs::chown(&file, Some(0), Some(UID as u32)).unwrap();
+                fs::set_permissions(&file, fs::Permissions::from_mode(0o440)).unwrap();
             }
         }
         if !volumes.iter().any(|v| v == "/tmp") {
@@ -1296,32 +1300,57 @@ echo >&2 "step: exit $?"
 }
 
 /// A cert-manager Secret (tls.crt, tls.key in cert-manager's default PKCS#1, ca.crt) for the pods
-/// behind `service` in namespace default, made once with openssl and readable by the pod's user.
-fn test_tls_secret(service: &str) -> PathBuf {
-    static SECRET: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    SECRET
-        .get_or_init(|| {
-            let dir = tempfile::Builder::new().prefix("zk-tls-secret").tempdir().unwrap().keep();
-            let run = |args: &[&str]| {
-                let out = Command::new("openssl").args(args).current_dir(&dir).output().expect("openssl");
-                assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
-            };
-            run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=deploy-test-ca"]);
-            run(&["genrsa", "-traditional", "-out", "tls.key", "2048"]);
-            run(&["req", "-new", "-key", "tls.key", "-subj", "/CN=zk", "-out", "tls.csr"]);
-            let ext = format!("subjectAltName=DNS:*.{service}.default.svc.cluster.local\nextendedKeyUsage=serverAuth,clientAuth\n");
-            fs::write(dir.join("ext"), ext).unwrap();
-            run(&["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-out", "tls.crt", "-extfile", "ext"]);
-            for f in ["ca.key", "tls.csr", "ext", "ca.srl"] {
-                let _ = fs::remove_file(dir.join(f));
-            }
-            for f in ["ca.crt", "tls.crt", "tls.key"] {
-                fs::set_permissions(dir.join(f), fs::Permissions::from_mode(0o644)).unwrap();
-            }
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-            dir
-        })
-        .clone()
+/// behind `service` in namespace default, made with openssl; removed when dropped.
+fn test_tls_secret(service: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("zk-tls-secret").tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir.path()).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=deploy-test-ca",
+    ]);
+    run(&["genrsa", "-traditional", "-out", "tls.key", "2048"]);
+    run(&["req", "-new", "-key", "tls.key", "-subj", "/CN=zk", "-out", "tls.csr"]);
+    let ext = format!(
+        "subjectAltName=DNS:*.{service}.default.svc.cluster.local\nextendedKeyUsage=serverAuth,clientAuth\n"
+    );
+    fs::write(dir.path().join("ext"), ext).unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "tls.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "tls.crt",
+        "-extfile",
+        "ext",
+    ]);
+    for f in ["ca.key", "tls.csr", "ext", "ca.srl"] {
+        let _ = fs::remove_file(dir.path().join(f));
+    }
+    dir
 }
 
 /// The cert-manager Certificate beside the manifests makes the Secret zookeeper-tls.yaml mounts,
