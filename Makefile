@@ -52,6 +52,7 @@ build:
 ## static: the shipped static binary (x86_64 musl)
 static:
 	@rustup target list --installed | grep -qx '$(MUSL)' || rustup target add $(MUSL)
+	@command -v musl-gcc >/dev/null || { echo "make static: ring (the TLS checks) compiles C for musl and needs musl-gcc; run tests/scripts/install-deps.sh as root, or apt-get install musl-tools" >&2; exit 1; }
 	$(CARGO) build --release --target $(MUSL)
 	@echo "static binary: $(STATIC_BIN)"
 

@@ -46,6 +46,23 @@ enum Command {
     Ready(ReadyArgs),
     /// Print the server's mntr metrics: as received (raw), as Prometheus text, or as AdminServer JSON
     Metrics(MetricsArgs),
+    /// Internal: started by `start --tls_dir` to keep the key store current
+    #[command(name = "tls-watch", hide = true)]
+    TlsWatch(TlsWatchArgs),
+}
+
+/// The helper's arguments, given by `start` only.
+#[derive(Debug, Clone, Args)]
+struct TlsWatchArgs {
+    #[arg(long = "tls_dir")]
+    tls_dir: OsString,
+    #[arg(long = "store")]
+    store: OsString,
+    #[arg(long = "fqdn")]
+    fqdn: String,
+    /// Check once, print the key store, exit (start's pre-start check, kept out of PID 1)
+    #[arg(long = "check")]
+    check: bool,
 }
 
 /// Where `ready` and `metrics` connect, and how long they may take. Raw text: checked in
@@ -202,7 +219,7 @@ struct StartArgs {
     )]
     sync_limit: String,
 
-    /// JVM heap, as for -Xmx (digits and k, m or g)
+    /// JVM heap, as for -Xmx (digits and k, m or g), or N% of the container's memory limit (e.g. 75%)
     #[arg(long = "heap", env = "ZK_HEAP", default_value = "2G", value_name = "SIZE")]
     heap: String,
 
@@ -314,6 +331,61 @@ struct StartArgs {
     #[arg(long = "set", env = "ZK_SET", value_name = "KEY=VALUE", value_delimiter = '\n')]
     set: Vec<String>,
 
+    /// A zoo.cfg key whose value is the contents of a file (a Secret volume), one trailing newline trimmed; shown as <redacted>, repeatable (ZK_SET_FILE: one KEY=PATH per line)
+    #[arg(
+        long = "set_file",
+        alias = "set-file",
+        env = "ZK_SET_FILE",
+        value_name = "KEY=PATH",
+        value_delimiter = '\n'
+    )]
+    set_file: Vec<String>,
+
+    /// Quorum SASL (DIGEST-MD5): the file holding the password every server logs in to the others with; servers without it are refused
+    #[arg(
+        long = "quorum_password_file",
+        alias = "quorum-password-file",
+        env = "ZK_QUORUM_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    quorum_password_file: Option<String>,
+
+    /// Client SASL (DIGEST-MD5), enforced: a directory (Secret volume) with one file per user, holding its password
+    #[arg(
+        long = "client_sasl_users_dir",
+        alias = "client-sasl-users-dir",
+        env = "ZK_CLIENT_SASL_USERS_DIR",
+        value_name = "DIR"
+    )]
+    client_sasl_users_dir: Option<String>,
+
+    /// A digest super user 'super' (addauth digest super:PASSWORD) with the password in this file
+    #[arg(
+        long = "super_password_file",
+        alias = "super-password-file",
+        env = "ZK_SUPER_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    super_password_file: Option<String>,
+
+    /// TLS for clients and the quorum from a cert-manager Secret volume holding tls.crt, tls.key and ca.crt; checked before start, reloaded when the Secret changes; --client_port then binds to 127.0.0.1 only
+    #[arg(long = "tls_dir", alias = "tls-dir", env = "ZK_TLS_DIR", value_name = "DIR")]
+    tls_dir: Option<String>,
+
+    /// Port for TLS client connections (with --tls_dir)
+    #[arg(
+        long = "secure_client_port",
+        alias = "secure-client-port",
+        env = "ZK_SECURE_CLIENT_PORT",
+        default_value = "2281",
+        value_name = "PORT"
+    )]
+    secure_client_port: String,
+
+    /// Quorum TLS with --tls_dir: on; or, to switch a running plaintext ensemble in three rolling restarts, accept (plaintext out, both in), then both (TLS out, both in), then on
+    #[arg(long = "quorum_tls", alias = "quorum-tls", env = "ZK_QUORUM_TLS", value_name = "MODE")]
+    quorum_tls: Option<String>,
+
     /// The java binary [default: $JAVA_HOME/bin/java, else java on PATH]
     #[arg(long = "java", env = "ZK_JAVA", value_name = "PATH")]
     java: Option<String>,
@@ -374,6 +446,8 @@ pub(crate) enum Invocation {
     Start(Box<StartInput>),
     Ready(ReadyInput),
     Metrics(MetricsInput),
+    /// The TLS watcher that `start` runs.
+    TlsWatch(crate::start::tls_watch::Watch, bool),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
@@ -407,6 +481,13 @@ pub(crate) struct StartInput {
     pub(crate) quorum_listen_on_all_ips: Option<Raw>,
     pub(crate) min_server_id: Raw,
     pub(crate) set: Vec<Raw>,
+    pub(crate) set_file: Vec<Raw>,
+    pub(crate) quorum_password_file: Option<Raw>,
+    pub(crate) client_sasl_users_dir: Option<Raw>,
+    pub(crate) super_password_file: Option<Raw>,
+    pub(crate) tls_dir: Option<Raw>,
+    pub(crate) secure_client_port: Raw,
+    pub(crate) quorum_tls: Option<Raw>,
     pub(crate) java: Option<Raw>,
     pub(crate) zk_home: Option<Raw>,
     pub(crate) classpath: Option<Raw>,
@@ -522,6 +603,14 @@ pub(crate) fn parse(
             format: named.raw("format", args.format),
             target: named.target(args.target),
         }),
+        Command::TlsWatch(args) => Invocation::TlsWatch(
+            crate::start::tls_watch::Watch {
+                tls_dir: args.tls_dir.into(),
+                store: args.store.into(),
+                fqdn: args.fqdn,
+            },
+            args.check,
+        ),
     })
 }
 
@@ -633,6 +722,13 @@ impl Named<'_> {
             )?,
             min_server_id: self.raw("min_server_id", a.min_server_id),
             set: self.set_entries(a.set),
+            set_file: self.list("set_file", a.set_file),
+            quorum_password_file: self.optional("quorum_password_file", a.quorum_password_file),
+            client_sasl_users_dir: self.optional("client_sasl_users_dir", a.client_sasl_users_dir),
+            super_password_file: self.optional("super_password_file", a.super_password_file),
+            tls_dir: self.optional("tls_dir", a.tls_dir),
+            secure_client_port: self.raw("secure_client_port", a.secure_client_port),
+            quorum_tls: self.optional("quorum_tls", a.quorum_tls),
             java: self.optional("java", a.java),
             zk_home: self.optional("zk_home", a.zk_home),
             classpath: self.optional("classpath", a.classpath),

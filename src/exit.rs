@@ -4,7 +4,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success (`--dry-run`, `--help`, `--version`; `ready`: the server is healthy; `metrics`: mntr printed) |
-//! | 1 | a start step failed: a file could not be read or written, a planted link or a file that is not a small regular file, `myid` holds another id, no ZooKeeper install found, a directory the JVM's user cannot write, root without the capabilities to switch users; `ready`/`metrics`: the server is unhealthy or gave no usable reply |
+//! | 1 | a start step failed: a file could not be read or written, a planted link or a file that is not a small regular file, `myid` holds another id, no ZooKeeper install found, a directory the JVM's user cannot write, root without the capabilities to switch users, a `--tls_dir` pair that fails its check; `ready`/`metrics`: the server is unhealthy or gave no usable reply |
 //! | 2 | invalid input: an unknown flag, a bad value (flag or `ZK_*` variable), a host name or domain that cannot give the server's identity, an unknown `--user`, a system directory as data or log directory; nothing was touched (and no connection opened) |
 //! | 126 | the JVM (or `--java`, or the `-- COMMAND`) exists but could not be executed |
 //! | 127 | the JVM (or `--java`, or the `-- COMMAND`) was not found |

@@ -54,6 +54,8 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         cli::Invocation::Metrics(input) => {
             probe::metrics::run(&probe::settings::Metrics::from_input(&input)?)?
         }
+        cli::Invocation::TlsWatch(watch, false) => start::tls_watch::run(&watch)?,
+        cli::Invocation::TlsWatch(watch, true) => write_stdout(&start::tls_watch::check_once(&watch)?)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
 }

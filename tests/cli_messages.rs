@@ -50,7 +50,7 @@ const MESSAGES: &[(&[&str], &str)] = &[
     ),
     (
         &["start", "--heap=512"],
-        "zk-entry: --heap: '512' is not a JVM heap size; expected digits and a unit k, m or g, such as 512M or 2G",
+        "zk-entry: --heap: '512' is not a JVM heap size; expected digits and a unit k, m or g, such as 512M or 2G, or a share of the container's memory limit such as 75%",
     ),
     // The probes.
     (&["ready", "0"], "zk-entry: PORT: '0' is out of range; expected a port number from 1 to 65535"),

@@ -28,6 +28,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -203,6 +204,8 @@ struct Container {
     loopback: bool,
     /// What stands in for java; None runs the real one.
     java: Option<String>,
+    /// Secret volumes: where the pod sees each, and the host directory with its files.
+    secrets: Vec<(String, tempfile::TempDir)>,
     /// How long the command may run before the test fails.
     limit: Duration,
 }
@@ -237,6 +240,7 @@ impl Container {
             env: Vec::new(),
             loopback: false,
             java: Some("/bin/true".into()),
+            secrets: Vec::new(),
             limit: Duration::from_secs(60),
         }
     }
@@ -265,6 +269,22 @@ impl Container {
             pod.setup.push(format!(
                 "mkdir -p '{volume}' && mount -t tmpfs -o size=64m,mode=2775,gid={UID} tmpfs '{volume}'"
             ));
+        }
+        // Secret volumes: their files, in the pod's private directories (the source may be under
+        // /tmp, which a /tmp volume would hide from a mount made inside the pod).
+        for (path, host) in &self.secrets {
+            if !mountable(path) || path == "/tmp" || path.starts_with("/tmp/") {
+                return Err(format!("secret volume {path} is outside what the test pod can hold"));
+            }
+            let into = pod.host_path(path);
+            fs::create_dir_all(&into).unwrap();
+            for entry in fs::read_dir(host.path()).unwrap().flatten() {
+                // As the kubelet writes a Secret for `defaultMode: 0440` and fsGroup 1000.
+                let file = into.join(entry.file_name());
+                fs::copy(entry.path(), &file).unwrap();
+                std::os::unix::fs::chown(&file, Some(0), Some(UID as u32)).unwrap();
+                fs::set_permissions(&file, fs::Permissions::from_mode(0o440)).unwrap();
+            }
         }
         if !volumes.iter().any(|v| v == "/tmp") {
             pod.setup.push("mount -t tmpfs -o size=1m,mode=0755 tmpfs /tmp".into());
@@ -349,7 +369,10 @@ impl Manifest {
             })
             .collect();
         let names: Vec<&str> = all.iter().map(|m| m.file.as_str()).collect();
-        assert_eq!(names, ["zookeeper-dev.yaml", "zookeeper-standalone.yaml", "zookeeper.yaml"]);
+        assert_eq!(
+            names,
+            ["zookeeper-dev.yaml", "zookeeper-standalone.yaml", "zookeeper-tls.yaml", "zookeeper.yaml"]
+        );
         all
     }
 
@@ -405,13 +428,35 @@ impl Manifest {
             .unwrap_or_default()
     }
 
+    /// The mounts of Secret volumes: (mountPath, secretName).
+    fn secret_mounts(&self) -> Vec<(String, String)> {
+        let volumes = self.pod_spec()["volumes"].as_vec().cloned().unwrap_or_default();
+        let mounts = self.container()["volumeMounts"].as_vec().cloned().unwrap_or_default();
+        mounts
+            .iter()
+            .filter_map(|m| {
+                let volume = volumes.iter().find(|v| v["name"] == m["name"])?;
+                let secret = volume["secret"]["secretName"].as_str()?;
+                Some((m["mountPath"].as_str()?.to_string(), secret.to_string()))
+            })
+            .collect()
+    }
+
     /// The simulated container for pod `ordinal`, with this manifest's volumes and env.
     fn container_for(&self, ordinal: u32) -> Container {
         let sts = self.statefulset();
         let name = sts["metadata"]["name"].as_str().expect("StatefulSet name");
         let service = sts["spec"]["serviceName"].as_str().expect("serviceName");
         let mut c = Container::pod(name, service, ordinal);
-        c.volumes = self.mounts().into_iter().map(|(p, _)| p).collect();
+        let secrets = self.secret_mounts();
+        c.volumes = self
+            .mounts()
+            .into_iter()
+            .map(|(p, _)| p)
+            .filter(|p| !secrets.iter().any(|(s, _)| s == p))
+            .collect();
+        // Each Secret volume holds what cert-manager writes for this StatefulSet's pods.
+        c.secrets = secrets.into_iter().map(|(path, _)| (path, test_tls_secret(service))).collect();
         if let Some(env) = self.container()["env"].as_vec() {
             for var in env {
                 let name = var["name"].as_str().expect("env name").to_string();
@@ -543,6 +588,9 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
     let start = zk_command(&argv).expect("the container runs zk-entry");
     check(start.subcommand == "start", format!("the container runs zk-entry {}", start.subcommand));
     let flag = |name: &str| start.flags.get(name).cloned().unwrap_or_else(|| default_of(&start_help, name));
+    // With TLS the client Service and port are the secure one; the plaintext port is loopback.
+    let tls = start.flags.contains_key("tls_dir");
+    let client_flag = if tls { "secure_client_port" } else { "client_port" };
     check(
         flag("servers") == replicas.to_string(),
         format!("--servers={} but replicas: {replicas}", flag("servers")),
@@ -556,7 +604,7 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
     let client = m.service("zk-cs");
     check(client.is_some(), "no client Service zk-cs".into());
     for (port_flag, name) in
-        [("client_port", "client"), ("server_port", "server"), ("election_port", "leader-election")]
+        [(client_flag, "client"), ("server_port", "server"), ("election_port", "leader-election")]
     {
         let want: i64 = flag(port_flag).parse().unwrap();
         check(
@@ -684,7 +732,7 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
     let required = &pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
     let preferred = &pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
     match m.file.as_str() {
-        "zookeeper.yaml" => {
+        "zookeeper.yaml" | "zookeeper-tls.yaml" => {
             check(
                 request >= (heap * 3 / 2).max(2 << 30),
                 "production: request < max(2 GiB, 1.5 x heap)".into(),
@@ -714,27 +762,56 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
     if !std::ptr::eq(m, reference) {
         let rc = reference.container();
         let rstart = zk_command(&reference.start_argv()).expect("reference command");
-        let sized = ["servers", "heap"];
+        // Size, and the security flags of the TLS variant.
+        let sized = ["servers", "heap", "tls_dir", "secure_client_port"];
         let mine: BTreeMap<_, _> = start.flags.iter().filter(|(k, _)| !sized.contains(&k.as_str())).collect();
         let theirs: BTreeMap<_, _> =
             rstart.flags.iter().filter(|(k, _)| !sized.contains(&k.as_str())).collect();
         check(mine == theirs, format!("flags differ from {}: {mine:?} vs {theirs:?}", reference.file));
-        for key in [
-            "startupProbe",
-            "livenessProbe",
-            "readinessProbe",
-            "securityContext",
-            "volumeMounts",
-            "ports",
-            "image",
-        ] {
+        for key in ["startupProbe", "livenessProbe", "readinessProbe", "securityContext", "image"] {
             check(c[key] == rc[key], format!("{key} differs from {}", reference.file));
         }
-        for key in ["securityContext", "volumes", "terminationGracePeriodSeconds", "enableServiceLinks"] {
+        for key in ["securityContext", "terminationGracePeriodSeconds", "enableServiceLinks"] {
             check(
                 pod[key] == reference.pod_spec()[key],
                 format!("pod {key} differs from {}", reference.file),
             );
+        }
+        // The TLS variant adds its Secret volume and swaps the client port; the rest is the same.
+        let without_secrets = |items: &Yaml| -> Vec<Yaml> {
+            let secret_names: Vec<&Yaml> = pod["volumes"]
+                .as_vec()
+                .into_iter()
+                .flatten()
+                .filter(|v| !v["secret"].is_badvalue())
+                .map(|v| &v["name"])
+                .collect();
+            items
+                .as_vec()
+                .into_iter()
+                .flatten()
+                .filter(|i| !secret_names.contains(&&i["name"]))
+                .cloned()
+                .collect()
+        };
+        check(
+            without_secrets(&c["volumeMounts"]) == without_secrets(&rc["volumeMounts"]),
+            format!("volumeMounts differ from {} beyond the Secret volumes", reference.file),
+        );
+        check(
+            without_secrets(&pod["volumes"]) == without_secrets(&reference.pod_spec()["volumes"]),
+            format!("volumes differ from {} beyond the Secret volumes", reference.file),
+        );
+        check(tls || c["ports"] == rc["ports"], format!("ports differ from {}", reference.file));
+        if tls {
+            let mount =
+                m.secret_mounts().into_iter().find(|(path, _)| Some(path) == start.flags.get("tls_dir"));
+            check(mount.is_some(), "--tls_dir is not a Secret volume's mountPath".into());
+            let read_only = c["volumeMounts"].as_vec().into_iter().flatten().any(|v| {
+                v["mountPath"].as_str() == start.flags.get("tls_dir").map(String::as_str)
+                    && v["readOnly"].as_bool() == Some(true)
+            });
+            check(read_only, "the TLS Secret is not mounted readOnly".into());
         }
     }
     p
@@ -1299,4 +1376,91 @@ echo >&2 "step: exit $?"
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     assert!(ran.stderr.contains("step: exit 0\n"), "{}", ran.stderr);
     assert!(ran.stderr.contains("exited with status 143; exiting with 0"), "{}", ran.stderr);
+}
+
+/// A cert-manager Secret (tls.crt, tls.key in cert-manager's default PKCS#1, ca.crt) for the pods
+/// behind `service` in namespace default, made with openssl; removed when dropped.
+fn test_tls_secret(service: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("zk-tls-secret").tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir.path()).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=deploy-test-ca",
+    ]);
+    run(&["genrsa", "-traditional", "-out", "tls.key", "2048"]);
+    run(&["req", "-new", "-key", "tls.key", "-subj", "/CN=zk", "-out", "tls.csr"]);
+    let ext = format!(
+        "subjectAltName=DNS:*.{service}.default.svc.cluster.local\nextendedKeyUsage=serverAuth,clientAuth\n"
+    );
+    fs::write(dir.path().join("ext"), ext).unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "tls.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "tls.crt",
+        "-extfile",
+        "ext",
+    ]);
+    for f in ["ca.key", "tls.csr", "ext", "ca.srl"] {
+        let _ = fs::remove_file(dir.path().join(f));
+    }
+    dir
+}
+
+/// The cert-manager Certificate beside the manifests makes the Secret zookeeper-tls.yaml mounts,
+/// with what zk-entry's check needs: every pod's FQDN, both usages, a key ZooKeeper can read.
+#[test]
+fn the_certificate_example_covers_every_pod_of_the_tls_manifest() {
+    let text = repo_file("docker/k8s/cert-manager/zookeeper-certificate.yaml");
+    let docs = YamlLoader::load_from_str(&text).expect("YAML");
+    let cert = docs.iter().find(|d| d["kind"].as_str() == Some("Certificate")).expect("a Certificate");
+    let spec = &cert["spec"];
+    let all = Manifest::all();
+    let m = all.iter().find(|m| m.file == "zookeeper-tls.yaml").unwrap();
+    let secret = m.secret_mounts().into_iter().map(|(_, s)| s).next().expect("a Secret volume");
+    assert_eq!(spec["secretName"].as_str(), Some(secret.as_str()));
+    let names = strings(&spec["dnsNames"]).expect("dnsNames");
+    let sts = m.statefulset();
+    let service = sts["spec"]["serviceName"].as_str().unwrap();
+    let set = sts["metadata"]["name"].as_str().unwrap();
+    for ordinal in 0..m.replicas() {
+        let fqdn = format!("{set}-{ordinal}.{service}.default.svc.cluster.local");
+        let covered = names.iter().any(|n| {
+            n == &fqdn
+                || n.strip_prefix("*.")
+                    .is_some_and(|d| fqdn.split_once('.').is_some_and(|(_, rest)| rest == d))
+        });
+        assert!(covered, "{fqdn} is not in the Certificate's dnsNames {names:?}");
+    }
+    let usages = strings(&spec["usages"]).expect("usages");
+    for usage in ["server auth", "client auth"] {
+        assert!(usages.iter().any(|u| u == usage), "usages lack {usage}: {usages:?}");
+    }
+    let algorithm = spec["privateKey"]["algorithm"].as_str().unwrap_or("RSA");
+    assert!(["RSA", "ECDSA"].contains(&algorithm), "ZooKeeper cannot read {algorithm} keys");
 }

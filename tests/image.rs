@@ -344,7 +344,7 @@ fn standalone_container_runs_zookeeper_read_only_without_capabilities_and_stops_
     assert_contains_all(
         "the stopped container's log",
         &logs,
-        &[&format!("forwarding SIGTERM to ZooKeeper (pid {jvm})"), &jvm_exit],
+        &[&format!("forwarded SIGTERM to ZooKeeper (pid {jvm})"), &jvm_exit],
     );
     eprintln!("image-test: podman stop -> exited {code} in {:.1} s", stopped_in.as_secs_f64());
 

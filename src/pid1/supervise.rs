@@ -35,6 +35,8 @@ pub(crate) struct Child {
     pub(crate) exit_code_map: Vec<(u8, u8)>,
     /// Privileges the child must not be able to gain back (see [`crate::start::user::Privileges`]).
     pub(crate) privileges: crate::start::user::Privileges,
+    /// What an exit status of the child means, for the log line that reports it.
+    pub(crate) exit_meanings: Vec<(u8, String)>,
 }
 
 /// Start the child and supervise it until it exits; the result is zk-entry's exit code.
@@ -144,7 +146,10 @@ fn outcome(child: &Child, pid: Pid, status: i32) -> u8 {
     let mapped = child.exit_code_map.iter().find(|(from, _)| *from == code).map(|(_, to)| *to);
     let how = match sys::killed_by(status) {
         Some(sig) => format!("was killed by {}", signals::name(sig)),
-        None => format!("exited with status {code}"),
+        None => match child.exit_meanings.iter().find(|(status, _)| *status == code) {
+            Some((_, meaning)) => format!("exited with status {code} ({meaning})"),
+            None => format!("exited with status {code}"),
+        },
     };
     match mapped {
         Some(to) => {
@@ -170,6 +175,7 @@ mod tests {
             run_as: RunAs::Current { uid: nix::unistd::Uid::from_raw(1000) },
             exit_code_map: exit_code_map.to_vec(),
             privileges: crate::start::user::Privileges::default(),
+            exit_meanings: vec![(14, "could not bind".into())],
         }
     }
 
@@ -200,5 +206,11 @@ mod tests {
         assert_eq!(outcome(&mapped, pid, exited(3)), 7);
         assert_eq!(outcome(&mapped, pid, exited(4)), 4, "unmapped statuses pass through");
         assert_eq!(outcome(&mapped, pid, libc::SIGKILL), 137);
+    }
+
+    #[test]
+    fn a_status_with_a_meaning_passes_through_unchanged() {
+        assert_eq!(outcome(&child(&[]), Pid::from_raw(42), exited(14)), 14);
+        assert_eq!(outcome(&child(&[(14, 0)]), Pid::from_raw(42), exited(14)), 0);
     }
 }

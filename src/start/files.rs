@@ -16,11 +16,14 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::{Mode, SFlag};
+use nix::unistd::{Gid, Uid};
 
 use super::paths::{self, Guard, OpenDir, io_error};
 
 /// Files are world-readable: zkCli.sh and probes in the same pod may run as another user.
 const FILE_MODE: u32 = 0o644;
+/// Files that hold a secret: readable by their owner, the user ZooKeeper runs as, only.
+const PRIVATE_MODE: u32 = 0o600;
 
 /// The most zk-entry reads of any file (configuration, `myid`, /etc/hosts): far above what they
 /// hold, and a bound when one is a link to /dev/zero or a huge file planted in a volume.
@@ -49,20 +52,64 @@ pub(crate) struct FileChange {
     pub(crate) path: PathBuf,
     pub(crate) contents: String,
     pub(crate) state: State,
+    /// Set for a file that holds a secret.
+    pub(crate) private: Option<Private>,
+}
+
+/// How a file that holds a secret is written and shown: mode 0600, given to `owner` (the user
+/// ZooKeeper runs as; `None`: zk-entry's own user) before it is renamed into place, and shown
+/// as `shown` (its contents with the secrets redacted) in logs and `--dry-run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Private {
+    pub(crate) owner: Option<(Uid, Gid)>,
+    pub(crate) shown: String,
 }
 
 impl FileChange {
     /// Compare `contents` with what is on disk now. A link in its place is replaced (the rename
     /// replaces the link itself), never read through.
     pub(crate) fn new(path: PathBuf, contents: String, guard: &Guard) -> anyhow::Result<FileChange> {
+        FileChange::with_privacy(path, contents, None, guard)
+    }
+
+    /// As [`FileChange::new`]; a private file whose mode or owner is not yet right is replaced
+    /// even when its contents are (a secret left readable by an older start is closed).
+    pub(crate) fn with_privacy(
+        path: PathBuf,
+        contents: String,
+        private: Option<Private>,
+        guard: &Guard,
+    ) -> anyhow::Result<FileChange> {
         let state = match read_existing(&path, guard)? {
             Existing::Absent => State::New,
             Existing::Link => State::Replaced,
-            Existing::Contents(old) if old == contents.as_bytes() => State::Unchanged,
+            Existing::Contents(old)
+                if old == contents.as_bytes() && private_as_planned(&path, private.as_ref()) =>
+            {
+                State::Unchanged
+            }
             Existing::Contents(_) => State::Replaced,
         };
-        Ok(FileChange { path, contents, state })
+        Ok(FileChange { path, contents, state, private })
     }
+
+    /// The contents as they may be printed.
+    pub(crate) fn shown(&self) -> &str {
+        self.private.as_ref().map_or(&self.contents, |p| &p.shown)
+    }
+}
+
+/// True when the file at `path` has the mode (and owner) `private` asks for. Only decides
+/// whether an unchanged file is written again, so a race here costs at most one rewrite.
+fn private_as_planned(path: &Path, private: Option<&Private>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(p) = private else {
+        // Public files keep whatever mode an operator gave them.
+        return true;
+    };
+    let Ok(meta) = fs::symlink_metadata(path) else { return false };
+    meta.mode() & 0o7777 == PRIVATE_MODE
+        && p.owner.is_none_or(|(uid, gid)| meta.uid() == uid.as_raw() && meta.gid() == gid.as_raw())
 }
 
 /// What is at a file's place.
@@ -201,7 +248,9 @@ impl Drop for Staged<'_> {
 fn stage(dir: &OpenDir, change: &FileChange) -> anyhow::Result<OsString> {
     let name = paths::name_of(&change.path)?.to_string_lossy().into_owned();
     let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let mode = Mode::from_bits_truncate(FILE_MODE);
+    // A secret's file is 0600 from its creation, never readable by others even for a moment, and
+    // is given to its owner before it gets its name.
+    let mode = Mode::from_bits_truncate(if change.private.is_some() { PRIVATE_MODE } else { FILE_MODE });
     let pid = std::process::id();
     // O_EXCL: a name that exists (a leftover, or a planted link) is never opened; try the next.
     let (tmp, fd): (OsString, OwnedFd) = (0..100)
@@ -225,6 +274,13 @@ fn stage(dir: &OpenDir, change: &FileChange) -> anyhow::Result<OsString> {
             "set permissions of",
             &change.path,
         )?;
+        if let Some((uid, gid)) = change.private.as_ref().and_then(|p| p.owner) {
+            io_context(
+                nix::unistd::fchown(file.as_fd(), Some(uid), Some(gid)).map_err(io::Error::from),
+                "give the secret file to its user:",
+                &change.path,
+            )?;
+        }
         io_context(file.sync_all(), "flush", &change.path)
     })();
     if let Err(e) = written {
@@ -329,12 +385,37 @@ mod tests {
                 path: dir.path().join("missing-dir/java.env"),
                 contents: "x".into(),
                 state: State::New,
+                private: None,
             },
         ];
         let err = write_files(&changes, &Guard::none()).unwrap_err();
         assert!(format!("{err:#}").contains("missing-dir"), "{err:#}");
         assert_eq!(fs::read_to_string(&good).unwrap(), "old\n");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn private_files_are_0600_and_a_readable_one_is_closed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jaas.conf");
+        let private = || Some(Private { owner: None, shown: "<redacted>".into() });
+        let guard = Guard::none();
+        fs::write(&path, "secret\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let change = FileChange::with_privacy(path.clone(), "secret\n".into(), private(), &guard).unwrap();
+        assert_eq!(change.state, State::Replaced, "same contents, but readable by others");
+        assert_eq!(change.shown(), "<redacted>");
+        write_files(&[change], &guard).unwrap();
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, PRIVATE_MODE);
+        let again = FileChange::with_privacy(path.clone(), "secret\n".into(), private(), &guard).unwrap();
+        assert_eq!(again.state, State::Unchanged);
+        let mine = (nix::unistd::getuid(), nix::unistd::getgid());
+        let owned = Some(Private { owner: Some(mine), shown: String::new() });
+        assert_eq!(
+            FileChange::with_privacy(path.clone(), "secret\n".into(), owned, &guard).unwrap().state,
+            State::Unchanged
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::settings::{Java, Paths};
+use super::settings::{Heap, Java, Paths};
 use crate::exit::{self, Exec};
 
 const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
@@ -23,6 +23,11 @@ const DEBIAN_JAVA_DIR: &str = "/usr/share/java";
 /// Debian's zookeeper.jar lists its dependencies in its manifest, but not a logging backend:
 /// these two give it log4j 1.2 and so our log4j.properties.
 const DEBIAN_LOGGING_JARS: [&str; 2] = ["log4j-1.2.jar", "slf4j-log4j12.jar"];
+/// What Debian's zookeeper.jar manifest leaves out of Netty, which the TLS path (the Netty
+/// connection factory, quorum TLS) needs: without them quorum TLS dies silently and the secure
+/// client port throws NoClassDefFoundError.
+const DEBIAN_NETTY_JARS: [&str; 3] =
+    ["netty-codec.jar", "netty-resolver.jar", "netty-transport-native-unix-common.jar"];
 
 /// The JVM and everything it is started with, ready to exec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,10 +52,11 @@ impl JvmCommand {
         args
     }
 
-    /// The command as one shell-quoted line, for logs and `--dry-run`.
+    /// The command as one shell-quoted line, for logs and `--dry-run`; secret system properties
+    /// redacted.
     pub(crate) fn display(&self) -> String {
         let program = self.program.to_string_lossy();
-        let args = self.args();
+        let args: Vec<String> = self.args().iter().map(|a| super::secrets::shown_jvm_arg(a)).collect();
         super::render::command_line(std::iter::once(program.as_ref()).chain(args.iter().map(String::as_str)))
     }
 }
@@ -59,15 +65,20 @@ impl JvmCommand {
 /// (last, so that an operator's -Xmx or -D wins: the JVM takes the last of repeated flags).
 pub(crate) fn jvm_options(java: &Java, paths: &Paths) -> Vec<String> {
     let conf = paths.conf_dir.to_string_lossy();
-    let mut options = vec![
-        format!("-Xms{}", java.heap),
-        format!("-Xmx{}", java.heap),
+    let mut options = match &java.heap {
+        Heap::Size(size) => vec![format!("-Xms{size}"), format!("-Xmx{size}")],
+        // Initial and maximum alike, as -Xms and -Xmx are: no heap growth pauses later.
+        Heap::Percent { percent, .. } => {
+            vec![format!("-XX:InitialRAMPercentage={percent}"), format!("-XX:MaxRAMPercentage={percent}")]
+        }
+    };
+    options.extend([
         // A JVM that runs out of heap must die so the pod restarts, not limp on half-broken.
         "-XX:+ExitOnOutOfMemoryError".to_string(),
         format!("-Dzookeeper.log.dir={}", paths.log_dir.to_string_lossy()),
         format!("-Dlog4j.configuration=file:{conf}/log4j.properties"),
         format!("-Dlogback.configurationFile={conf}/logback.xml"),
-    ];
+    ]);
     options.extend(java.jvm_flags.iter().cloned());
     options
 }
@@ -177,7 +188,7 @@ fn jars(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
 /// The jars of an install at `home`, in the first layout that matches: Debian's (`zookeeper.jar`
 /// with log4j 1.2 beside it), or the upstream release (`zookeeper-*.jar` at the top as in 3.4,
 /// or in `lib/` as in 3.5+, with `lib/*.jar`).
-fn install_jars(home: &Path) -> anyhow::Result<Option<Vec<PathBuf>>> {
+fn install_jars(home: &Path, netty: bool) -> anyhow::Result<Option<Vec<PathBuf>>> {
     // Debian first: /usr/share/java also holds versioned zookeeper-3.8.0.jar links, which would
     // otherwise pass for an upstream release and pull every jar of the directory in.
     let debian = home.join("zookeeper.jar");
@@ -188,6 +199,16 @@ fn install_jars(home: &Path) -> anyhow::Result<Option<Vec<PathBuf>>> {
             if !jar.is_file() {
                 anyhow::bail!(
                     "{} has zookeeper.jar but not {name}, which ZooKeeper needs to log; install Debian's liblog4j1.2-java and libslf4j-java",
+                    home.display()
+                );
+            }
+            found.push(jar);
+        }
+        for name in DEBIAN_NETTY_JARS.iter().filter(|_| netty) {
+            let jar = home.join(name);
+            if !jar.is_file() {
+                anyhow::bail!(
+                    "{} has zookeeper.jar but not {name}, which ZooKeeper's TLS needs (--tls_dir); install Debian's libnetty-java",
                     home.display()
                 );
             }
@@ -215,7 +236,7 @@ fn find_classpath(java: &Java, conf_dir: &Path) -> anyhow::Result<(String, Optio
         None => vec![PathBuf::from(DEFAULT_ZK_HOME), PathBuf::from(DEBIAN_JAVA_DIR)],
     };
     for home in &candidates {
-        if let Some(jars) = install_jars(home)? {
+        if let Some(jars) = install_jars(home, java.netty_jars)? {
             let mut entries = vec![conf_dir.to_path_buf()];
             entries.extend(jars);
             let joined = std::env::join_paths(&entries).context("a ZooKeeper jar path contains ':'")?;
@@ -310,7 +331,7 @@ mod tests {
         touch(&home.path().join("lib/zookeeper-jute-3.8.4.jar"), 0o644);
         touch(&home.path().join("lib/logback-classic-1.2.13.jar"), 0o644);
         touch(&home.path().join("lib/README.txt"), 0o644);
-        let jars = install_jars(home.path()).unwrap().unwrap();
+        let jars = install_jars(home.path(), false).unwrap().unwrap();
         let names: Vec<_> =
             jars.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_string()).collect();
         assert_eq!(names, ["logback-classic-1.2.13.jar", "zookeeper-3.8.4.jar", "zookeeper-jute-3.8.4.jar"]);
@@ -318,7 +339,7 @@ mod tests {
         let old = tempfile::tempdir().unwrap();
         touch(&old.path().join("zookeeper-3.4.10.jar"), 0o644);
         touch(&old.path().join("lib/log4j-1.2.16.jar"), 0o644);
-        let jars = install_jars(old.path()).unwrap().unwrap();
+        let jars = install_jars(old.path(), false).unwrap().unwrap();
         assert_eq!(jars, [old.path().join("zookeeper-3.4.10.jar"), old.path().join("lib/log4j-1.2.16.jar")]);
     }
 
@@ -327,15 +348,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         touch(&dir.path().join("zookeeper.jar"), 0o644);
         touch(&dir.path().join("log4j-1.2.jar"), 0o644);
-        let err = install_jars(dir.path()).unwrap_err();
+        let err = install_jars(dir.path(), false).unwrap_err();
         assert!(format!("{err}").contains("slf4j-log4j12.jar"));
         touch(&dir.path().join("slf4j-log4j12.jar"), 0o644);
         // Debian's versioned links must not turn it into an upstream layout.
         touch(&dir.path().join("zookeeper-3.8.0.jar"), 0o644);
         touch(&dir.path().join("zookeeper-it-3.8.0.jar"), 0o644);
-        let jars = install_jars(dir.path()).unwrap().unwrap();
+        let jars = install_jars(dir.path(), false).unwrap().unwrap();
         let names: Vec<_> = jars.iter().map(|p| p.file_name().unwrap().to_str().unwrap()).collect();
         assert_eq!(names, ["zookeeper.jar", "log4j-1.2.jar", "slf4j-log4j12.jar"]);
-        assert_eq!(install_jars(&dir.path().join("nothing")).unwrap(), None);
+        assert_eq!(install_jars(&dir.path().join("nothing"), false).unwrap(), None);
+        // TLS: the Netty jars the manifest leaves out, named when missing.
+        let line = install_jars(dir.path(), true).unwrap_err().to_string();
+        assert!(line.contains("not netty-codec.jar, which ZooKeeper's TLS needs"), "{line}");
+        for jar in DEBIAN_NETTY_JARS {
+            touch(&dir.path().join(jar), 0o644);
+        }
+        assert_eq!(install_jars(dir.path(), true).unwrap().unwrap().len(), 6);
     }
 }

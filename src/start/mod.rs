@@ -13,13 +13,19 @@
 //! contents, [`files`] puts them on disk atomically, [`ownership`] gives the data directories to
 //! that user, [`jvm`] builds the command line; [`crate::pid1::supervise`] then runs it.
 
+mod der;
 mod files;
 mod identity;
 mod jvm;
+mod memory;
 mod ownership;
 mod paths;
 mod render;
+mod sasl;
+mod secrets;
 pub(crate) mod settings;
+mod tls;
+pub(crate) mod tls_watch;
 pub(crate) mod user;
 
 use std::ffi::OsString;
@@ -31,7 +37,7 @@ use crate::cli::StartInput;
 use crate::exit;
 use crate::pid1::signals::Signals;
 use crate::pid1::supervise::{self, Child};
-use files::{FileChange, State};
+use files::{FileChange, Private, State};
 use identity::{DomainSources, Identity};
 use jvm::{JavaEnv, JvmCommand};
 use paths::Guard;
@@ -46,7 +52,13 @@ pub(crate) enum Program {
 }
 
 impl Program {
-    fn child(&self, run_as: &RunAs, exit_code_map: &[(u8, u8)], privileges: user::Privileges) -> Child {
+    fn child(
+        &self,
+        run_as: &RunAs,
+        exit_code_map: &[(u8, u8)],
+        privileges: user::Privileges,
+        exit_meanings: Vec<(u8, String)>,
+    ) -> Child {
         let (program, args, label) = match self {
             Program::Jvm(jvm) => (
                 jvm.program.clone(),
@@ -66,6 +78,7 @@ impl Program {
             run_as: run_as.clone(),
             exit_code_map: exit_code_map.to_vec(),
             privileges,
+            exit_meanings,
         }
     }
 
@@ -85,6 +98,7 @@ impl Program {
 pub(crate) struct Plan {
     settings: Settings,
     identity: Identity,
+    /// zoo.cfg's entries as they may be logged: secret values redacted.
     zoo_cfg: Vec<(String, String)>,
     dirs: Vec<PathBuf>,
     /// The directories ZooKeeper writes: chowned as root, checked for writability otherwise.
@@ -94,6 +108,13 @@ pub(crate) struct Plan {
     files: Vec<FileChange>,
     program: Program,
     run_as: RunAs,
+    /// For `--heap=N%`: the memory limit and the heap it gives.
+    heap_note: Option<String>,
+    /// For `--tls_dir`: what the check found, and what the watcher is to keep current.
+    tls_summary: Option<String>,
+    tls_watch: Option<tls_watch::Watch>,
+    /// Who owns the files that hold secrets (`None`: zk-entry's own user).
+    owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
 }
 
 pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitCode> {
@@ -121,7 +142,7 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     };
     let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
     let privileges = user::privileges(&run_as, settings.supervision.keep_privileges)?;
-    let plan = Plan::new(settings, identity, program, run_as)?;
+    let plan = Plan::new(settings, identity, program, run_as, &hostname, signals)?;
     signals.checkpoint()?;
 
     if plan.settings.dry_run {
@@ -131,7 +152,15 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     plan.apply(signals)?;
     signals.checkpoint()?;
     tracing::info!("running {}", plan.program.display());
-    let child = plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map, privileges);
+    if let (Some(watch), Program::Jvm(_)) = (&plan.tls_watch, &plan.program) {
+        tls_watch::spawn(watch, &plan.run_as, privileges, signals);
+    }
+    let child = plan.program.child(
+        &plan.run_as,
+        &plan.settings.supervision.exit_code_map,
+        privileges,
+        plan.exit_meanings(),
+    );
     supervise::run(&child, signals)
 }
 
@@ -143,8 +172,16 @@ fn current_hostname() -> anyhow::Result<String> {
 }
 
 impl Plan {
-    /// Render every file and check the existing myid against the derived one.
-    fn new(settings: Settings, identity: Identity, program: Program, run_as: RunAs) -> anyhow::Result<Plan> {
+    /// Render every file, read the secret files and check the existing myid against the
+    /// derived one.
+    fn new(
+        settings: Settings,
+        identity: Identity,
+        program: Program,
+        run_as: RunAs,
+        hostname: &str,
+        signals: &Signals,
+    ) -> anyhow::Result<Plan> {
         let paths = &settings.paths;
         let guard = match &run_as {
             RunAs::Switch(account) => Guard::against(account.uid, account.groups.clone()),
@@ -162,26 +199,145 @@ impl Plan {
             }
         }
         let jvm_options = jvm::jvm_options(&settings.java, paths);
-        let zoo_cfg = render::zoo_cfg_entries(&settings, &identity);
         let conf = &paths.conf_dir;
+        let owner = match &run_as {
+            RunAs::Switch(account) => Some((account.uid, account.gid)),
+            RunAs::Current { .. } => None,
+        };
+        let private = |shown: String| Private { owner, shown };
+        let mut files = Vec::new();
+        // (key, value, secret)
+        let mut entries: Vec<(String, String, bool)> = render::zoo_cfg_entries(&settings, &identity)
+            .into_iter()
+            .map(|(k, v)| {
+                let secret = secrets::is_secret_key(&k);
+                (k, v, secret)
+            })
+            .collect();
+        for secret in &settings.security.set_file {
+            let what = format!("{} {}", secret.name, secret.key);
+            let value = secrets::read_file(&what, &secret.path)?;
+            if settings::PASSWORD_PATH_KEYS.contains(&secret.key.as_str()) {
+                // ZooKeeper reads this one from a file itself: zoo.cfg names the file only.
+                let path = conf.join(format!("secret.{}", secret.key));
+                entries.push((format!("{}Path", secret.key), path.to_string_lossy().into_owned(), false));
+                files.push(FileChange::with_privacy(
+                    path,
+                    value,
+                    Some(private(secrets::REDACTED.into())),
+                    &guard,
+                )?);
+            } else {
+                entries.push((secret.key.clone(), value, true));
+            }
+        }
+        let mut tls_summary = None;
+        let mut tls_watch = None;
+        if let Some(t) = &settings.security.tls {
+            let short = hostname.split('.').next().unwrap_or(hostname);
+            let fqdn = match &identity.domain {
+                Some(domain) => format!("{short}.{domain}"),
+                None => hostname.to_string(),
+            };
+            let store = tls::store_dir(conf);
+            let watch = tls_watch::Watch { tls_dir: t.dir.clone(), store: store.clone(), fqdn };
+            let material = tls_watch::check_in_child(&watch, signals)?;
+            entries.extend(
+                tls::zoo_cfg(&store, t.secure_client_port, t.quorum).into_iter().map(|(k, v)| (k, v, false)),
+            );
+            let key_store = private(secrets::REDACTED.into());
+            files.push(FileChange::with_privacy(
+                store.join(tls::KEY_STORE),
+                material.key_store,
+                Some(key_store),
+                &guard,
+            )?);
+            let trust_store =
+                private(format!("(the CA certificates of {})", t.dir.join(tls::CA_FILE).display()));
+            files.push(FileChange::with_privacy(
+                store.join(tls::TRUST_STORE),
+                material.trust_store,
+                Some(trust_store),
+                &guard,
+            )?);
+            tls_summary = Some(material.summary);
+            tls_watch = Some(watch);
+        }
+        let sasl = sasl::plan(&settings.security)?;
+        entries.extend(sasl.zoo_cfg);
+        if let Some(jaas) = sasl.jaas {
+            let path = conf.join(settings::JAAS_FILE);
+            files.push(FileChange::with_privacy(
+                path,
+                jaas,
+                Some(private(secrets::REDACTED.into())),
+                &guard,
+            )?);
+        }
+        let zoo_cfg: Vec<(String, String)> = entries.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
+        let shown: Vec<(String, String)> = entries
+            .iter()
+            .map(|(k, v, secret)| (k.clone(), if *secret { secrets::REDACTED.into() } else { v.clone() }))
+            .collect();
+        let zoo_cfg_private =
+            entries.iter().any(|(_, _, secret)| *secret).then(|| private(render::zoo_cfg(&shown)));
+        let java_env = render::java_env(&paths.log_dir, &jvm_options);
+        let java_env_private = jvm_options.iter().any(|o| secrets::is_secret_jvm_arg(o)).then(|| {
+            let shown: Vec<String> = jvm_options.iter().map(|o| secrets::shown_jvm_arg(o)).collect();
+            private(render::java_env(&paths.log_dir, &shown))
+        });
         let level = settings.server.log_level;
-        let mut files = vec![
-            FileChange::new(conf.join("zoo.cfg"), render::zoo_cfg(&zoo_cfg), &guard)?,
-            FileChange::new(conf.join("log4j.properties"), render::log4j_properties(level), &guard)?,
-            FileChange::new(conf.join("logback.xml"), render::logback_xml(level), &guard)?,
-            FileChange::new(conf.join("java.env"), render::java_env(&paths.log_dir, &jvm_options), &guard)?,
-        ];
+        files.splice(
+            0..0,
+            [
+                FileChange::with_privacy(
+                    conf.join("zoo.cfg"),
+                    render::zoo_cfg(&zoo_cfg),
+                    zoo_cfg_private,
+                    &guard,
+                )?,
+                FileChange::new(conf.join("log4j.properties"), render::log4j_properties(level), &guard)?,
+                FileChange::new(conf.join("logback.xml"), render::logback_xml(level), &guard)?,
+                FileChange::with_privacy(conf.join("java.env"), java_env, java_env_private, &guard)?,
+            ],
+        );
         if let Some(myid) = myid_change(&paths.data_dir, identity.myid, &guard)? {
             files.push(myid);
         }
-        let dirs = vec![
+        let mut dirs = vec![
             paths.data_dir.clone(),
             paths.data_log_dir.clone(),
             paths.log_dir.clone(),
             paths.conf_dir.clone(),
         ];
+        if settings.security.tls.is_some() {
+            dirs.push(tls::store_dir(&paths.conf_dir));
+        }
         let owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
-        Ok(Plan { settings, identity, zoo_cfg, dirs, owned_dirs, guard, files, program, run_as })
+        let heap_note = match &settings.java.heap {
+            settings::Heap::Percent { percent, flag } => Some(memory::heap_note(
+                flag,
+                *percent,
+                Path::new(memory::PROC_SELF_CGROUP),
+                Path::new(memory::CGROUP_ROOT),
+            )?),
+            settings::Heap::Size(_) => None,
+        };
+        Ok(Plan {
+            settings,
+            identity,
+            zoo_cfg: shown,
+            dirs,
+            owned_dirs,
+            files,
+            program,
+            run_as,
+            guard,
+            heap_note,
+            tls_summary,
+            tls_watch,
+            owner,
+        })
     }
 
     /// Create the directories, write the files, give the data directories to ZooKeeper's user,
@@ -193,6 +349,9 @@ impl Plan {
             ownership::check_writable(&self.owned_dirs, *uid)?;
         }
         files::create_dirs(&self.dirs, &self.guard)?;
+        if self.settings.security.tls.is_some() {
+            tls::secure_dir(&tls::store_dir(&self.settings.paths.conf_dir), self.owner)?;
+        }
         signals.checkpoint()?;
         files::write_files(&self.files, &self.guard)?;
         signals.checkpoint()?;
@@ -207,6 +366,14 @@ impl Plan {
             );
         }
         tracing::info!("{}", self.describe_identity());
+        for note in [&self.heap_note, &self.tls_summary].into_iter().flatten() {
+            tracing::info!("{note}");
+        }
+        for (key, _) in self.settings.server.extra.iter().filter(|(k, _)| secrets::is_secret_key(k)) {
+            tracing::warn!(
+                "--set {key}: a secret on the command line can be read by every process of the pod (/proc/PID/cmdline); use --set_file {key}=PATH"
+            );
+        }
         if let Program::Jvm(JvmCommand { install: Some(install), .. }) = &self.program {
             tracing::info!("ZooKeeper install: {}", install.display());
         }
@@ -217,6 +384,24 @@ impl Plan {
             self.files.iter().map(|f| format!("{} ({})", f.path.display(), f.state.describe())).collect();
         tracing::info!("{}", states.join("\nzk-entry: "));
         Ok(())
+    }
+
+    /// ZooKeeper's own exit statuses that zk-entry can explain. It exits with 14 when its
+    /// election listener cannot bind after `zookeeper.electionPortBindRetry` tries (3 by default,
+    /// about 4 s): a fast restart by the kubelet is the right answer, so the status passes through.
+    fn exit_meanings(&self) -> Vec<(u8, String)> {
+        if !matches!(self.program, Program::Jvm(_)) || !self.settings.ensemble.is_ensemble() {
+            return Vec::new();
+        }
+        let port = self.settings.ports.election;
+        let own = self.zoo_cfg.iter().find(|(k, _)| *k == format!("server.{}", self.identity.myid));
+        let address = own.and_then(|(_, v)| v.split(':').next()).unwrap_or("its address");
+        vec![(
+            14,
+            format!(
+                "ZooKeeper could not bind its election port {port} on {address}: another process holds the port, or {address} is not an address of this pod; see ZooKeeper's log above"
+            ),
+        )]
     }
 
     fn describe_identity(&self) -> String {
@@ -242,13 +427,16 @@ impl Plan {
             "# zk-entry start --dry-run: {}; nothing is written or run",
             self.describe_identity()
         );
+        for note in [&self.heap_note, &self.tls_summary].into_iter().flatten() {
+            let _ = writeln!(out, "# {note}");
+        }
         for dir in files::missing_dirs(&self.dirs) {
             let _ = writeln!(out, "==> mkdir {} <==", dir.display());
         }
         for f in &self.files {
             let _ = writeln!(out, "==> {} ({}) <==", f.path.display(), f.state.describe());
-            out.push_str(&f.contents);
-            if !f.contents.ends_with('\n') {
+            out.push_str(f.shown());
+            if !f.shown().ends_with('\n') {
                 out.push('\n');
             }
         }
@@ -282,7 +470,7 @@ fn refuse_system_dir(flag: &str, configured: &Path, real: &Path) -> anyhow::Resu
 fn myid_change(data_dir: &Path, myid: u64, guard: &Guard) -> anyhow::Result<Option<FileChange>> {
     let path = data_dir.join("myid");
     let Some(existing) = files::read_optional(&path, guard)? else {
-        return Ok(Some(FileChange { path, contents: render::myid(myid), state: State::New }));
+        return Ok(Some(FileChange { path, contents: render::myid(myid), state: State::New, private: None }));
     };
     match existing.trim().parse::<u64>() {
         Ok(id) if id == myid => Ok(None),

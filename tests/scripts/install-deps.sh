@@ -2,7 +2,8 @@
 # Install what `make demo`, `make test` and `make bench` need when it is missing: Debian's
 # zookeeper package (ZooKeeper 3.8 with zkCli.sh, log4j 1.2 and a JRE through its dependencies),
 # logback, unshare (util-linux), promtool (prometheus: the metrics tests check our exposition
-# with it) and nc (netcat-openbsd: the probe bench recreates the tutorial's `echo ruok | nc`).
+# with it), nc (netcat-openbsd: the probe bench recreates the tutorial's `echo ruok | nc`),
+# openssl (the TLS tests) and musl-gcc (musl-tools: `make static`).
 # With the argument `image`, also what `make image-debian` and `make image-test` need: mmdebstrap
 # (the image's base from Debian packages), buildah (the build), podman with runc (the runtime;
 # crun refuses this machine's hybrid cgroup layout), catatonit (a pod's infra container) and
@@ -28,6 +29,13 @@ command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
+# The security tests make CAs and certificates, and talk TLS, with openssl.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# make static: ring (the TLS checks) compiles C for the musl target with musl-gcc.
+command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
+# Debian's Netty jars that zookeeper.jar's manifest leaves out (TLS); libnetty-java is a
+# dependency of the zookeeper package, checked here in case of a slimmed install.
+[ -f /usr/share/java/netty-codec.jar ] || missing+=(libnetty-java)
 if $image; then
     command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
     command -v buildah >/dev/null 2>&1 || missing+=(buildah)

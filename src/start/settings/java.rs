@@ -4,15 +4,29 @@ use crate::cli::StartInput;
 use crate::parse::Raw;
 use std::path::PathBuf;
 
+/// `--heap`: a size as for -Xmx, or a share of the container's memory limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Heap {
+    /// Digits and a unit, as given (`2G`).
+    Size(String),
+    /// `75%`: the JVM takes this share of the cgroup memory limit (`-XX:MaxRAMPercentage`).
+    Percent { percent: u64, flag: String },
+}
+
+/// The JVM needs memory beyond its heap (metaspace, threads, direct buffers): a heap of all the
+/// limit would get the container OOM-killed.
+const MAX_HEAP_PERCENT: u64 = 90;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Java {
-    /// As for -Xmx: digits and a unit.
-    pub(crate) heap: String,
+    pub(crate) heap: Heap,
     pub(crate) java: Option<PathBuf>,
     pub(crate) zk_home: Option<PathBuf>,
     pub(crate) classpath: Option<String>,
     /// `--jvm_flags`, then `$JVMFLAGS`, split on white space.
     pub(crate) jvm_flags: Vec<String>,
+    /// Debian's install needs the Netty jars its manifest leaves out (TLS: the Netty factory).
+    pub(crate) netty_jars: bool,
 }
 
 impl Java {
@@ -29,14 +43,30 @@ impl Java {
             zk_home: a.zk_home.as_ref().map(Raw::absolute_path).transpose()?,
             classpath: a.classpath.as_ref().map(classpath).transpose()?,
             jvm_flags,
+            netty_jars: false,
         })
     }
 }
 
 /// The JVM's -Xmx form, with a unit: a bare number means bytes and is almost always a mistake.
-fn heap(raw: &Raw) -> anyhow::Result<String> {
-    let expected = "digits and a unit k, m or g, such as 512M or 2G";
+/// Or a percentage of the memory limit.
+fn heap(raw: &Raw) -> anyhow::Result<Heap> {
+    let expected = "digits and a unit k, m or g, such as 512M or 2G, or a share of the container's memory limit such as 75%";
     let v = raw.text.as_str();
+    if let Some(digits) = v.strip_suffix('%') {
+        let expected = format!(
+            "a whole percentage from 1 to {MAX_HEAP_PERCENT} such as 75% (the JVM needs memory beyond its heap), or a size such as 2G"
+        );
+        return match digits.parse::<u64>() {
+            Ok(percent)
+                if digits.bytes().all(|b| b.is_ascii_digit())
+                    && (1..=MAX_HEAP_PERCENT).contains(&percent) =>
+            {
+                Ok(Heap::Percent { percent, flag: raw.name.clone() })
+            }
+            _ => Err(raw.reject("is not a heap percentage", &expected)),
+        };
+    }
     let (digits, unit) = v.split_at(v.len().saturating_sub(1));
     let unit_factor: u64 = match unit {
         "k" | "K" => 1 << 10,
@@ -49,7 +79,7 @@ fn heap(raw: &Raw) -> anyhow::Result<String> {
     }
     match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit_factor)) {
         Some(0) => Err(raw.reject("is zero", expected)),
-        Some(_) => Ok(v.to_string()),
+        Some(_) => Ok(Heap::Size(v.to_string())),
         None => Err(raw.reject("is too large", expected)),
     }
 }
@@ -65,15 +95,21 @@ fn classpath(raw: &Raw) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::Heap;
     use crate::start::settings::tests::{rejects, settings, settings_with_env};
 
     #[test]
     fn heap_needs_jvm_form() {
         for ok in ["512M", "2G", "1024k", "4g"] {
-            assert_eq!(settings(&["--heap", ok]).unwrap().java.heap, ok);
+            assert_eq!(settings(&["--heap", ok]).unwrap().java.heap, Heap::Size(ok.into()));
         }
         for bad in ["512", "2GB", "G", "1.5G", "-1G", "0M", "99999999999999999999G"] {
-            rejects(&[&format!("--heap={bad}")], &["--heap", "512M or 2G"]);
+            rejects(&[&format!("--heap={bad}")], &["--heap", "512M or 2G", "such as 75%"]);
+        }
+        let percent = settings(&["--heap=75%"]).unwrap().java.heap;
+        assert_eq!(percent, Heap::Percent { percent: 75, flag: "--heap".into() });
+        for bad in ["0%", "91%", "100%", "7.5%", "-5%", "%", "75 %", "+75%"] {
+            rejects(&[&format!("--heap={bad}")], &["--heap", "is not a heap percentage", "from 1 to 90"]);
         }
     }
 

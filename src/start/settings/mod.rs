@@ -11,6 +11,7 @@
 mod ensemble;
 mod java;
 mod ports;
+mod security;
 mod server;
 mod supervision;
 mod timing;
@@ -20,8 +21,9 @@ use std::path::PathBuf;
 use crate::cli::StartInput;
 
 pub(crate) use ensemble::Ensemble;
-pub(crate) use java::Java;
+pub(crate) use java::{Heap, Java};
 pub(crate) use ports::Ports;
+pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, QuorumTls, Security};
 pub(crate) use server::{LogLevel, ServerOptions};
 pub(crate) use supervision::Supervision;
 pub(crate) use timing::Timing;
@@ -36,6 +38,7 @@ pub(crate) struct Settings {
     pub(crate) server: ServerOptions,
     pub(crate) java: Java,
     pub(crate) supervision: Supervision,
+    pub(crate) security: Security,
     /// Check everything and print the plan; change nothing.
     pub(crate) dry_run: bool,
 }
@@ -54,19 +57,28 @@ impl Settings {
     pub(crate) fn from_input(a: &StartInput) -> anyhow::Result<Settings> {
         let ensemble = Ensemble::from_input(a)?;
         let ports = Ports::from_input(a)?;
+        let server = ServerOptions::from_input(a)?;
+        let set_keys: Vec<&str> = server.extra.iter().map(|(k, _)| k.as_str()).collect();
+        let security = Security::from_input(a, &set_keys, &ports)?;
+        let paths = Paths {
+            data_dir: a.data_dir.absolute_path()?,
+            data_log_dir: a.data_log_dir.absolute_path()?,
+            log_dir: a.log_dir.absolute_path()?,
+            conf_dir: a.conf_dir.absolute_path()?,
+        };
+        let mut java = Java::from_input(a)?;
+        // Before the user's flags, which the JVM lets win.
+        java.jvm_flags.splice(0..0, security.jvm_options(&paths.conf_dir));
+        java.netty_jars = security.tls.is_some();
         Ok(Settings {
-            paths: Paths {
-                data_dir: a.data_dir.absolute_path()?,
-                data_log_dir: a.data_log_dir.absolute_path()?,
-                log_dir: a.log_dir.absolute_path()?,
-                conf_dir: a.conf_dir.absolute_path()?,
-            },
+            paths,
             ensemble,
             ports,
             timing: Timing::from_input(a)?,
-            server: ServerOptions::from_input(a)?,
-            java: Java::from_input(a)?,
+            server,
+            java,
             supervision: Supervision::from_input(a)?,
+            security,
             dry_run: a.dry_run.as_ref().map(|raw| raw.switch()).transpose()?.unwrap_or(false),
         })
     }
@@ -108,7 +120,7 @@ pub(crate) mod tests {
         assert_eq!(s.paths.conf_dir, PathBuf::from("/opt/zookeeper/conf"));
         assert_eq!((s.ports.client, s.ports.server, s.ports.election), (2181, 2888, 3888));
         assert_eq!((s.timing.tick_time, s.timing.init_limit, s.timing.sync_limit), (2000, 10, 5));
-        assert_eq!(s.java.heap, "2G");
+        assert_eq!(s.java.heap, Heap::Size("2G".into()));
         assert_eq!((s.timing.min_session_timeout, s.timing.max_session_timeout), (4000, 40000));
         assert_eq!(s.server.four_lw_whitelist, "ruok,srvr,mntr");
         assert_eq!(s.ports.admin, None);

@@ -6,6 +6,7 @@ use super::JAVA_INT_MAX;
 use crate::cli::StartInput;
 use crate::exit;
 use crate::parse::Raw;
+use crate::start::secrets;
 
 /// ZooKeeper refuses to purge when it would keep fewer snapshots than this.
 const MIN_SNAP_RETAIN: u64 = 3;
@@ -128,27 +129,46 @@ fn whitelist(raw: &Raw) -> anyhow::Result<String> {
     Ok(words.join(","))
 }
 
-/// `KEY=VALUE` for a zoo.cfg key zk-entry does not manage.
+/// `KEY=VALUE` for a zoo.cfg key zk-entry does not manage. A secret value (by its key) is never
+/// quoted back: the refusal shows `KEY=<redacted>`.
 fn set_entry(raw: &Raw) -> anyhow::Result<(String, String)> {
     let expected = "KEY=VALUE with a zoo.cfg key of letters, digits, '.', '_' or '-'";
-    let text = raw.single_line(expected)?;
-    let Some((key, value)) = text.split_once('=') else {
-        return Err(raw.reject("has no '='", expected));
+    let shown = match raw.text.split_once('=') {
+        Some((key, _)) if secrets::is_secret_key(key) => {
+            Raw::new(raw.name.clone(), format!("{key}={}", secrets::REDACTED), raw.source)
+        }
+        _ => raw.clone(),
     };
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
-        return Err(raw.reject("does not start with a valid key", expected));
+    if raw.text.chars().any(char::is_control) {
+        return Err(shown.reject("contains a control character", expected));
     }
+    let Some((key, value)) = raw.text.split_once('=') else {
+        return Err(shown.reject("has no '='", expected));
+    };
+    if !is_key(key) {
+        return Err(shown.reject("does not start with a valid key", expected));
+    }
+    check_unmanaged(&raw.name, key)?;
+    Ok((key.to_string(), value.to_string()))
+}
+
+/// A zoo.cfg key as `--set` and `--set_file` accept it.
+pub(super) fn is_key(key: &str) -> bool {
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// Refuse a key that zk-entry writes itself from a flag; `name` is the flag that gave it.
+pub(super) fn check_unmanaged(name: &str, key: &str) -> anyhow::Result<()> {
     let lower = key.to_ascii_lowercase();
     if lower.starts_with("server.") {
         return exit::usage(format!(
-            "{}: '{key}' is written by zk-entry from --servers, --domain, --server_port and --election_port; remove it from --set",
-            raw.name
+            "{name}: '{key}' is written by zk-entry from --servers, --domain, --server_port and --election_port; remove it from {name}"
         ));
     }
     if let Some((_, flag)) = MANAGED_KEYS.iter().find(|(k, _)| *k == lower) {
-        return exit::usage(format!("{}: '{key}' is managed by zk-entry; use {flag} instead", raw.name));
+        return exit::usage(format!("{name}: '{key}' is managed by zk-entry; use {flag} instead"));
     }
-    Ok((key.to_string(), value.to_string()))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -190,10 +210,22 @@ mod tests {
         rejects(&["--set", "novalue"], &["--set", "'novalue'", "KEY=VALUE"]);
         rejects(&["--set", "a=1", "--set", "A=2"], &["twice"]);
         rejects(&["--set", "bad key=1"], &["--set"]);
+        rejects(&["--set", "server.4=x:1:2"], &["remove it from --set"]);
         let s =
             settings(&["--set", "standaloneEnabled=false", "--set", "metricsProvider.exportJvmInfo=true"])
                 .unwrap();
         assert_eq!(s.server.extra[0], ("standaloneEnabled".to_string(), "false".to_string()));
         assert_eq!(s.server.extra.len(), 2);
+    }
+
+    #[test]
+    fn set_refusals_never_quote_a_secret_value() {
+        let line = crate::parse::tests::refusal(settings(&["--set", "ssl.keyStore.password=hun\tter2"]));
+        assert_eq!(
+            line,
+            "--set: 'ssl.keyStore.password=<redacted>' contains a control character; expected KEY=VALUE with a zoo.cfg key of letters, digits, '.', '_' or '-'"
+        );
+        let line = crate::parse::tests::refusal(settings(&["--set", "tickTime=1\t"]));
+        assert!(line.contains("'tickTime=1\\t'"), "other values are quoted: {line}");
     }
 }

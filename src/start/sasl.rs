@@ -1,0 +1,193 @@
+//! SASL for ZooKeeper, from secret files: the JAAS file (quorum DIGEST-MD5 between servers,
+//! DIGEST-MD5 client users), the zoo.cfg keys that turn both on, and a digest super user.
+//!
+//! The passwords come from files only (never from flags, which any process in the pod can read
+//! in `/proc/PID/cmdline`), and end up in two places: the JAAS file and, for the super user, a
+//! digest in zoo.cfg. Both are written 0600 for ZooKeeper's user ([`super::files::Private`]).
+//!
+//! Quorum SASL: every server is both a `QuorumServer` (it checks learners against its
+//! `user_<name>` entry) and a `QuorumLearner` (it logs in with that name and password), so one
+//! shared password file serves the whole StatefulSet. Client SASL: each file of
+//! `--client_sasl_users_dir` (a Secret volume: one key per user) is a user, its contents the
+//! password; `enforce.auth.enabled` then refuses clients that do not authenticate.
+//!
+//! The super user is ZooKeeper's `DigestAuthenticationProvider.superDigest`: set in zoo.cfg, it
+//! becomes the system property `zookeeper.DigestAuthenticationProvider.superDigest` (ZooKeeper
+//! turns unknown zoo.cfg keys into `zookeeper.`-prefixed properties), so it stays off the command
+//! line. The digest is ZooKeeper's own: base64 of SHA-1 over `user:password`.
+
+use std::fs;
+use std::path::Path;
+
+use base64::Engine as _;
+
+use super::secrets;
+use super::settings::Security;
+
+/// The name servers log in to each other with.
+const QUORUM_USER: &str = "zookeeper-quorum";
+/// The super user's name for `addauth digest super:PASSWORD`.
+pub(crate) const SUPER_USER: &str = "super";
+/// A users directory with more entries than this is the wrong directory.
+const MAX_USERS: usize = 256;
+const DIGEST_MODULE: &str = "org.apache.zookeeper.server.auth.DigestLoginModule";
+
+/// What SASL adds to a start: zoo.cfg entries (key, value, secret) and the JAAS file's text.
+#[derive(Debug, Default)]
+pub(crate) struct SaslPlan {
+    pub(crate) zoo_cfg: Vec<(String, String, bool)>,
+    pub(crate) jaas: Option<String>,
+}
+
+/// Read the secret files the flags name and build the plan.
+pub(crate) fn plan(security: &Security) -> anyhow::Result<SaslPlan> {
+    let mut out = SaslPlan::default();
+    let quorum = match &security.quorum_password_file {
+        Some(path) => Some(secrets::read_file("--quorum_password_file", path)?),
+        None => None,
+    };
+    let users = match &security.client_sasl_users_dir {
+        Some(dir) => read_users("--client_sasl_users_dir", dir)?,
+        None => Vec::new(),
+    };
+    let entry = |k: &str, v: &str| (k.to_string(), v.to_string(), false);
+    if quorum.is_some() {
+        out.zoo_cfg.extend([
+            entry("quorum.auth.enableSasl", "true"),
+            entry("quorum.auth.learnerRequireSasl", "true"),
+            entry("quorum.auth.serverRequireSasl", "true"),
+        ]);
+    }
+    if !users.is_empty() {
+        out.zoo_cfg.extend([
+            entry("authProvider.sasl", "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"),
+            entry("enforce.auth.enabled", "true"),
+            entry("enforce.auth.schemes", "sasl"),
+        ]);
+    }
+    if let Some(path) = &security.super_password_file {
+        let password = secrets::read_file("--super_password_file", path)?;
+        let digest = format!("{SUPER_USER}:{}", digest(SUPER_USER, &password));
+        out.zoo_cfg.push(("DigestAuthenticationProvider.superDigest".into(), digest, true));
+    }
+    if quorum.is_some() || !users.is_empty() {
+        out.jaas = Some(jaas(quorum.as_deref(), &users));
+    }
+    Ok(out)
+}
+
+/// ZooKeeper's digest of `user:password`: base64 of its SHA-1.
+pub(crate) fn digest(user: &str, password: &str) -> String {
+    let hash = sha1_smol::Sha1::from(format!("{user}:{password}")).digest().bytes();
+    base64::engine::general_purpose::STANDARD.encode(hash)
+}
+
+/// A JAAS quoted string: the parser (java.io.StreamTokenizer) reads backslash escapes there.
+fn quoted(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The JAAS file: `QuorumServer` and `QuorumLearner` for the quorum, `Server` for clients.
+fn jaas(quorum: Option<&str>, users: &[(String, String)]) -> String {
+    let mut text = String::from("// Written by zk-entry at every start; changes here are lost.\n");
+    if let Some(password) = quorum {
+        let password = quoted(password);
+        text.push_str(&format!(
+            "QuorumServer {{\n    {DIGEST_MODULE} required\n    user_{QUORUM_USER}={password};\n}};\n\
+             QuorumLearner {{\n    {DIGEST_MODULE} required\n    username=\"{QUORUM_USER}\"\n    password={password};\n}};\n"
+        ));
+    }
+    if !users.is_empty() {
+        text.push_str(&format!("Server {{\n    {DIGEST_MODULE} required"));
+        for (name, password) in users {
+            text.push_str(&format!("\n    user_{name}={}", quoted(password)));
+        }
+        text.push_str(";\n};\n");
+    }
+    text
+}
+
+/// A user name as it can stand in a JAAS option name (`user_NAME`).
+fn is_user_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b))
+}
+
+/// The users of a Secret volume: each entry not starting with '.' (the kubelet's `..data` and
+/// timestamped directories do) is a user, its file the password. Sorted, so the JAAS file is
+/// the same at every start.
+fn read_users(flag: &str, dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let fail = |problem: String| anyhow::anyhow!("{flag}: {}: {problem}", dir.display());
+    let entries = fs::read_dir(dir).map_err(|e| fail(format!("cannot read the directory: {e}")))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| fail(format!("cannot read the directory: {e}")))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if !is_user_name(&name) {
+            return Err(fail(format!(
+                "'{}' is not a user name; expected files named with letters, digits, '_' or '-', one per user",
+                name.escape_debug()
+            )));
+        }
+        names.push(name);
+        if names.len() > MAX_USERS {
+            return Err(fail(format!("holds more than {MAX_USERS} users")));
+        }
+    }
+    if names.is_empty() {
+        return Err(fail("holds no user; expected one file per user, holding its password".into()));
+    }
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let password = secrets::read_file(&format!("{flag} user {name}"), &dir.join(&name))?;
+            Ok((name, password))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_zookeepers() {
+        // DigestAuthenticationProvider.generateDigest("super:admin") from ZooKeeper 3.8.
+        assert_eq!(digest("super", "admin"), "xQJmxLMiHGwaqBvst5y6rkB6HQs=");
+    }
+
+    #[test]
+    fn jaas_sections_and_quoting() {
+        let text = jaas(Some("q\"p\\w"), &[("app".into(), "pw1".into()), ("ops".into(), "pw2".into())]);
+        assert!(text.contains("QuorumServer {\n    org.apache.zookeeper.server.auth.DigestLoginModule required\n    user_zookeeper-quorum=\"q\\\"p\\\\w\";\n};\n"), "{text}");
+        assert!(text.contains("QuorumLearner {\n    org.apache.zookeeper.server.auth.DigestLoginModule required\n    username=\"zookeeper-quorum\"\n    password=\"q\\\"p\\\\w\";\n};\n"), "{text}");
+        assert!(text.ends_with("Server {\n    org.apache.zookeeper.server.auth.DigestLoginModule required\n    user_app=\"pw1\"\n    user_ops=\"pw2\";\n};\n"), "{text}");
+        assert!(!jaas(None, &[("a".into(), "b".into())]).contains("Quorum"));
+    }
+
+    #[test]
+    fn users_from_a_secret_volume() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("..2026_11_28");
+        fs::create_dir(&data).unwrap();
+        fs::write(data.join("ops"), "pw2\n").unwrap();
+        fs::write(data.join("app"), "pw1").unwrap();
+        std::os::unix::fs::symlink("..2026_11_28", dir.path().join("..data")).unwrap();
+        for user in ["ops", "app"] {
+            std::os::unix::fs::symlink(format!("..data/{user}"), dir.path().join(user)).unwrap();
+        }
+        let users = read_users("--client_sasl_users_dir", dir.path()).unwrap();
+        assert_eq!(users, [("app".to_string(), "pw1".to_string()), ("ops".to_string(), "pw2".to_string())]);
+        fs::write(dir.path().join("bad name"), "x").unwrap();
+        let line = crate::exit::one_line(&read_users("--client_sasl_users_dir", dir.path()).unwrap_err());
+        assert!(line.contains("'bad name' is not a user name"), "{line}");
+        let empty = tempfile::tempdir().unwrap();
+        let line = crate::exit::one_line(&read_users("--client_sasl_users_dir", empty.path()).unwrap_err());
+        assert!(line.contains("holds no user"), "{line}");
+    }
+}

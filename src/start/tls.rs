@@ -1,0 +1,344 @@
+//! TLS from a cert-manager Secret volume (`tls.crt`, `tls.key`, `ca.crt`): the check before
+//! ZooKeeper starts, and the key store ZooKeeper's PEM loader can read.
+//!
+//! Why a check at all: ZooKeeper 3.8 does not stop on a bad key or certificate. It keeps
+//! listening and never joins the quorum ("Failed to create key manager"), a silent outage. So
+//! zk-entry refuses, in one line naming the file and the problem, a pair where: a file is not
+//! PEM; the key does not belong to the certificate; the certificate is expired or not yet valid;
+//! its names do not cover this pod's FQDN (quorum host-name verification would fail); its chain
+//! does not verify against `ca.crt`; the key is of a kind ZooKeeper cannot read (Ed25519).
+//!
+//! Why a key store of our own: the PEM loader wants the key and the chain in ONE file, and only
+//! PKCS#8 keys; cert-manager writes separate files and PKCS#1 (RSA) or SEC1 (EC) keys by
+//! default. The key is converted ([`super::der`]) and written with the chain into
+//! `<conf_dir>/tls/` (0700, the key store 0600, both ZooKeeper's user's), a directory of its own
+//! because ZooKeeper's certificate reload watches the key store's directory for its file name.
+//!
+//! Crates: PEM parsing is rustls-pki-types', chain, validity and names are checked by
+//! rustls-webpki (the verifier rustls uses), and the key/certificate match by signing a message
+//! with ring and verifying it with the certificate's public key.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use nix::unistd::{Gid, Uid};
+
+use base64::Engine as _;
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, RsaKeyPair};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, SignatureVerificationAlgorithm, UnixTime};
+
+use super::der;
+use super::secrets;
+use super::settings::QuorumTls;
+
+pub(crate) const CERT_FILE: &str = "tls.crt";
+pub(crate) const KEY_FILE: &str = "tls.key";
+pub(crate) const CA_FILE: &str = "ca.crt";
+/// In `<conf_dir>/tls/`: the key and chain, and the CA certificates.
+pub(crate) const KEY_STORE: &str = "keystore.pem";
+pub(crate) const TRUST_STORE: &str = "truststore.pem";
+/// Certificates and keys are a few KiB; a chain of ten is still far below this.
+const MAX_PEM_BYTES: u64 = 1 << 20;
+
+/// What a checked Secret gives ZooKeeper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Material {
+    /// PKCS#8 key, then the certificate chain from tls.crt.
+    pub(crate) key_store: String,
+    /// The certificates of ca.crt.
+    pub(crate) trust_store: String,
+    /// For the log: serial, expiry, key kind.
+    pub(crate) summary: String,
+}
+
+/// Check the Secret in `dir` for the pod named `fqdn` at time `now`.
+pub(crate) fn check(dir: &Path, fqdn: &str, now: SystemTime) -> anyhow::Result<Material> {
+    let fail =
+        |file: &str, problem: String| anyhow::anyhow!("--tls_dir: {}: {problem}", dir.join(file).display());
+    let read = |file: &str| secrets::read_bounded("--tls_dir", &dir.join(file), MAX_PEM_BYTES);
+    let (cert_pem, key_pem, ca_pem) = (read(CERT_FILE)?, read(KEY_FILE)?, read(CA_FILE)?);
+
+    let chain = certificates(&cert_pem).map_err(|p| fail(CERT_FILE, p))?;
+    let cas = certificates(&ca_pem).map_err(|p| fail(CA_FILE, p))?;
+    let (pkcs8, converted) = pkcs8_key(&key_pem).map_err(|p| fail(KEY_FILE, p))?;
+
+    let leaf = webpki::EndEntityCert::try_from(&chain[0])
+        .map_err(|e| fail(CERT_FILE, format!("the first certificate cannot be parsed ({e})")))?;
+    let kind = key_matches(&pkcs8, &leaf).map_err(|p| fail(KEY_FILE, p))?;
+
+    let anchors = cas
+        .iter()
+        .map(|ca| webpki::anchor_from_trusted_cert(ca).map(|a| a.to_owned()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(CA_FILE, format!("a certificate cannot be used as a trust anchor ({e})")))?;
+    let since_epoch = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let time = UnixTime::since_unix_epoch(since_epoch);
+    // Quorum peers are both TLS servers and TLS clients of each other.
+    for usage in [webpki::KeyUsage::server_auth(), webpki::KeyUsage::client_auth()] {
+        leaf.verify_for_usage(ALGORITHMS, &anchors, &chain[1..], time, usage, None, None)
+            .map_err(|e| fail(CERT_FILE, chain_problem(&e, &dir.join(CA_FILE))))?;
+    }
+    let name = ServerName::try_from(fqdn.to_string())
+        .map_err(|_| anyhow::anyhow!("--tls_dir: this pod's name '{fqdn}' is not a DNS name"))?;
+    leaf.verify_is_valid_for_subject_name(&name).map_err(|e| fail(CERT_FILE, name_problem(&e, fqdn)))?;
+
+    let (serial, not_after) = der::serial_and_not_after(&chain[0]).unwrap_or(("?".into(), "?".into()));
+    let mut key_store = pem("PRIVATE KEY", &pkcs8);
+    for cert in &chain {
+        key_store.push_str(&pem("CERTIFICATE", cert));
+    }
+    let trust_store: String = cas.iter().map(|ca| pem("CERTIFICATE", ca)).collect();
+    let summary = format!(
+        "certificate serial {serial} for {fqdn}, valid until {not_after}, {kind} key{}, chain verified against {}",
+        if converted.is_empty() { String::new() } else { format!(" (converted from {converted} to PKCS#8)") },
+        dir.join(CA_FILE).display()
+    );
+    Ok(Material { key_store, trust_store, summary })
+}
+
+/// The key store's directory: `<conf_dir>/tls`.
+pub(crate) fn store_dir(conf_dir: &Path) -> PathBuf {
+    conf_dir.join("tls")
+}
+
+/// The zoo.cfg entries for TLS with the key store in `store`: the Netty factory and the secure
+/// client port, the plaintext port on loopback only (probes, metrics and tools in the pod keep
+/// it), quorum TLS with certificate reload, host-name verification on both.
+pub(crate) fn zoo_cfg(store: &Path, secure_client_port: u16, quorum: QuorumTls) -> Vec<(String, String)> {
+    let (ssl_quorum, port_unification) = quorum.keys();
+    let key_store = store.join(KEY_STORE).display().to_string();
+    let trust_store = store.join(TRUST_STORE).display().to_string();
+    let mut entries: Vec<(String, String)> = [
+        ("serverCnxnFactory", "org.apache.zookeeper.server.NettyServerCnxnFactory".to_string()),
+        ("secureClientPort", secure_client_port.to_string()),
+        ("clientPortAddress", "127.0.0.1".into()),
+        ("sslQuorum", ssl_quorum.to_string()),
+        ("portUnification", port_unification.to_string()),
+        ("sslQuorumReloadCertFiles", "true".into()),
+        ("ssl.hostnameVerification", "true".into()),
+        ("ssl.quorum.hostnameVerification", "true".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for prefix in ["ssl", "ssl.quorum"] {
+        entries.push((format!("{prefix}.keyStore.location"), key_store.clone()));
+        entries.push((format!("{prefix}.keyStore.type"), "PEM".into()));
+        entries.push((format!("{prefix}.trustStore.location"), trust_store.clone()));
+        entries.push((format!("{prefix}.trustStore.type"), "PEM".into()));
+    }
+    entries
+}
+
+/// Give the key store's directory to ZooKeeper's user, closed to everyone else: 0700, and not a
+/// symlink (it was just created in the conf dir, or was there from an earlier start).
+pub(crate) fn secure_dir(dir: &Path, owner: Option<(Uid, Gid)>) -> anyhow::Result<()> {
+    let meta =
+        std::fs::symlink_metadata(dir).map_err(|e| anyhow::anyhow!("cannot stat {}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        anyhow::bail!(
+            "{} is not a directory; remove it so that zk-entry can create the key store's directory there",
+            dir.display()
+        );
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| anyhow::anyhow!("cannot set permissions of {}: {e}", dir.display()))?;
+    if let Some((uid, gid)) = owner {
+        nix::unistd::fchownat(
+            nix::fcntl::AT_FDCWD,
+            dir,
+            Some(uid),
+            Some(gid),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| anyhow::anyhow!("cannot give {} to {uid}:{gid}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Signature algorithms accepted in the chain: all that webpki implements with ring.
+static ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    webpki::ring::ECDSA_P256_SHA256,
+    webpki::ring::ECDSA_P256_SHA384,
+    webpki::ring::ECDSA_P384_SHA256,
+    webpki::ring::ECDSA_P384_SHA384,
+    webpki::ring::ED25519,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
+    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+];
+
+/// Every certificate of a PEM file, in order; at least one.
+fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("is not valid PEM ({e}); expected PEM certificates"))?;
+    if certs.is_empty() {
+        return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(certs)
+}
+
+/// The key as PKCS#8 DER, and the encoding it was converted from ("" when it was PKCS#8).
+fn pkcs8_key(pem: &[u8]) -> Result<(Vec<u8>, &'static str), String> {
+    let expected = "expected an unencrypted PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC)";
+    match PrivateKeyDer::from_pem_slice(pem) {
+        Ok(PrivateKeyDer::Pkcs8(key)) => Ok((key.secret_pkcs8_der().to_vec(), "")),
+        Ok(PrivateKeyDer::Pkcs1(key)) => Ok((der::pkcs8_from_pkcs1(key.secret_pkcs1_der()), "PKCS#1")),
+        Ok(PrivateKeyDer::Sec1(key)) => {
+            der::pkcs8_from_sec1(key.secret_sec1_der()).map(|k| (k, "SEC1")).ok_or_else(|| {
+                "is an EC key that does not name its curve; expected a SEC1 key with its curve, or PKCS#8"
+                    .into()
+            })
+        }
+        Ok(_) => Err(format!("holds a key of an unknown kind; {expected}")),
+        Err(rustls_pki_types::pem::Error::NoItemsFound) => Err(format!(
+            "holds no private key (an encrypted key is not read: ZooKeeper needs it unencrypted); {expected}"
+        )),
+        Err(e) => Err(format!("is not valid PEM ({e}); {expected}")),
+    }
+}
+
+/// The key's kind ("RSA 2048-bit", "EC P-256") when it belongs to the certificate.
+fn key_matches(pkcs8: &[u8], leaf: &webpki::EndEntityCert<'_>) -> Result<String, String> {
+    const MESSAGE: &[u8] = b"zk-entry: does this key belong to this certificate?";
+    let rng = SystemRandom::new();
+    let (kind, signature, verifier): (String, Vec<u8>, &dyn SignatureVerificationAlgorithm) = if let Ok(rsa) =
+        RsaKeyPair::from_pkcs8(pkcs8)
+    {
+        let mut sig = vec![0; rsa.public().modulus_len()];
+        rsa.sign(&signature::RSA_PKCS1_SHA256, &rng, MESSAGE, &mut sig)
+            .map_err(|_| "cannot sign with the RSA key".to_string())?;
+        (format!("RSA {}-bit", rsa.public().modulus_len() * 8), sig, webpki::ring::RSA_PKCS1_2048_8192_SHA256)
+    } else if let Ok(ec) = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8, &rng) {
+        let sig = ec.sign(&rng, MESSAGE).map_err(|_| "cannot sign with the EC key".to_string())?;
+        ("EC P-256".into(), sig.as_ref().to_vec(), webpki::ring::ECDSA_P256_SHA256)
+    } else if let Ok(ec) = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P384_SHA384_ASN1_SIGNING, pkcs8, &rng) {
+        let sig = ec.sign(&rng, MESSAGE).map_err(|_| "cannot sign with the EC key".to_string())?;
+        ("EC P-384".into(), sig.as_ref().to_vec(), webpki::ring::ECDSA_P384_SHA384)
+    } else if signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).is_ok() {
+        return Err("is an Ed25519 key, which ZooKeeper's PEM loader cannot read; expected an RSA or EC (P-256, P-384) key".into());
+    } else {
+        return Err("cannot be read as an RSA or EC (P-256, P-384) private key".into());
+    };
+    leaf.verify_signature(verifier, MESSAGE, &signature).map_err(|_| {
+        format!("does not belong to the certificate in {CERT_FILE} (a {kind} key whose public key is not the certificate's); mount the matching pair")
+    })?;
+    Ok(kind)
+}
+
+fn chain_problem(e: &webpki::Error, ca: &Path) -> String {
+    use webpki::Error::*;
+    let date = |t: &UnixTime| {
+        let secs = t.as_secs();
+        let (days, rest) = (secs / 86_400, secs % 86_400);
+        let (y, m, d) = civil_from_days(days as i64);
+        format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest % 3600 / 60, rest % 60)
+    };
+    match e {
+        CertExpired { not_after, .. } => {
+            format!("the certificate expired on {}; renew it (cert-manager: check the Certificate's status)", date(not_after))
+        }
+        CertNotValidYet { not_before, .. } => {
+            format!("the certificate is not valid before {} (is this machine's clock right?)", date(not_before))
+        }
+        UnknownIssuer => format!("the certificate was not issued by a CA in {}; mount the CA that signed it", ca.display()),
+        RequiredEkuNotFoundContext(_) => {
+            "the certificate's extended key usage does not allow both server auth and client auth, which quorum TLS needs; add both usages to the Certificate".into()
+        }
+        other => format!("the chain does not verify against {} ({other:?})", ca.display()),
+    }
+}
+
+fn name_problem(e: &webpki::Error, fqdn: &str) -> String {
+    match e {
+        webpki::Error::CertNotValidForName(context) => format!(
+            "the certificate names {}, not this pod's {fqdn}; add it (or *.{}) to the Certificate's dnsNames",
+            if context.presented.is_empty() { "nothing".into() } else { presented(&context.presented) },
+            fqdn.split_once('.').map(|(_, d)| d).unwrap_or(fqdn)
+        ),
+        other => format!("the certificate's names cannot be checked ({other:?})"),
+    }
+}
+
+/// webpki gives the certificate's names in Debug form (`DnsName("a.b")`): the names alone.
+fn presented(names: &[String]) -> String {
+    let bare = |n: &String| {
+        n.strip_prefix("DnsName(\"")
+            .and_then(|n| n.strip_suffix("\")"))
+            .map(str::to_string)
+            .unwrap_or_else(|| n.clone())
+    };
+    names.iter().map(bare).collect::<Vec<_>>().join(", ")
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm), for log lines.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// DER as PEM with 64-column lines.
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_from_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_819), (2027, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    #[test]
+    fn names_without_their_debug_wrapping() {
+        let names = vec!["DnsName(\"a.example\")".to_string(), "IpAddress(10.0.0.1)".to_string()];
+        assert_eq!(presented(&names), "a.example, IpAddress(10.0.0.1)");
+    }
+
+    #[test]
+    fn pem_lines_are_64_columns() {
+        let text = pem("CERTIFICATE", &[0u8; 100]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "-----BEGIN CERTIFICATE-----");
+        assert_eq!(lines[1].len(), 64);
+        assert_eq!(lines.last(), Some(&"-----END CERTIFICATE-----"));
+    }
+
+    #[test]
+    fn files_without_pem_are_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [CERT_FILE, KEY_FILE, CA_FILE] {
+            std::fs::write(dir.path().join(f), "not pem\n").unwrap();
+        }
+        let line = crate::exit::one_line(&check(dir.path(), "zk-0.zk-hs", SystemTime::now()).unwrap_err());
+        assert!(line.contains("tls.crt: holds no PEM certificate"), "{line}");
+        std::fs::remove_file(dir.path().join(CA_FILE)).unwrap();
+        let line = crate::exit::one_line(&check(dir.path(), "zk-0.zk-hs", SystemTime::now()).unwrap_err());
+        assert!(line.contains("ca.crt: cannot open"), "{line}");
+    }
+}
