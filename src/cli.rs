@@ -310,6 +310,10 @@ struct StartArgs {
     )]
     min_server_id: String,
 
+    /// How many of the highest ordinals are observers (non-voting members that serve clients)
+    #[arg(long = "observers", env = "ZK_OBSERVERS", default_value = "0", value_name = "K")]
+    observers: String,
+
     /// Any other zoo.cfg key, repeatable (ZK_SET: one KEY=VALUE per line)
     #[arg(long = "set", env = "ZK_SET", value_name = "KEY=VALUE", value_delimiter = '\n')]
     set: Vec<String>,
@@ -402,6 +406,7 @@ pub(crate) struct StartInput {
     /// A switch: the flag (`true`), else its `ZK_*` variable, else `None`.
     pub(crate) quorum_listen_on_all_ips: Option<Raw>,
     pub(crate) min_server_id: Raw,
+    pub(crate) observers: Raw,
     pub(crate) set: Vec<Raw>,
     pub(crate) java: Option<Raw>,
     pub(crate) zk_home: Option<Raw>,
@@ -609,6 +614,7 @@ impl Named<'_> {
                 env,
             )?,
             min_server_id: self.raw("min_server_id", a.min_server_id),
+            observers: self.raw("observers", a.observers),
             set: self.list("set", a.set),
             java: self.optional("java", a.java),
             zk_home: self.optional("zk_home", a.zk_home),

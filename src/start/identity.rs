@@ -106,15 +106,22 @@ impl Identity {
         Ok(Identity { name: name.to_string(), ordinal: Some(ordinal), myid, domain: Some(domain) })
     }
 
-    /// The `server.N=` value for every member, N from `min_server_id`.
+    /// The `server.N=` value for every member, N from `min_server_id`; observers' end in
+    /// `:observer` (participants' carry no role, as the tutorial's did).
     pub(crate) fn server_lines(&self, ensemble: &Ensemble, ports: &Ports) -> Vec<(u64, String)> {
         let Some(domain) = &self.domain else { return Vec::new() };
         (0..ensemble.servers)
             .map(|ordinal| {
                 let id = ordinal + ensemble.min_server_id;
-                (id, format!("{}-{ordinal}.{domain}:{}:{}", self.name, ports.server, ports.election))
+                let role = if ensemble.is_observer(ordinal) { ":observer" } else { "" };
+                (id, format!("{}-{ordinal}.{domain}:{}:{}{role}", self.name, ports.server, ports.election))
             })
             .collect()
+    }
+
+    /// True when this pod is one of the ensemble's observers.
+    pub(crate) fn is_observer(&self, ensemble: &Ensemble) -> bool {
+        ensemble.is_ensemble() && self.ordinal.is_some_and(|o| ensemble.is_observer(o))
     }
 }
 
@@ -221,6 +228,19 @@ mod tests {
         let lines = id.server_lines(&s.ensemble, &s.ports);
         assert_eq!(lines.first().unwrap(), &(11, "my-zk-0.d.local:2888:3888".to_string()));
         assert_eq!(lines.last().unwrap(), &(13, "my-zk-2.d.local:2888:3888".to_string()));
+    }
+
+    #[test]
+    fn observers_lines_carry_the_role() {
+        let s = settings(&["--servers=4", "--observers=1", "--domain=d.local"]);
+        let sources = DomainSources { hosts: None, resolver: &no_resolver };
+        let id = Identity::derive(&s.ensemble, "zk-3", &sources).unwrap();
+        assert!(id.is_observer(&s.ensemble));
+        let lines = id.server_lines(&s.ensemble, &s.ports);
+        assert_eq!(lines[2], (3, "zk-2.d.local:2888:3888".to_string()));
+        assert_eq!(lines[3], (4, "zk-3.d.local:2888:3888:observer".to_string()));
+        let voter = Identity::derive(&s.ensemble, "zk-2", &sources).unwrap();
+        assert!(!voter.is_observer(&s.ensemble));
     }
 
     #[test]

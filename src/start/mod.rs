@@ -188,8 +188,9 @@ impl Plan {
     fn describe_identity(&self) -> String {
         let id = &self.identity;
         if self.settings.ensemble.is_ensemble() {
+            let role = if id.is_observer(&self.settings.ensemble) { ", observer" } else { "" };
             format!(
-                "server {} of {} (ordinal {}, domain {})",
+                "server {} of {} (ordinal {}{role}, domain {})",
                 id.myid,
                 self.settings.ensemble.servers,
                 id.ordinal.unwrap_or(0),
