@@ -22,6 +22,8 @@ use crate::parse::{Raw, Source};
 /// with that subcommand.
 const ALIASES: &[(&str, &str)] =
     &[("start-zookeeper", "start"), ("zookeeper-ready", "ready"), ("zookeeper-metrics", "metrics")];
+/// Subcommands without a script name, for pointing a refusal at their help.
+const PLAIN_SUBCOMMANDS: &[&str] = &["members"];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +48,32 @@ enum Command {
     Ready(ReadyArgs),
     /// Print the server's mntr metrics: as received (raw), as Prometheus text, or as AdminServer JSON
     Metrics(MetricsArgs),
+    /// Print the ensemble's committed membership (from /zookeeper/config): id, host, role, ports
+    Members(MembersArgs),
+}
+
+/// Flags of `zk-entry members`.
+#[derive(Debug, Clone, Args)]
+struct MembersArgs {
+    #[command(flatten)]
+    ensemble: EnsembleArgs,
+}
+
+/// Where the membership commands reach the ensemble, and how long they may take.
+#[derive(Debug, Clone, Args)]
+struct EnsembleArgs {
+    /// Servers to ask, tried in order: HOST:PORT, comma-separated
+    #[arg(
+        long = "server",
+        env = "ZK_ENTRY_SERVER",
+        default_value = "127.0.0.1:2181",
+        value_name = "HOST:PORT,..."
+    )]
+    server: String,
+
+    /// Deadline for the whole command: 800ms, 5s, 90s
+    #[arg(long = "timeout", default_value = "10s", value_name = "DURATION")]
+    timeout: String,
 }
 
 /// Where `ready` and `metrics` connect, and how long they may take. Raw text: checked in
@@ -374,6 +402,7 @@ pub(crate) enum Invocation {
     Start(Box<StartInput>),
     Ready(ReadyInput),
     Metrics(MetricsInput),
+    Members(EnsembleInput),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
@@ -435,6 +464,12 @@ pub(crate) struct ReadyInput {
     pub(crate) allow_read_only: bool,
 }
 
+/// Where a membership command reaches the ensemble, as typed.
+pub(crate) struct EnsembleInput {
+    pub(crate) server: Raw,
+    pub(crate) timeout: Raw,
+}
+
 /// `zk-entry metrics` as typed.
 pub(crate) struct MetricsInput {
     pub(crate) target: TargetInput,
@@ -481,7 +516,10 @@ pub(crate) fn parse(
             let help = match alias {
                 Some((alias, _)) => format!("{alias} --help"),
                 None => {
-                    match args.get(1).and_then(|a| a.to_str()).filter(|a| ALIASES.iter().any(|(_, s)| s == a))
+                    match args
+                        .get(1)
+                        .and_then(|a| a.to_str())
+                        .filter(|a| ALIASES.iter().any(|(_, s)| s == a) || PLAIN_SUBCOMMANDS.contains(a))
                     {
                         Some(sub) => format!("zk-entry {sub} --help"),
                         None => "zk-entry --help".to_string(),
@@ -514,6 +552,7 @@ pub(crate) fn parse(
             format: named.raw("format", args.format),
             target: named.target(args.target),
         }),
+        Command::Members(args) => Invocation::Members(named.ensemble(args.ensemble)),
     })
 }
 
@@ -580,6 +619,10 @@ impl Named<'_> {
             host: self.raw("host", args.host),
             timeout: self.raw("timeout", args.timeout),
         }
+    }
+
+    fn ensemble(&self, args: EnsembleArgs) -> EnsembleInput {
+        EnsembleInput { server: self.raw("server", args.server), timeout: self.raw("timeout", args.timeout) }
     }
 
     fn start(&self, a: StartArgs, env: &dyn Fn(&str) -> Option<OsString>) -> anyhow::Result<StartInput> {
@@ -665,7 +708,7 @@ fn clap_line(err: &clap::Error, help: &str) -> String {
     if err.kind() == ErrorKind::MissingSubcommand
         || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     {
-        line = "no subcommand given; expected one of: start, ready, metrics".to_string();
+        line = "no subcommand given; expected one of: start, ready, metrics, members".to_string();
     }
     line.push_str(&format!(" (see {help})"));
     line

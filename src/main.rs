@@ -12,6 +12,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod cli;
+mod ensemble;
 mod exit;
 mod log;
 mod parse;
@@ -20,6 +21,7 @@ mod probe;
 mod start;
 #[allow(unsafe_code)]
 mod sys;
+mod zk;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -53,6 +55,9 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         cli::Invocation::Ready(input) => probe::ready::run(&probe::settings::Ready::from_input(&input)?)?,
         cli::Invocation::Metrics(input) => {
             probe::metrics::run(&probe::settings::Metrics::from_input(&input)?)?
+        }
+        cli::Invocation::Members(input) => {
+            ensemble::members::run(&ensemble::settings::Target::from_input(&input)?)?
         }
     }
     Ok(ExitCode::from(exit::SUCCESS))

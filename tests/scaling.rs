@@ -52,6 +52,21 @@ fn static_observers_serve_without_voting() {
     roles.sort();
     assert_eq!(roles, ["follower", "follower", "leader"]);
 
+    // `zk-entry members` in any pod shows the committed membership, roles included.
+    let out = e.exec(2, &["zk-entry", "members"]);
+    let table = stdout(&out);
+    assert!(out.status.success(), "members: {}", stderr(&out));
+    let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+    let expect = |id: &str, role: &str| {
+        let host = format!("zk-{}.zk-hs.default.svc.cluster.local", id.parse::<usize>().unwrap() - 1);
+        rows.iter().any(|r| {
+            r.len() >= 5 && r[0] == id && r[1] == host && r[2] == role && r[3] == "2888" && r[4] == "3888"
+        })
+    };
+    for (id, role) in [("1", "participant"), ("2", "participant"), ("3", "participant"), ("4", "observer")] {
+        assert!(expect(id, role), "server {id} is not a {role} in:\n{table}");
+    }
+
     // Written through the observer, read through a voter, and the other way round.
     let client = e.client();
     let first = wait_for(SERVE_LIMIT, || client.write(&only(3), &["create", "/via-observer", "x"]).ok());
