@@ -50,6 +50,24 @@ enum Command {
     Metrics(MetricsArgs),
     /// Print the ensemble's committed membership (from /zookeeper/config): id, host, role, ports
     Members(MembersArgs),
+    /// Promote this joining server to a voter once it serves (run by start --reconfig)
+    #[command(hide = true)]
+    Join(JoinArgs),
+}
+
+/// Flags of the hidden `zk-entry join`.
+#[derive(Debug, Clone, Args)]
+struct JoinArgs {
+    #[command(flatten)]
+    ensemble: EnsembleArgs,
+
+    /// This server's participant line, server.N=HOST:QUORUM:ELECTION:participant;CLIENT
+    #[arg(long = "line", value_name = "LINE")]
+    line: String,
+
+    /// File holding the super user's password
+    #[arg(long = "super_password_file", env = "ZK_SUPER_PASSWORD_FILE", value_name = "PATH")]
+    super_password_file: String,
 }
 
 /// Flags of `zk-entry members`.
@@ -342,6 +360,19 @@ struct StartArgs {
     #[arg(long = "observers", env = "ZK_OBSERVERS", default_value = "0", value_name = "K")]
     observers: String,
 
+    /// Dynamic membership: scale with kubectl scale and zk-entry resize; the membership lives on the data volume [env: ZK_RECONFIG=true|false]
+    #[arg(long = "reconfig")]
+    reconfig: bool,
+
+    /// File holding the password of ZooKeeper's super user (a Secret volume); needed by --reconfig
+    #[arg(
+        long = "super_password_file",
+        alias = "super-password-file",
+        env = "ZK_SUPER_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    super_password_file: Option<String>,
+
     /// Any other zoo.cfg key, repeatable (ZK_SET: one KEY=VALUE per line)
     #[arg(long = "set", env = "ZK_SET", value_name = "KEY=VALUE", value_delimiter = '\n')]
     set: Vec<String>,
@@ -403,6 +434,7 @@ pub(crate) enum Invocation {
     Ready(ReadyInput),
     Metrics(MetricsInput),
     Members(EnsembleInput),
+    Join(JoinInput),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
@@ -436,6 +468,9 @@ pub(crate) struct StartInput {
     pub(crate) quorum_listen_on_all_ips: Option<Raw>,
     pub(crate) min_server_id: Raw,
     pub(crate) observers: Raw,
+    /// A switch, as `quorum_listen_on_all_ips`.
+    pub(crate) reconfig: Option<Raw>,
+    pub(crate) super_password_file: Option<Raw>,
     pub(crate) set: Vec<Raw>,
     pub(crate) java: Option<Raw>,
     pub(crate) zk_home: Option<Raw>,
@@ -470,6 +505,13 @@ pub(crate) struct EnsembleInput {
     pub(crate) timeout: Raw,
 }
 
+/// `zk-entry join` as typed.
+pub(crate) struct JoinInput {
+    pub(crate) ensemble: EnsembleInput,
+    pub(crate) line: Raw,
+    pub(crate) super_password_file: Raw,
+}
+
 /// `zk-entry metrics` as typed.
 pub(crate) struct MetricsInput {
     pub(crate) target: TargetInput,
@@ -480,6 +522,7 @@ pub(crate) struct MetricsInput {
 /// the variable nor the choices, so they are read here and checked as any other value.
 const QUORUM_LISTEN_ON_ALL_IPS_VAR: &str = "ZK_QUORUM_LISTEN_ON_ALL_IPS";
 const DRY_RUN_VAR: &str = "ZK_DRY_RUN";
+const RECONFIG_VAR: &str = "ZK_RECONFIG";
 /// zkServer.sh appends this variable's JVM flags; so does zk-entry.
 const JVMFLAGS_VAR: &str = "JVMFLAGS";
 
@@ -553,6 +596,11 @@ pub(crate) fn parse(
             target: named.target(args.target),
         }),
         Command::Members(args) => Invocation::Members(named.ensemble(args.ensemble)),
+        Command::Join(args) => Invocation::Join(JoinInput {
+            line: named.raw("line", args.line),
+            super_password_file: named.raw("super_password_file", args.super_password_file),
+            ensemble: named.ensemble(args.ensemble),
+        }),
     })
 }
 
@@ -658,6 +706,8 @@ impl Named<'_> {
             )?,
             min_server_id: self.raw("min_server_id", a.min_server_id),
             observers: self.raw("observers", a.observers),
+            reconfig: self.switch("reconfig", a.reconfig, RECONFIG_VAR, env)?,
+            super_password_file: self.optional("super_password_file", a.super_password_file),
             set: self.list("set", a.set),
             java: self.optional("java", a.java),
             zk_home: self.optional("zk_home", a.zk_home),

@@ -59,6 +59,7 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         cli::Invocation::Members(input) => {
             ensemble::members::run(&ensemble::settings::Target::from_input(&input)?)?
         }
+        cli::Invocation::Join(input) => ensemble::settings::join(&input)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
 }

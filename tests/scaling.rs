@@ -83,3 +83,97 @@ fn static_observers_serve_without_voting() {
     let stops = wait_for(Duration::from_secs(30), || (!e.ready(3, true)).then_some(()));
     assert!(stops.is_some(), "an observer without a leader claims to serve");
 }
+
+const PASSWORD: &str = "zk-entry test s3cret";
+/// Where the pods see the super user's password (a Secret volume in Kubernetes).
+const PASSWORD_FILE: &str = "/opt/secret/password";
+
+/// `start --reconfig`, the configuration directory on the data volume, as in
+/// docker/k8s/zookeeper-scalable.yaml.
+const DYNAMIC: &[&str] =
+    &["--reconfig", "--super_password_file=/opt/secret/password", "--conf_dir=/var/lib/zookeeper/conf"];
+
+/// Put the password file into every pod of `e`.
+fn give_secret(e: &Ensemble) {
+    for ordinal in 0..e.size() {
+        let dir = e.pod_dir(ordinal).join("opt/secret");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("password"), format!("{PASSWORD}\n")).unwrap();
+    }
+    assert!(PASSWORD_FILE.starts_with("/opt/"));
+}
+
+/// `zk-entry members` in pod `ordinal`: (id, role) of each member, or why not.
+fn members(e: &mut Ensemble, ordinal: usize) -> Result<Vec<(u64, String)>, String> {
+    let out = e.exec(ordinal, &["zk-entry", "members"]);
+    if !out.status.success() {
+        return Err(stderr(&out));
+    }
+    Ok(stdout(&out)
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.first()?.parse().ok()?, f.get(2)?.to_string()))
+        })
+        .collect())
+}
+
+/// Wait until pod `ordinal` reports exactly `ids` as participants and nobody else.
+fn wait_voters(e: &mut Ensemble, ordinal: usize, ids: &[u64], limit: Duration) -> Result<Duration, String> {
+    let started = std::time::Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < limit {
+        match members(e, ordinal) {
+            Ok(m) => {
+                let voters: Vec<u64> =
+                    m.iter().filter(|(_, r)| r == "participant").map(|(i, _)| *i).collect();
+                if voters == ids && m.len() == ids.len() {
+                    return Ok(started.elapsed());
+                }
+                last = format!("{m:?}");
+            }
+            Err(why) => last = why,
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!("members never became {ids:?}: {last}"))
+}
+
+/// Three pods form a dynamic ensemble from the template; two more join with no other step
+/// (`kubectl scale --replicas=5`), each as an observer first, then a voter.
+#[test]
+fn dynamic_ensemble_forms_and_grows_by_starting_pods() {
+    let (_turn, mut e) = ensemble(5);
+    give_secret(&e);
+    for ordinal in 0..3 {
+        e.start_flags(ordinal, DYNAMIC);
+    }
+    e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    wait_voters(&mut e, 0, &[1, 2, 3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(0)));
+    let conf = std::fs::read_to_string(e.pod_dir(0).join("var-lib/zookeeper/conf/zoo.cfg")).unwrap();
+    assert!(conf.contains("reconfigEnabled=true") && conf.contains("standaloneEnabled=false"), "{conf}");
+    assert!(!conf.to_lowercase().contains("skipacl"), "{conf}");
+
+    let client = e.client();
+    let first = wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/grow", "3"]).ok());
+    assert!(first.is_some(), "no write acknowledged: {}", e.log(0));
+
+    for ordinal in 3..5 {
+        e.start_flags(ordinal, DYNAMIC);
+    }
+    let took = wait_voters(&mut e, 0, &[1, 2, 3, 4, 5], SERVE_LIMIT)
+        .unwrap_or_else(|why| panic!("{why}{}{}", e.log(3), e.log(4)));
+    eprintln!("two joiners voting {took:?} after their start");
+    e.wait_serving(&[3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    assert_eq!(client.get(&only(4), "/grow").as_deref(), Some("3"));
+    for ordinal in 0..5 {
+        let log = e.log(ordinal);
+        assert!(!log.contains(PASSWORD), "zk-{ordinal} logged the password: {log}");
+    }
+    let joiner = e.log(3);
+    if std::env::var_os("SHOW_LOGS").is_some() {
+        eprintln!("{joiner}{}", e.log(4));
+    }
+    assert!(joiner.contains("as an observer"), "{joiner}");
+}

@@ -32,12 +32,12 @@ pub(crate) fn read(target: &Target) -> anyhow::Result<Config> {
 pub(crate) fn table(config: &Config) -> String {
     let width = config.members.iter().map(|m| m.host.len()).max().unwrap_or(4).max(4);
     let mut out =
-        format!("{:<4} {:<width$} {:<12} {:<6} {:<8} CLIENT\n", "ID", "HOST", "ROLE", "QUORUM", "ELECTION");
+        format!("{:<4} {:<width$}  {:<12} {:<6} {:<8} CLIENT\n", "ID", "HOST", "ROLE", "QUORUM", "ELECTION");
     for m in &config.members {
         let client = m.client.as_deref().unwrap_or("-");
         let _ = writeln!(
             out,
-            "{:<4} {:<width$} {:<12} {:<6} {:<8} {client}",
+            "{:<4} {:<width$}  {:<12} {:<6} {:<8} {client}",
             m.id,
             m.host,
             m.role.as_str(),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::cli::EnsembleInput;
+use crate::cli::{EnsembleInput, JoinInput};
 use crate::parse::Raw;
 
 /// A membership command's whole budget: one request is milliseconds, a resize waits for syncs.
@@ -23,6 +23,20 @@ impl Target {
             timeout: input.timeout.duration(MIN_TIMEOUT, MAX_TIMEOUT)?,
         })
     }
+}
+
+/// Check `zk-entry join`'s input and run it.
+pub(crate) fn join(input: &JoinInput) -> anyhow::Result<()> {
+    let target = Target::from_input(&input.ensemble)?;
+    let me = super::join::parse_line(&input.line.text).map_err(|e| {
+        input.line.reject(
+            &format!("is not a server line ({e:#})"),
+            "server.N=HOST:QUORUM:ELECTION:participant;CLIENT",
+        )
+    })?;
+    let file = input.super_password_file.absolute_path()?;
+    let password = super::secret::Password::read(&file)?;
+    super::join::run(&target, &me, &password)
 }
 
 /// `HOST:PORT,HOST:PORT`: each host checked as a host, each port as a port.

@@ -79,7 +79,12 @@ impl Identity {
                 "host name '{short}' has ordinal '{digits}' with a leading zero; StatefulSet ordinals have none, and the server lines would not name this host"
             ));
         }
-        let ordinal = digits.parse::<u64>().ok().filter(|o| *o < servers);
+        // A dynamic ensemble grows with the StatefulSet: an ordinal beyond the first formation's
+        // size is a joiner; only the id space bounds it.
+        let ordinal = digits
+            .parse::<u64>()
+            .ok()
+            .filter(|o| *o < servers || (ensemble.dynamic && o + ensemble.min_server_id <= 255));
         let Some(ordinal) = ordinal else {
             return exit::usage(format!(
                 "host name '{short}' has ordinal {digits}, not below --servers={servers}; raise --servers to the StatefulSet's replicas or lower the replicas"

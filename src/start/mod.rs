@@ -13,6 +13,7 @@
 //! contents, [`files`] puts them on disk atomically, [`ownership`] gives the data directories to
 //! that user, [`jvm`] builds the command line; [`crate::pid1::supervise`] then runs it.
 
+mod dynamic;
 mod files;
 mod identity;
 mod jvm;
@@ -83,6 +84,8 @@ pub(crate) struct Plan {
     files: Vec<FileChange>,
     program: Program,
     run_as: RunAs,
+    /// `--reconfig`'s membership and secret.
+    dynamic: Option<dynamic::Dynamic>,
 }
 
 pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitCode> {
@@ -103,7 +106,15 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
         false => Program::Custom(settings.supervision.command.clone()),
     };
     let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
-    let plan = Plan::new(settings, identity, program, run_as)?;
+    let dynamic = match settings.ensemble.dynamic {
+        true => Some(dynamic::Dynamic::prepare(&settings, &identity, signals)?),
+        false => None,
+    };
+    let mut program = program;
+    if let (Program::Jvm(jvm), Some(d)) = (&mut program, &dynamic) {
+        jvm.arg_file = Some(d.arg_file());
+    }
+    let plan = Plan::new(settings, identity, program, run_as, dynamic)?;
     signals.checkpoint()?;
 
     if plan.settings.dry_run {
@@ -113,6 +124,9 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     plan.apply(signals)?;
     signals.checkpoint()?;
     tracing::info!("running {}", plan.program.display());
+    if let (Some(d), Some(file)) = (&plan.dynamic, &plan.settings.membership.super_password_file) {
+        d.spawn_joiner(plan.settings.ports.client, file)?;
+    }
     supervise::run(&plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map), signals)
 }
 
@@ -125,10 +139,17 @@ fn current_hostname() -> anyhow::Result<String> {
 
 impl Plan {
     /// Render every file and check the existing myid against the derived one.
-    fn new(settings: Settings, identity: Identity, program: Program, run_as: RunAs) -> anyhow::Result<Plan> {
+    fn new(
+        settings: Settings,
+        identity: Identity,
+        program: Program,
+        run_as: RunAs,
+        dynamic: Option<dynamic::Dynamic>,
+    ) -> anyhow::Result<Plan> {
         let paths = &settings.paths;
         let jvm_options = jvm::jvm_options(&settings.java, paths);
-        let zoo_cfg = render::zoo_cfg_entries(&settings, &identity);
+        let mut zoo_cfg = render::zoo_cfg_entries(&settings, &identity);
+        zoo_cfg.extend(dynamic.iter().flat_map(|d| d.zoo_cfg_entries()));
         let conf = &paths.conf_dir;
         let level = settings.server.log_level;
         let mut files = vec![
@@ -146,8 +167,13 @@ impl Plan {
             paths.log_dir.clone(),
             paths.conf_dir.clone(),
         ];
-        let owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
-        Ok(Plan { settings, identity, zoo_cfg, dirs, owned_dirs, files, program, run_as })
+        let mut owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
+        if let Some(d) = &dynamic {
+            files.extend(d.files()?);
+            // ZooKeeper rewrites zoo.cfg and writes each new membership beside it.
+            owned_dirs.push(paths.conf_dir.clone());
+        }
+        Ok(Plan { settings, identity, zoo_cfg, dirs, owned_dirs, files, program, run_as, dynamic })
     }
 
     /// Create the directories, write the files, give the data directories to ZooKeeper's user,
@@ -161,6 +187,9 @@ impl Plan {
         files::create_dirs(&self.dirs)?;
         signals.checkpoint()?;
         files::write_files(&self.files)?;
+        if let Some(d) = &self.dynamic {
+            d.apply()?;
+        }
         signals.checkpoint()?;
         if let RunAs::Switch(account) = &self.run_as {
             let tally = ownership::give(&self.owned_dirs, account.uid, account.gid, signals)?;
@@ -187,7 +216,14 @@ impl Plan {
 
     fn describe_identity(&self) -> String {
         let id = &self.identity;
-        if self.settings.ensemble.is_ensemble() {
+        if self.settings.ensemble.dynamic {
+            format!(
+                "server {} (ordinal {}, dynamic membership, domain {})",
+                id.myid,
+                id.ordinal.unwrap_or(0),
+                id.domain.as_deref().unwrap_or("")
+            )
+        } else if self.settings.ensemble.is_ensemble() {
             let role = if id.is_observer(&self.settings.ensemble) { ", observer" } else { "" };
             format!(
                 "server {} of {} (ordinal {}{role}, domain {})",
@@ -218,6 +254,13 @@ impl Plan {
             if !f.contents.ends_with('\n') {
                 out.push('\n');
             }
+        }
+        if let Some(d) = &self.dynamic {
+            let _ = writeln!(
+                out,
+                "==> {} (the super user's digest, mode 0600; not shown) <==",
+                d.arg_file().display()
+            );
         }
         if let RunAs::Switch(account) = &self.run_as {
             let _ = writeln!(out, "==> chown {}:{} (symlinks not followed) <==", account.uid, account.gid);

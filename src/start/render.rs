@@ -57,12 +57,15 @@ pub(crate) fn zoo_cfg_entries(s: &Settings, id: &Identity) -> Vec<(String, Strin
     if s.ensemble.quorum_listen_on_all_ips {
         entries.push(("quorumListenOnAllIPs".into(), "true".into()));
     }
-    if id.is_observer(&s.ensemble) {
+    if id.is_observer(&s.ensemble) && !s.ensemble.dynamic {
         entries.push(("peerType".into(), "observer".into()));
     }
     entries.extend(server.extra.iter().cloned());
-    for (n, server) in id.server_lines(&s.ensemble, &s.ports) {
-        entries.push((format!("server.{n}"), server));
+    // A dynamic membership lives in its own file (start::dynamic), never in zoo.cfg.
+    if !s.ensemble.dynamic {
+        for (n, server) in id.server_lines(&s.ensemble, &s.ports) {
+            entries.push((format!("server.{n}"), server));
+        }
     }
     entries
 }

@@ -66,7 +66,7 @@ impl KeeperError {
 
     /// The code carried by `err`, if it is a ZooKeeper error.
     pub(crate) fn of(err: &anyhow::Error) -> Option<KeeperError> {
-        err.chain().find_map(|e| e.downcast_ref::<KeeperError>()).copied()
+        err.downcast_ref::<KeeperError>().or_else(|| err.chain().find_map(|e| e.downcast_ref())).copied()
     }
 }
 
@@ -160,13 +160,18 @@ impl Session {
     fn send(&mut self, packet: &Writer) -> Result<()> {
         let left = self.left()?;
         self.stream.set_write_timeout(Some(left))?;
-        self.stream.write_all(&packet.frame()).with_context(|| format!("cannot send to {}", self.server))
+        let sent = self.stream.write_all(&packet.frame());
+        sent.with_context(|| format!("cannot send to {}", self.server)).context(KeeperError::CONNECTION_LOSS)
     }
 
     fn read_exact(&mut self, buf: &mut [u8]) -> Result<()> {
         let left = self.left()?;
         self.stream.set_read_timeout(Some(left))?;
-        self.stream.read_exact(buf).with_context(|| format!("no complete reply from {}", self.server))
+        // Like ZooKeeper's own clients, a broken exchange is a lost connection: the request may or
+        // may not have been applied (a reconfig that moves the leader reports exactly this).
+        let read = self.stream.read_exact(buf);
+        read.with_context(|| format!("no complete reply from {}", self.server))
+            .context(KeeperError::CONNECTION_LOSS)
     }
 
     fn receive(&mut self) -> Result<Vec<u8>> {
@@ -292,5 +297,10 @@ mod tests {
             "reconfig: not authorised (the super user's password is wrong or missing) (code -102)"
         );
         assert_eq!(KeeperError::of(&anyhow::anyhow!("x")), None);
+        let lost = Err::<(), _>(std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
+            .context("no complete reply")
+            .context(KeeperError::CONNECTION_LOSS)
+            .unwrap_err();
+        assert_eq!(KeeperError::of(&lost), Some(KeeperError::CONNECTION_LOSS));
     }
 }

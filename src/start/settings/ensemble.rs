@@ -18,6 +18,8 @@ pub(crate) struct Ensemble {
     /// `--domain`; discovered from the host when `None`.
     pub(crate) domain: Option<String>,
     pub(crate) quorum_listen_on_all_ips: bool,
+    /// `--reconfig`: the membership is dynamic; `servers` only shapes the very first formation.
+    pub(crate) dynamic: bool,
 }
 
 impl Ensemble {
@@ -44,17 +46,20 @@ impl Ensemble {
         };
         let quorum_listen_on_all_ips =
             a.quorum_listen_on_all_ips.as_ref().map(|raw| raw.switch()).transpose()?.unwrap_or(false);
-        Ok(Ensemble { servers, min_server_id, observers, domain, quorum_listen_on_all_ips })
+        let dynamic = a.reconfig.as_ref().map(|raw| raw.switch()).transpose()?.unwrap_or(false);
+        Ok(Ensemble { servers, min_server_id, observers, domain, quorum_listen_on_all_ips, dynamic })
     }
 
-    /// True when this pod is one server of several (server.N lines, ordinal required).
+    /// True when this pod is one server of several (server.N lines, ordinal required); a dynamic
+    /// ensemble is one even while it has a single member, since it can grow.
     pub(crate) fn is_ensemble(&self) -> bool {
-        self.servers > 1
+        self.servers > 1 || self.dynamic
     }
 
-    /// True when the member at `ordinal` is an observer: the highest `observers` ordinals are.
+    /// True when the member at `ordinal` is an observer: the highest `observers` ordinals of
+    /// `--servers` are.
     pub(crate) fn is_observer(&self, ordinal: u64) -> bool {
-        ordinal >= self.servers - self.observers
+        ordinal < self.servers && ordinal >= self.servers - self.observers
     }
 }
 

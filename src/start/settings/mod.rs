@@ -10,6 +10,7 @@
 
 mod ensemble;
 mod java;
+mod membership;
 mod ports;
 mod server;
 mod supervision;
@@ -21,6 +22,7 @@ use crate::cli::StartInput;
 
 pub(crate) use ensemble::Ensemble;
 pub(crate) use java::Java;
+pub(crate) use membership::Membership;
 pub(crate) use ports::Ports;
 pub(crate) use server::{LogLevel, ServerOptions};
 pub(crate) use supervision::Supervision;
@@ -31,6 +33,7 @@ pub(crate) use timing::Timing;
 pub(crate) struct Settings {
     pub(crate) paths: Paths,
     pub(crate) ensemble: Ensemble,
+    pub(crate) membership: Membership,
     pub(crate) ports: Ports,
     pub(crate) timing: Timing,
     pub(crate) server: ServerOptions,
@@ -61,6 +64,7 @@ impl Settings {
                 log_dir: a.log_dir.absolute_path()?,
                 conf_dir: a.conf_dir.absolute_path()?,
             },
+            membership: Membership::from_input(a, &ensemble)?,
             ensemble,
             ports,
             timing: Timing::from_input(a)?,

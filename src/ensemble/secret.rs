@@ -1,0 +1,109 @@
+//! The super user's password: read from its file (a Kubernetes Secret volume), turned into the
+//! digest ZooKeeper's `DigestAuthenticationProvider.superDigest` expects, and never written to
+//! a log, a command line or `--dry-run`'s report.
+
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use base64::Engine as _;
+
+/// The user name reconfiguration authenticates as.
+pub(crate) const SUPER_USER: &str = "super";
+/// A password file larger than this is not a password.
+const PASSWORD_CAP: u64 = 4096;
+
+/// The password, without the trailing newline an editor or `kubectl create secret --from-file`
+/// may leave.
+pub(crate) struct Password(String);
+
+impl Password {
+    pub(crate) fn read(path: &Path) -> anyhow::Result<Password> {
+        let text = read_small_file(path, PASSWORD_CAP).context("cannot read the super user's password")?;
+        let password = text.trim_end_matches(['\n', '\r']);
+        if password.is_empty() {
+            bail!("{} is empty; put the super user's password in it", path.display());
+        }
+        if password.contains(['\n', '\r']) {
+            bail!("{} holds more than one line; put the password alone in it", path.display());
+        }
+        Ok(Password(password.to_string()))
+    }
+
+    /// `super:PASSWORD`, what `addauth digest` sends.
+    pub(crate) fn credentials(&self) -> String {
+        format!("{SUPER_USER}:{}", self.0)
+    }
+
+    /// `super:BASE64(SHA1("super:PASSWORD"))`, the server's side of the same secret.
+    pub(crate) fn super_digest(&self) -> String {
+        let hash = sha1_smol::Sha1::from(self.credentials()).digest().bytes();
+        format!("{SUPER_USER}:{}", base64::engine::general_purpose::STANDARD.encode(hash))
+    }
+}
+
+#[cfg(test)]
+impl Password {
+    pub(crate) fn read_test(password: &str) -> Password {
+        Password(password.to_string())
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// A regular file of at most `cap` bytes, opened without following a symbolic link: the files
+/// zk-entry reads as root may sit on volumes that ZooKeeper's user can write.
+pub(crate) fn read_small_file(path: &Path, cap: u64) -> anyhow::Result<String> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let meta = file.metadata().with_context(|| format!("cannot stat {}", path.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", path.display());
+    }
+    if meta.len() > cap {
+        bail!("{} holds {} bytes, more than the {cap} expected", path.display(), meta.len());
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_zookeepers() {
+        // What ZooKeeper 3.8's own `DigestAuthenticationProvider super:secret` prints.
+        let p = Password("secret".into());
+        assert_eq!(p.credentials(), "super:secret");
+        assert_eq!(p.super_digest(), "super:lK75jTNcA+U9vtVEw5vB51mj/w4=");
+        assert_eq!(format!("{p:?}"), "Password(..)");
+    }
+
+    #[test]
+    fn the_file_is_one_line_regular_and_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        assert_eq!(Password::read(&file).unwrap().0, "s3cret");
+        std::fs::write(&file, "\n").unwrap();
+        assert!(format!("{:#}", Password::read(&file).unwrap_err()).contains("is empty"));
+        std::fs::write(&file, "a\nb").unwrap();
+        assert!(format!("{:#}", Password::read(&file).unwrap_err()).contains("more than one line"));
+        std::fs::write(&file, vec![b'x'; 5000]).unwrap();
+        assert!(format!("{:#}", Password::read(&file).unwrap_err()).contains("5000 bytes"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(Password::read(&link).is_err(), "a symbolic link was followed");
+        assert!(Password::read(dir.path()).is_err());
+    }
+}
