@@ -23,7 +23,7 @@ use crate::parse::{Raw, Source};
 const ALIASES: &[(&str, &str)] =
     &[("start-zookeeper", "start"), ("zookeeper-ready", "ready"), ("zookeeper-metrics", "metrics")];
 /// Subcommands without a script name, for pointing a refusal at their help.
-const PLAIN_SUBCOMMANDS: &[&str] = &["members"];
+const PLAIN_SUBCOMMANDS: &[&str] = &["members", "resize"];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,9 +50,31 @@ enum Command {
     Metrics(MetricsArgs),
     /// Print the ensemble's committed membership (from /zookeeper/config): id, host, role, ports
     Members(MembersArgs),
+    /// Shrink a --reconfig ensemble to ordinals 0..N-1, one member at a time, before kubectl scale --replicas=N
+    Resize(ResizeArgs),
     /// Promote this joining server to a voter once it serves (run by start --reconfig)
     #[command(hide = true)]
     Join(JoinArgs),
+}
+
+/// Flags of `zk-entry resize`.
+#[derive(Debug, Clone, Args)]
+struct ResizeArgs {
+    /// The number of voting members to keep: ordinals 0 to N-1 stay
+    #[arg(value_name = "N")]
+    size: String,
+
+    #[command(flatten)]
+    ensemble: EnsembleArgs,
+
+    /// File holding the super user's password
+    #[arg(
+        long = "super_password_file",
+        alias = "super-password-file",
+        env = "ZK_SUPER_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    super_password_file: String,
 }
 
 /// Flags of the hidden `zk-entry join`.
@@ -90,7 +112,7 @@ struct EnsembleArgs {
     server: String,
 
     /// Deadline for the whole command: 800ms, 5s, 90s
-    #[arg(long = "timeout", default_value = "10s", value_name = "DURATION")]
+    #[arg(long = "timeout", default_value = "30s", value_name = "DURATION")]
     timeout: String,
 }
 
@@ -435,6 +457,7 @@ pub(crate) enum Invocation {
     Metrics(MetricsInput),
     Members(EnsembleInput),
     Join(JoinInput),
+    Resize(ResizeInput),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
@@ -503,6 +526,13 @@ pub(crate) struct ReadyInput {
 pub(crate) struct EnsembleInput {
     pub(crate) server: Raw,
     pub(crate) timeout: Raw,
+}
+
+/// `zk-entry resize` as typed.
+pub(crate) struct ResizeInput {
+    pub(crate) size: Raw,
+    pub(crate) ensemble: EnsembleInput,
+    pub(crate) super_password_file: Raw,
 }
 
 /// `zk-entry join` as typed.
@@ -596,6 +626,11 @@ pub(crate) fn parse(
             target: named.target(args.target),
         }),
         Command::Members(args) => Invocation::Members(named.ensemble(args.ensemble)),
+        Command::Resize(args) => Invocation::Resize(ResizeInput {
+            size: named.raw("size", args.size),
+            super_password_file: named.raw("super_password_file", args.super_password_file),
+            ensemble: named.ensemble(args.ensemble),
+        }),
         Command::Join(args) => Invocation::Join(JoinInput {
             line: named.raw("line", args.line),
             super_password_file: named.raw("super_password_file", args.super_password_file),
@@ -758,7 +793,7 @@ fn clap_line(err: &clap::Error, help: &str) -> String {
     if err.kind() == ErrorKind::MissingSubcommand
         || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     {
-        line = "no subcommand given; expected one of: start, ready, metrics, members".to_string();
+        line = "no subcommand given; expected one of: start, ready, metrics, members, resize".to_string();
     }
     line.push_str(&format!(" (see {help})"));
     line

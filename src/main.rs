@@ -60,6 +60,7 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
             ensemble::members::run(&ensemble::settings::Target::from_input(&input)?)?
         }
         cli::Invocation::Join(input) => ensemble::settings::join(&input)?,
+        cli::Invocation::Resize(input) => ensemble::settings::resize(&input)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
 }

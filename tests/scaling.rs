@@ -5,11 +5,13 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support::ensemble::{Ensemble, pod_ip};
+use support::ensemble::{Client, Ensemble, connect_string, pod_ip};
 use support::*;
 
 const SERVE_LIMIT: Duration = Duration::from_secs(90);
@@ -140,10 +142,65 @@ fn wait_voters(e: &mut Ensemble, ordinal: usize, ids: &[u64], limit: Duration) -
     Err(format!("members never became {ids:?}: {last}"))
 }
 
-/// Three pods form a dynamic ensemble from the template; two more join with no other step
-/// (`kubectl scale --replicas=5`), each as an observer first, then a voter.
+/// A writer creating znodes without pause through the first three pods, in a thread.
+struct Writer {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<(Vec<u32>, u32)>,
+}
+
+impl Writer {
+    fn start(client: Client, servers: String) -> Writer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let (mut acknowledged, mut refused) = (Vec::new(), 0);
+            // Bounded: the resizes take well under this many writes.
+            for n in 0..2000u32 {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                match client.write(&servers, &["create", &format!("/w/{n:05}"), ""]) {
+                    Ok(()) => acknowledged.push(n),
+                    Err(_) => refused += 1,
+                }
+            }
+            (acknowledged, refused)
+        });
+        Writer { stop, thread }
+    }
+
+    fn stop(self) -> (Vec<u32>, u32) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().unwrap()
+    }
+}
+
+/// The children of `/w` as pod `ordinal` serves them.
+fn written(client: &Client, ordinal: usize) -> BTreeSet<u32> {
+    let out = client.zkcli(&only(ordinal), &["ls", "/w"]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('['))
+        .unwrap_or("[]")
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(", ")
+        .filter_map(|name| name.parse().ok())
+        .collect()
+}
+
+/// `kubectl exec zk-0 -- zk-entry resize N`.
+fn resize(e: &mut Ensemble, n: &str) -> std::process::Output {
+    e.exec(0, &["env", &format!("ZK_SUPER_PASSWORD_FILE={PASSWORD_FILE}"), "zk-entry", "resize", n])
+}
+
+/// 3 → 5 → 3 → 5 with a writer running throughout: three pods form a dynamic ensemble from the
+/// template; two more join by starting (`kubectl scale --replicas=5`: observer first, then
+/// voter); `zk-entry resize 3` removes them one at a time, and a removed pod restarting before
+/// its deletion waits instead of joining again; after deletion, scaling to 5 again (their
+/// volumes kept) makes them voters again. Every acknowledged write is on every member.
 #[test]
-fn dynamic_ensemble_forms_and_grows_by_starting_pods() {
+fn three_five_three_five_loses_no_acknowledged_write() {
     let (_turn, mut e) = ensemble(5);
     give_secret(&e);
     for ordinal in 0..3 {
@@ -156,24 +213,58 @@ fn dynamic_ensemble_forms_and_grows_by_starting_pods() {
     assert!(!conf.to_lowercase().contains("skipacl"), "{conf}");
 
     let client = e.client();
-    let first = wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/grow", "3"]).ok());
+    let first = wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/w", ""]).ok());
     assert!(first.is_some(), "no write acknowledged: {}", e.log(0));
+    let writer = Writer::start(client, connect_string(3));
 
+    // 3 → 5.
     for ordinal in 3..5 {
         e.start_flags(ordinal, DYNAMIC);
     }
     let took = wait_voters(&mut e, 0, &[1, 2, 3, 4, 5], SERVE_LIMIT)
         .unwrap_or_else(|why| panic!("{why}{}{}", e.log(3), e.log(4)));
-    eprintln!("two joiners voting {took:?} after their start");
+    eprintln!("3 -> 5: both joiners voting {took:?} after their start");
     e.wait_serving(&[3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
-    assert_eq!(client.get(&only(4), "/grow").as_deref(), Some("3"));
+    for ordinal in 3..5 {
+        let said = wait_for(Duration::from_secs(10), || e.log(ordinal).contains("votes").then_some(()));
+        let log = e.log(ordinal);
+        assert!(said.is_some() && log.contains("as an observer"), "{log}");
+    }
+
+    // 5 → 3: resize first, then the scale-down deletes the pods.
+    let out = resize(&mut e, "3");
+    assert!(out.status.success(), "resize 3: {}{}", stderr(&out), e.log(0));
+    wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(5)).unwrap_or_else(|why| panic!("{why}"));
+    // zk-4's container restarts before its pod is deleted: it must not join again.
+    e.kill(4);
+    e.start_flags(4, DYNAMIC);
+    let waits = wait_for(Duration::from_secs(20), || e.log(4).contains("waits to be deleted").then_some(()));
+    assert!(waits.is_some(), "a removed pod did not wait: {}", e.log(4));
+    wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(1)).unwrap_or_else(|why| panic!("{why}"));
+    e.delete(3);
+    e.delete(4);
+
+    // 3 → 5 again, on the kept volumes, as new pods.
+    for ordinal in 3..5 {
+        e.start_flags(ordinal, DYNAMIC);
+    }
+    wait_voters(&mut e, 0, &[1, 2, 3, 4, 5], SERVE_LIMIT)
+        .unwrap_or_else(|why| panic!("{why}{}{}", e.log(3), e.log(4)));
+    e.wait_serving(&[3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+
+    let (acknowledged, refused) = writer.stop();
+    assert!(acknowledged.len() >= 5, "too few writes to prove anything: {acknowledged:?}");
+    for ordinal in 0..5 {
+        let present = written(&client, ordinal);
+        let lost: Vec<u32> = acknowledged.iter().copied().filter(|n| !present.contains(n)).collect();
+        assert!(lost.is_empty(), "zk-{ordinal} lacks acknowledged writes {lost:?}");
+    }
     for ordinal in 0..5 {
         let log = e.log(ordinal);
         assert!(!log.contains(PASSWORD), "zk-{ordinal} logged the password: {log}");
     }
-    let joiner = e.log(3);
-    if std::env::var_os("SHOW_LOGS").is_some() {
-        eprintln!("{joiner}{}", e.log(4));
-    }
-    assert!(joiner.contains("as an observer"), "{joiner}");
+    eprintln!(
+        "3 -> 5 -> 3 -> 5: {} writes acknowledged, all on every member; {refused} refused",
+        acknowledged.len()
+    );
 }

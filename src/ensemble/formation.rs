@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::fence::{self, Fence};
 use super::members::CONFIG_ZNODE;
 use super::secret::{Password, read_small_file};
 use crate::pid1::signals::Signals;
@@ -40,6 +41,9 @@ const CONFIG_CAP: u64 = 1 << 20;
 #[derive(Debug, Clone)]
 pub(crate) struct Me {
     pub(crate) id: u64,
+    pub(crate) ordinal: u64,
+    /// This pod's note of the membership version it first saw ([`super::fence`]).
+    pub(crate) pod_marker: Option<PathBuf>,
     /// Its line when it votes.
     pub(crate) participant: Member,
     /// Where peers serve clients: the first formation's members, then those of a record.
@@ -181,7 +185,11 @@ fn attempt(
         }
     }
     peers.dedup();
-    if let Some((server, live)) = read_live(&peers) {
+    if let Some((server, live, fence)) = read_live(&peers) {
+        let first_seen = match &me.pod_marker {
+            Some(marker) if may_change => fence::first_seen(marker, live.version)?,
+            _ => live.version,
+        };
         if let Some(mine) = live.member(me.id) {
             if mine.host != me.participant.host {
                 bail!(
@@ -192,6 +200,12 @@ fn attempt(
                 );
             }
             return Ok(Ok(Formation { config: live, source: Source::Live(server) }));
+        }
+        if let Some(fence) = fence.filter(|f| f.removes(me.ordinal, first_seen)) {
+            return Ok(Err(format!(
+                "zk-entry resize {} removed ordinals from {} up (membership version {:x}) after this pod started; it waits to be deleted by kubectl scale instead of joining again",
+                fence.size, fence.size, fence.version
+            )));
         }
         if !may_change {
             let observer = Member { role: Role::Observer, ..me.participant.clone() };
@@ -226,15 +240,16 @@ fn attempt(
     }
 }
 
-/// The committed membership from the first peer that serves.
-fn read_live(peers: &[String]) -> Option<(String, Config)> {
+/// The committed membership from the first peer that serves, and the size a resize recorded.
+fn read_live(peers: &[String]) -> Option<(String, Config, Option<Fence>)> {
     for peer in peers {
         let Ok(mut session) = Session::connect(std::slice::from_ref(peer), ASK_LIMIT) else { continue };
         let data = session.get_data(CONFIG_ZNODE);
+        let fence = Fence::read(&mut session);
         session.close();
-        let Ok(data) = data else { continue };
+        let (Ok(data), Ok(fence)) = (data, fence) else { continue };
         match Config::parse(&String::from_utf8_lossy(&data.bytes)) {
-            Ok(config) if !config.members.is_empty() => return Some((peer.clone(), config)),
+            Ok(config) if !config.members.is_empty() => return Some((peer.clone(), config, fence)),
             Ok(_) => continue,
             Err(e) => {
                 tracing::warn!("{peer}: {CONFIG_ZNODE} is unusable: {e:#}");
@@ -296,6 +311,8 @@ mod tests {
     fn me(id: u64, template: bool) -> Me {
         Me {
             id,
+            ordinal: id - 1,
+            pod_marker: None,
             participant: member(id, Role::Participant),
             peers: Vec::new(),
             template: template.then(|| config(&[1, 2, 3], 0)),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::cli::{EnsembleInput, JoinInput};
+use crate::cli::{EnsembleInput, JoinInput, ResizeInput};
 use crate::parse::Raw;
 
 /// A membership command's whole budget: one request is milliseconds, a resize waits for syncs.
@@ -37,6 +37,15 @@ pub(crate) fn join(input: &JoinInput) -> anyhow::Result<()> {
     let file = input.super_password_file.absolute_path()?;
     let password = super::secret::Password::read(&file)?;
     super::join::run(&target, &me, &password)
+}
+
+/// Check `zk-entry resize`'s input and run it.
+pub(crate) fn resize(input: &ResizeInput) -> anyhow::Result<()> {
+    let size = input.size.number(1, 255)?;
+    let target = Target::from_input(&input.ensemble)?;
+    let file = input.super_password_file.absolute_path()?;
+    let password = super::secret::Password::read(&file)?;
+    super::resize::run(&target, size, &password)
 }
 
 /// `HOST:PORT,HOST:PORT`: each host checked as a host, each port as a port.

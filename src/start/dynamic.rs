@@ -139,5 +139,12 @@ fn me(s: &Settings, id: &Identity) -> anyhow::Result<Me> {
         .collect();
     let template =
         (ordinal < servers).then(|| Config { members: (0..servers).map(line).collect(), version: 0 });
-    Ok(Me { id: id.myid, participant: line(ordinal), peers, template })
+    Ok(Me {
+        id: id.myid,
+        ordinal,
+        pod_marker: Some(PathBuf::from(crate::ensemble::fence::POD_MARKER)),
+        participant: line(ordinal),
+        peers,
+        template,
+    })
 }

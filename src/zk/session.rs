@@ -20,15 +20,15 @@ use super::jute::{Reader, Writer};
 const FRAME_CAP: usize = 1 << 20;
 /// Request types and special xids (ZooKeeper's `ZooDefs.OpCode`, `ClientCnxn`).
 const OP_CREATE: i32 = 1;
+const OP_DELETE: i32 = 2;
 const OP_GET_DATA: i32 = 4;
+const OP_SET_DATA: i32 = 5;
 const OP_RECONFIG: i32 = 16;
 const OP_CLOSE: i32 = -11;
 const OP_AUTH: i32 = 100;
 const XID_NOTIFICATION: i32 = -1;
 const XID_PING: i32 = -2;
 const XID_AUTH: i32 = -4;
-/// `Perms.ALL` for `world:anyone`: the ACL of znodes zk-entry creates.
-const PERMS_ALL: i32 = 31;
 
 /// A ZooKeeper error code from a reply (`KeeperException.Code`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,9 @@ impl fmt::Display for KeeperError {
 
 impl std::error::Error for KeeperError {}
 
+/// ACL perms (`ZooDefs.Perms`).
+const PERMS_READ: i32 = 1;
+
 /// A znode's data and the version fields zk-entry uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Data {
@@ -92,6 +95,8 @@ pub(crate) struct Session {
     next_xid: i32,
     /// The server this session talks to, for messages.
     pub(crate) server: String,
+    /// The digest credentials given, to authenticate a replacement session alike.
+    pub(crate) credentials: Option<String>,
 }
 
 impl Session {
@@ -119,7 +124,13 @@ impl Session {
             }
             match TcpStream::connect_timeout(&addr, left) {
                 Ok(stream) => {
-                    let mut session = Session { stream, deadline, next_xid: 1, server: server.to_string() };
+                    let mut session = Session {
+                        stream,
+                        deadline,
+                        next_xid: 1,
+                        server: server.to_string(),
+                        credentials: None,
+                    };
                     session.handshake()?;
                     return Ok(session);
                 }
@@ -219,8 +230,9 @@ impl Session {
         self.call(OP_AUTH, Some(XID_AUTH), |w| {
             w.int(0).string(Some("digest")).buffer(credentials.as_bytes());
         })
-        .map(|_| ())
-        .context("digest authentication")
+        .context("digest authentication")?;
+        self.credentials = Some(credentials.to_string());
+        Ok(())
     }
 
     /// The data of `path`.
@@ -247,14 +259,31 @@ impl Session {
         read_data(&body)
     }
 
-    /// Create a persistent znode (sequential when `sequential`), open to everyone; its path.
-    pub(crate) fn create(&mut self, path: &str, data: &[u8], sequential: bool) -> Result<String> {
-        let body = self.call(OP_CREATE, None, |w| {
+    /// Create a persistent znode that everyone may read and only the super user may change
+    /// (the super user passes every ACL).
+    pub(crate) fn create(&mut self, path: &str, data: &[u8]) -> Result<()> {
+        self.call(OP_CREATE, None, |w| {
             w.string(Some(path)).buffer(data);
-            w.int(1).int(PERMS_ALL).string(Some("world")).string(Some("anyone"));
-            w.int(if sequential { 2 } else { 0 });
-        })?;
-        Reader::new(&body).string()
+            w.int(1).int(PERMS_READ).string(Some("world")).string(Some("anyone"));
+            w.int(0);
+        })
+        .map(|_| ())
+    }
+
+    /// Delete a znode, whatever its version.
+    pub(crate) fn delete(&mut self, path: &str) -> Result<()> {
+        self.call(OP_DELETE, None, |w| {
+            w.string(Some(path)).int(-1);
+        })
+        .map(|_| ())
+    }
+
+    /// Replace a znode's data, whatever its version.
+    pub(crate) fn set_data(&mut self, path: &str, data: &[u8]) -> Result<()> {
+        self.call(OP_SET_DATA, None, |w| {
+            w.string(Some(path)).buffer(data).int(-1);
+        })
+        .map(|_| ())
     }
 
     /// End the session at once (its ephemeral state, if any, goes with it).
