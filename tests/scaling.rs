@@ -9,9 +9,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use support::ensemble::{Client, Ensemble, connect_string, pod_ip};
+use support::ensemble::{Client, Ensemble, pod_ip};
+use support::zk::session::Session;
 use support::*;
 
 const SERVE_LIMIT: Duration = Duration::from_secs(90);
@@ -142,34 +143,79 @@ fn wait_voters(e: &mut Ensemble, ordinal: usize, ids: &[u64], limit: Duration) -
     Err(format!("members never became {ids:?}: {last}"))
 }
 
-/// A writer creating znodes without pause through the first three pods, in a thread.
+/// A writer creating znodes `/w/NNNNN` without pause, with zk-entry's own client from the
+/// client sandbox's network (its thread enters that namespace), through the first three pods.
 struct Writer {
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<(Vec<u32>, u32)>,
+    /// The longest gap since [`Writer::take_gap`] last looked.
+    gap: Arc<Mutex<Duration>>,
+    thread: std::thread::JoinHandle<Writes>,
+}
+
+#[derive(Debug, Default)]
+struct Writes {
+    acknowledged: Vec<u32>,
+    refused: u32,
+    /// The longest time between two acknowledged writes.
+    longest_gap: Duration,
 }
 
 impl Writer {
-    fn start(client: Client, servers: String) -> Writer {
+    fn start(client: Client, servers: Vec<String>) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let gap = Arc::new(Mutex::new(Duration::ZERO));
+        let shared_gap = Arc::clone(&gap);
         let thread = std::thread::spawn(move || {
-            let (mut acknowledged, mut refused) = (Vec::new(), 0);
+            let netns = std::fs::File::open(client.netns()).unwrap();
+            nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let mut writes = Writes::default();
+            let mut last_ack = Instant::now();
+            let mut session: Option<(Session, Instant)> = None;
             // Bounded: the resizes take well under this many writes.
-            for n in 0..2000u32 {
+            for n in 0..200_000u32 {
                 if flag.load(Ordering::SeqCst) {
                     break;
                 }
-                match client.write(&servers, &["create", &format!("/w/{n:05}"), ""]) {
-                    Ok(()) => acknowledged.push(n),
-                    Err(_) => refused += 1,
+                // A session lives 2 s at most: its own deadline bounds every request.
+                if session.as_ref().is_none_or(|(_, born)| born.elapsed() > Duration::from_secs(2)) {
+                    if let Some((old, _)) = session.take() {
+                        old.close();
+                    }
+                    session =
+                        Session::connect(&servers, Duration::from_secs(3)).ok().map(|s| (s, Instant::now()));
+                }
+                let Some((s, _)) = session.as_mut() else {
+                    writes.refused += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                match s.create(&format!("/w/{n:06}"), b"") {
+                    Ok(()) => {
+                        let this_gap = last_ack.elapsed();
+                        writes.longest_gap = writes.longest_gap.max(this_gap);
+                        let mut phase = shared_gap.lock().unwrap();
+                        *phase = (*phase).max(this_gap);
+                        last_ack = Instant::now();
+                        writes.acknowledged.push(n);
+                    }
+                    Err(_) => {
+                        writes.refused += 1;
+                        session = None;
+                    }
                 }
             }
-            (acknowledged, refused)
+            writes
         });
-        Writer { stop, thread }
+        Writer { stop, gap, thread }
     }
 
-    fn stop(self) -> (Vec<u32>, u32) {
+    /// The longest gap between acknowledged writes since the last call.
+    fn take_gap(&self) -> Duration {
+        std::mem::take(&mut *self.gap.lock().unwrap())
+    }
+
+    fn stop(self) -> Writes {
         self.stop.store(true, Ordering::SeqCst);
         self.thread.join().unwrap()
     }
@@ -215,15 +261,19 @@ fn three_five_three_five_loses_no_acknowledged_write() {
     let client = e.client();
     let first = wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/w", ""]).ok());
     assert!(first.is_some(), "no write acknowledged: {}", e.log(0));
-    let writer = Writer::start(client, connect_string(3));
+    let writer = Writer::start(client, (0..3).map(only).collect());
 
     // 3 → 5.
+    writer.take_gap();
     for ordinal in 3..5 {
         e.start_flags(ordinal, DYNAMIC);
     }
     let took = wait_voters(&mut e, 0, &[1, 2, 3, 4, 5], SERVE_LIMIT)
         .unwrap_or_else(|why| panic!("{why}{}{}", e.log(3), e.log(4)));
-    eprintln!("3 -> 5: both joiners voting {took:?} after their start");
+    eprintln!(
+        "3 -> 5: both joiners voting {took:?} after their start; longest write gap {:?}",
+        writer.take_gap()
+    );
     e.wait_serving(&[3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
     for ordinal in 3..5 {
         let said = wait_for(Duration::from_secs(10), || e.log(ordinal).contains("votes").then_some(()));
@@ -234,6 +284,11 @@ fn three_five_three_five_loses_no_acknowledged_write() {
     // 5 → 3: resize first, then the scale-down deletes the pods.
     let out = resize(&mut e, "3");
     assert!(out.status.success(), "resize 3: {}{}", stderr(&out), e.log(0));
+    eprintln!(
+        "5 -> 3: resize took its share; longest write gap {:?}; {}",
+        writer.take_gap(),
+        stderr(&out).trim()
+    );
     wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(5)).unwrap_or_else(|why| panic!("{why}"));
     // zk-4's container restarts before its pod is deleted: it must not join again.
     e.kill(4);
@@ -252,8 +307,8 @@ fn three_five_three_five_loses_no_acknowledged_write() {
         .unwrap_or_else(|why| panic!("{why}{}{}", e.log(3), e.log(4)));
     e.wait_serving(&[3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
 
-    let (acknowledged, refused) = writer.stop();
-    assert!(acknowledged.len() >= 5, "too few writes to prove anything: {acknowledged:?}");
+    let Writes { acknowledged, refused, longest_gap } = writer.stop();
+    assert!(acknowledged.len() >= 100, "too few writes to prove anything: {acknowledged:?}");
     for ordinal in 0..5 {
         let present = written(&client, ordinal);
         let lost: Vec<u32> = acknowledged.iter().copied().filter(|n| !present.contains(n)).collect();
@@ -264,7 +319,7 @@ fn three_five_three_five_loses_no_acknowledged_write() {
         assert!(!log.contains(PASSWORD), "zk-{ordinal} logged the password: {log}");
     }
     eprintln!(
-        "3 -> 5 -> 3 -> 5: {} writes acknowledged, all on every member; {refused} refused",
+        "3 -> 5 -> 3 -> 5: {} writes acknowledged, all on every member; {refused} refused; longest gap between acknowledged writes {longest_gap:?}",
         acknowledged.len()
     );
 }

@@ -8,6 +8,7 @@
 
 pub mod ensemble;
 pub mod forward;
+pub mod zk;
 
 use std::collections::BTreeMap;
 use std::fs;
