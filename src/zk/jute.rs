@@ -93,6 +93,7 @@ impl<'a> Reader<'a> {
         self.take(len as usize)
     }
 
+    #[cfg(test)]
     pub(crate) fn string(&mut self) -> Result<String> {
         Ok(String::from_utf8_lossy(self.buffer()?).into_owned())
     }
@@ -102,6 +103,7 @@ impl<'a> Reader<'a> {
         self.take(n).map(|_| ())
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }

@@ -39,11 +39,8 @@ impl KeeperError {
     pub(crate) const NEW_CONFIG_NO_QUORUM: KeeperError = KeeperError(-13);
     pub(crate) const RECONFIG_IN_PROGRESS: KeeperError = KeeperError(-14);
     pub(crate) const NO_NODE: KeeperError = KeeperError(-101);
-    pub(crate) const NO_AUTH: KeeperError = KeeperError(-102);
     pub(crate) const BAD_VERSION: KeeperError = KeeperError(-103);
     pub(crate) const NODE_EXISTS: KeeperError = KeeperError(-110);
-    pub(crate) const AUTH_FAILED: KeeperError = KeeperError(-115);
-    pub(crate) const RECONFIG_DISABLED: KeeperError = KeeperError(-123);
 
     fn name(self) -> &'static str {
         match self.0 {
@@ -319,8 +316,8 @@ mod tests {
 
     #[test]
     fn keeper_errors_travel_in_anyhow_and_read_plainly() {
-        let err: anyhow::Error = anyhow::Error::from(KeeperError::NO_AUTH).context("reconfig");
-        assert_eq!(KeeperError::of(&err), Some(KeeperError::NO_AUTH));
+        let err: anyhow::Error = anyhow::Error::from(KeeperError(-102)).context("reconfig");
+        assert_eq!(KeeperError::of(&err), Some(KeeperError(-102)));
         assert_eq!(
             format!("{err:#}"),
             "reconfig: not authorised (the super user's password is wrong or missing) (code -102)"

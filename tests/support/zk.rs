@@ -3,7 +3,10 @@
 //! gaps between acknowledged writes.
 #![allow(dead_code)]
 
+// Their unit tests come along; in a bench (no test harness) their imports go unused.
 #[path = "../../src/zk/jute.rs"]
+#[allow(unused_imports)]
 mod jute;
 #[path = "../../src/zk/session.rs"]
+#[allow(unused_imports)]
 pub mod session;
