@@ -24,7 +24,10 @@ const MESSAGES: &[(&[&str], &str)] = &[
         "zk-entry: unexpected argument '--quorom' found; did you mean --quorum? (see zk-entry ready --help)",
     ),
     (&["frobnicate"], "zk-entry: unrecognized subcommand 'frobnicate' (see zk-entry --help)"),
-    (&[], "zk-entry: no subcommand given; expected one of: start, ready, metrics, members, resize (see zk-entry --help)"),
+    (
+        &[],
+        "zk-entry: no subcommand given; expected one of: start, ready, metrics, members, resize (see zk-entry --help)",
+    ),
     // --servers.
     (
         &["start", "--servers=abc"],

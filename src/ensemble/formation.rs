@@ -155,7 +155,14 @@ pub(crate) fn decide(
     loop {
         signals.checkpoint()?;
         let why = match attempt(me, volume, password, may_change)? {
-            Ok(formation) => return Ok(formation),
+            Ok(formation) => {
+                // The pod's first start notes the version it began with, whatever the source: a
+                // member of the first formation (version 0) is as removable as a joiner.
+                if let Some(marker) = me.pod_marker.as_deref().filter(|_| may_change) {
+                    fence::first_seen(marker, formation.config.version)?;
+                }
+                return Ok(formation);
+            }
             Err(why) => why,
         };
         if started.elapsed() > WAIT_LIMIT {

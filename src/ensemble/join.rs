@@ -20,12 +20,15 @@ use crate::zk::config::{Config, Member, Role};
 use crate::zk::session::Session;
 
 const RETRY: Duration = Duration::from_millis(500);
+/// How often the wait is logged.
+const NOTE: Duration = Duration::from_secs(15);
 /// One request to the local server.
 const ASK_LIMIT: Duration = Duration::from_secs(5);
 
 pub(crate) fn run(target: &Target, me: &Member, password: &Password) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last = String::from("the local server does not serve yet");
+    let mut noted: Option<Instant> = None;
     while started.elapsed() < target.timeout {
         match step(target, me, password) {
             Ok(Some(version)) => {
@@ -37,7 +40,13 @@ pub(crate) fn run(target: &Target, me: &Member, password: &Password) -> anyhow::
                 return Ok(());
             }
             Ok(None) => {}
-            Err(e) if is_transient(&e) || e.downcast_ref::<NotServing>().is_some() => last = format!("{e:#}"),
+            Err(e) if is_transient(&e) || e.downcast_ref::<NotServing>().is_some() => {
+                last = format!("{e:#}");
+                if noted.is_none_or(|t: Instant| t.elapsed() >= NOTE) {
+                    tracing::info!("server {} not voting yet: {last}", me.id);
+                    noted = Some(Instant::now());
+                }
+            }
             Err(e) => return Err(e),
         }
         std::thread::sleep(RETRY);

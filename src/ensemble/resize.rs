@@ -45,8 +45,12 @@ pub(crate) fn plan(config: &Config, size: u64) -> Result<Vec<Member>, String> {
             None => return Err(format!("server {}'s host {} carries no StatefulSet ordinal", m.id, m.host)),
         }
     }
-    if removing.len() == config.members.len() {
-        return Err(format!("no member has an ordinal below {size}; a resize keeps at least one"));
+    let min = crate::start::settings::MIN_VOTERS;
+    if config.members.len() - removing.len() < min as usize {
+        return Err(format!(
+            "resize {size} would leave {} voting member(s); a dynamic ensemble keeps at least {min}, or no server could join it again",
+            config.members.len() - removing.len()
+        ));
     }
     removing.sort_by_key(|m| std::cmp::Reverse(ordinal(m)));
     Ok(removing)
@@ -200,7 +204,8 @@ mod tests {
         let ids: Vec<u64> = plan(&c, 3).unwrap().iter().map(|m| m.id).collect();
         assert_eq!(ids, [5, 4]);
         assert!(plan(&c, 5).unwrap().is_empty());
-        assert!(plan(&c, 0).unwrap_err().contains("keeps at least one"));
+        assert!(plan(&c, 1).unwrap_err().contains("keeps at least 2"));
+        assert_eq!(plan(&c, 2).unwrap().len(), 3);
     }
 
     #[test]

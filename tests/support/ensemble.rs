@@ -463,6 +463,13 @@ impl Client {
 /// A veth from the bridge into the namespace of `pid`, named `name` on the hub side.
 fn attach(hub: u32, pid: u32, name: &str, ip: &str) {
     let pid_text = pid.to_string();
+    // A deleted pod's veth goes with its network namespace, which the kernel may still be
+    // tearing down when the pod is made again: wait for the name to be free (bounded).
+    let free = wait_for(STEP_LIMIT, || {
+        let out = in_net(hub, &["ip", "link", "show", name]).output().ok()?;
+        (!out.status.success()).then_some(())
+    });
+    assert!(free.is_some(), "{name} still exists {STEP_LIMIT:?} after its pod was deleted");
     run_ok(
         &mut in_net(
             hub,

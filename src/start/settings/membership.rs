@@ -8,6 +8,12 @@ use super::Ensemble;
 use crate::cli::StartInput;
 use crate::exit;
 
+/// The fewest voters a dynamic ensemble forms with or shrinks to (docs/design.md, "Dynamic
+/// reconfiguration"): ZooKeeper 3.8 commits a new voter only with the acknowledgement of a
+/// quorum of the new membership, and a joining observer never acknowledges; with one voter the
+/// joiner's own would be needed.
+pub(crate) const MIN_VOTERS: u64 = 2;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Membership {
     /// Where the super user's password is read from; `Some` exactly in dynamic mode.
@@ -25,6 +31,10 @@ impl Membership {
             (false, Some(_), Some(raw)) => {
                 exit::usage(format!("{} is only used with --reconfig; add --reconfig or drop it", raw.name))
             }
+            (true, Some(_), _) if ensemble.servers < MIN_VOTERS => Err(a.servers.reject(
+                "is too few for --reconfig: a joiner becomes a voter only through a quorum that includes other voters, so a one-member dynamic ensemble could never grow",
+                &format!("{MIN_VOTERS} or more (3 is usual)"),
+            )),
             (true, Some(_), _) if ensemble.observers > 0 => exit::usage(format!(
                 "{} with {reconfig} is not supported yet; use observers with the static membership",
                 a.observers.name
@@ -40,12 +50,17 @@ mod tests {
 
     #[test]
     fn reconfig_comes_with_a_password_file() {
-        let s = settings(&["--reconfig", "--super_password_file=/etc/zk-secret/password"]).unwrap();
+        let s = settings(&["--reconfig", "--super_password_file=/etc/zk-secret/password", "--servers=3"])
+            .unwrap();
         assert!(s.ensemble.dynamic && s.ensemble.is_ensemble());
         assert_eq!(s.membership.super_password_file.unwrap().to_str(), Some("/etc/zk-secret/password"));
         rejects(&["--reconfig"], &["--reconfig needs --super_password_file"]);
         rejects(&["--super_password_file=/p"], &["--super_password_file is only used with --reconfig"]);
         rejects(&["--reconfig", "--super_password_file=p"], &["--super_password_file", "absolute"]);
+        rejects(
+            &["--reconfig", "--super_password_file=/p"],
+            &["--servers: '1' is too few for --reconfig", "2 or more"],
+        );
         rejects(
             &["--reconfig", "--super_password_file=/p", "--servers=3", "--observers=1"],
             &["--observers with --reconfig"],

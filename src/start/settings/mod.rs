@@ -22,7 +22,7 @@ use crate::cli::StartInput;
 
 pub(crate) use ensemble::Ensemble;
 pub(crate) use java::Java;
-pub(crate) use membership::Membership;
+pub(crate) use membership::{MIN_VOTERS, Membership};
 pub(crate) use ports::Ports;
 pub(crate) use server::{LogLevel, ServerOptions};
 pub(crate) use supervision::Supervision;
