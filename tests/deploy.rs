@@ -198,6 +198,8 @@ struct Container {
     /// The multi-call names linked to zk-entry in /usr/local/bin (the Dockerfile's links).
     links: Vec<String>,
     env: Vec<(String, String)>,
+    /// Files a Secret volume puts into the pod: path, contents (mode 0440, group 1000).
+    secret_files: Vec<(String, String)>,
     /// Bring the pod's loopback up (for a real server and its probes); otherwise the pod has no
     /// working network at all.
     loopback: bool,
@@ -235,6 +237,7 @@ impl Container {
             volumes: Vec::new(),
             links: dockerfile_links(),
             env: Vec::new(),
+            secret_files: Vec::new(),
             loopback: false,
             java: Some("/bin/true".into()),
             limit: Duration::from_secs(60),
@@ -264,6 +267,13 @@ impl Container {
             }
             pod.setup.push(format!(
                 "mkdir -p '{volume}' && mount -t tmpfs -o size=64m,mode=2775,gid={UID} tmpfs '{volume}'"
+            ));
+        }
+        for (path, contents) in &self.secret_files {
+            pod.setup.push(format!(
+                "printf '%s\\n' {} > {p} && chgrp {UID} {p} && chmod 0440 {p}",
+                shell_quote(contents),
+                p = shell_quote(path)
             ));
         }
         if !volumes.iter().any(|v| v == "/tmp") {
@@ -349,7 +359,10 @@ impl Manifest {
             })
             .collect();
         let names: Vec<&str> = all.iter().map(|m| m.file.as_str()).collect();
-        assert_eq!(names, ["zookeeper-dev.yaml", "zookeeper-standalone.yaml", "zookeeper.yaml"]);
+        assert_eq!(
+            names,
+            ["zookeeper-dev.yaml", "zookeeper-scalable.yaml", "zookeeper-standalone.yaml", "zookeeper.yaml"]
+        );
         all
     }
 
@@ -386,6 +399,31 @@ impl Manifest {
         strings(&self.container()["command"]).unwrap_or_else(|| panic!("{}: command", self.file))
     }
 
+    /// The mount paths of Secret volumes, read-only.
+    fn secret_mounts(&self) -> Vec<String> {
+        let secrets: BTreeSet<&str> = self.pod_spec()["volumes"]
+            .as_vec()
+            .map(|v| {
+                v.iter().filter(|v| !v["secret"].is_badvalue()).filter_map(|v| v["name"].as_str()).collect()
+            })
+            .unwrap_or_default();
+        self.container()["volumeMounts"]
+            .as_vec()
+            .map(|v| {
+                v.iter()
+                    .filter(|m| secrets.contains(m["name"].as_str().unwrap_or("")))
+                    .filter(|m| m["readOnly"].as_bool() == Some(true))
+                    .filter_map(|m| m["mountPath"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// True for a manifest of dynamic membership (`start --reconfig`).
+    fn is_dynamic(&self) -> bool {
+        self.start_argv().iter().any(|a| a == "--reconfig")
+    }
+
     /// Where each volume is mounted, and whether it is a volumeClaimTemplate (persistent).
     fn mounts(&self) -> Vec<(String, bool)> {
         let claims: BTreeSet<&str> = self.statefulset()["spec"]["volumeClaimTemplates"]
@@ -418,6 +456,10 @@ impl Manifest {
                 let value = var["value"].as_str().expect("only env values are supported").to_string();
                 c.env.push((name, value));
             }
+        }
+        // A Secret volume holds its keys as files; the manifests' Secret has one, `password`.
+        for mount in self.secret_mounts() {
+            c.secret_files.push((format!("{mount}/password"), "test password".into()));
         }
         c
     }
@@ -684,7 +726,7 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
     let required = &pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
     let preferred = &pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
     match m.file.as_str() {
-        "zookeeper.yaml" => {
+        "zookeeper.yaml" | "zookeeper-scalable.yaml" => {
             check(
                 request >= (heap * 3 / 2).max(2 << 30),
                 "production: request < max(2 GiB, 1.5 x heap)".into(),
@@ -701,6 +743,20 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
         _ => check(replicas == 1, "standalone: one replica".into()),
     }
 
+    // Dynamic membership: the membership and zoo.cfg on the persistent volume, the password in a
+    // read-only Secret volume, named by the variable that `kubectl exec ... zk-entry resize` sees.
+    if m.is_dynamic() {
+        check(
+            on_volume(&flag("conf_dir")).is_some_and(|(_, persistent)| persistent),
+            "--reconfig: --conf_dir must be on the volumeClaimTemplate (ZooKeeper rewrites the membership there)".into(),
+        );
+        let env_file = m.container_for(0).env.into_iter().find(|(k, _)| k == "ZK_SUPER_PASSWORD_FILE");
+        check(
+            env_file.is_some_and(|(_, v)| m.secret_mounts().iter().any(|s| under(&v, s))),
+            "--reconfig: ZK_SUPER_PASSWORD_FILE must name a file in a read-only Secret volume".into(),
+        );
+    }
+
     // The image `make image` builds, usable once loaded into kind or minikube.
     let image = format!("zk-entry:{}", cargo_version());
     check(c["image"].as_str() == Some(image.as_str()), format!("image is not {image}"));
@@ -714,23 +770,26 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
     if !std::ptr::eq(m, reference) {
         let rc = reference.container();
         let rstart = zk_command(&reference.start_argv()).expect("reference command");
-        let sized = ["servers", "heap"];
+        // Dynamic membership moves the configuration onto the data volume.
+        let sized = ["servers", "heap", "reconfig", "conf_dir"];
         let mine: BTreeMap<_, _> = start.flags.iter().filter(|(k, _)| !sized.contains(&k.as_str())).collect();
         let theirs: BTreeMap<_, _> =
             rstart.flags.iter().filter(|(k, _)| !sized.contains(&k.as_str())).collect();
         check(mine == theirs, format!("flags differ from {}: {mine:?} vs {theirs:?}", reference.file));
-        for key in [
-            "startupProbe",
-            "livenessProbe",
-            "readinessProbe",
-            "securityContext",
-            "volumeMounts",
-            "ports",
-            "image",
-        ] {
-            check(c[key] == rc[key], format!("{key} differs from {}", reference.file));
+        // A dynamic manifest swaps the conf emptyDir for the password's Secret volume.
+        let volumes: &[&str] = if m.is_dynamic() { &[] } else { &["volumeMounts"] };
+        for key in ["startupProbe", "livenessProbe", "readinessProbe", "securityContext", "ports", "image"]
+            .iter()
+            .chain(volumes)
+        {
+            check(c[*key] == rc[*key], format!("{key} differs from {}", reference.file));
         }
-        for key in ["securityContext", "volumes", "terminationGracePeriodSeconds", "enableServiceLinks"] {
+        let pod_volumes: &[&str] = if m.is_dynamic() { &[] } else { &["volumes"] };
+        for key in ["securityContext", "terminationGracePeriodSeconds", "enableServiceLinks"]
+            .iter()
+            .chain(pod_volumes)
+        {
+            let key = *key;
             check(
                 pod[key] == reference.pod_spec()[key],
                 format!("pod {key} differs from {}", reference.file),
@@ -796,8 +855,15 @@ fn every_manifest_command_line_runs_in_the_container_it_describes() {
                     // zk-entry logs the zoo.cfg it wrote (into the conf volume), one key a line.
                     let servers =
                         ran.stderr.lines().filter(|l| l.starts_with("zk-entry: zoo.cfg: server.")).count();
-                    let want = if m.replicas() > 1 { m.replicas() as usize } else { 0 };
+                    // A dynamic membership lives in its own file, named in zoo.cfg.
+                    let want = if m.replicas() > 1 && !m.is_dynamic() { m.replicas() as usize } else { 0 };
                     assert_eq!(servers, want, "{path} as zk-{ordinal}: {}", ran.stderr);
+                    assert_eq!(
+                        ran.stderr.contains("zk-entry: zoo.cfg: dynamicConfigFile="),
+                        m.is_dynamic(),
+                        "{path} as zk-{ordinal}: {}",
+                        ran.stderr
+                    );
                     assert!(
                         ran.stderr.contains("zk-entry: zoo.cfg: autopurge.purgeInterval=12\n"),
                         "{}",
@@ -1080,7 +1146,11 @@ fn dockerfile_links_are_the_binary_multi_call_names() {
         assert_eq!(acted.as_ref(), names.get(link), "under the name {link}");
         covered.extend(acted);
     }
-    assert_eq!(covered, subcommands());
+    // Every subcommand with a script name has its link; the membership commands (members,
+    // resize) are new and have none.
+    let scripted: BTreeSet<String> = names.values().cloned().collect();
+    assert_eq!(covered, scripted);
+    assert!(scripted.is_subset(&subcommands()), "{scripted:?} vs {:?}", subcommands());
     assert_eq!(acts_as("zookeeper-readiness"), None, "negative control: an unknown name");
 }
 
