@@ -5,17 +5,13 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
-use support::ensemble::{Client, Ensemble, pod_ip};
-use support::zk::session::Session;
+use support::dynamic::*;
+use support::ensemble::{Client, Ensemble};
 use support::*;
-
-const SERVE_LIMIT: Duration = Duration::from_secs(90);
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -23,11 +19,6 @@ fn ensemble(size: usize) -> (std::sync::MutexGuard<'static, ()>, Ensemble) {
     let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     require_zookeeper();
     (turn, Ensemble::new(Path::new(BIN), size))
-}
-
-/// `host:2181` of one pod: a client pinned to that server.
-fn only(ordinal: usize) -> String {
-    format!("{}:2181", pod_ip(ordinal))
 }
 
 /// `--servers=4 --observers=1` in static mode: zk-3 runs as an observer (its zoo.cfg says so,
@@ -85,159 +76,6 @@ fn static_observers_serve_without_voting() {
     assert!(client.write(&only(3), &["create", "/no-quorum", ""]).is_err(), "an observer voted");
     let stops = wait_for(Duration::from_secs(30), || (!e.ready(3, true)).then_some(()));
     assert!(stops.is_some(), "an observer without a leader claims to serve");
-}
-
-const PASSWORD: &str = "zk-entry test s3cret";
-/// Where the pods see the super user's password (a Secret volume in Kubernetes).
-const PASSWORD_FILE: &str = "/opt/secret/password";
-
-/// `start --reconfig`, the configuration directory on the data volume, as in
-/// docker/k8s/zookeeper-scalable.yaml.
-const DYNAMIC: &[&str] =
-    &["--reconfig", "--super_password_file=/opt/secret/password", "--conf_dir=/var/lib/zookeeper/conf"];
-
-/// Put the password file into every pod of `e`.
-fn give_secret(e: &Ensemble) {
-    for ordinal in 0..e.size() {
-        let dir = e.pod_dir(ordinal).join("opt/secret");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("password"), format!("{PASSWORD}\n")).unwrap();
-    }
-    assert!(PASSWORD_FILE.starts_with("/opt/"));
-}
-
-/// `zk-entry members` in pod `ordinal`: (id, role) of each member, or why not.
-fn members(e: &mut Ensemble, ordinal: usize) -> Result<Vec<(u64, String)>, String> {
-    let out = e.exec(ordinal, &["zk-entry", "members"]);
-    if !out.status.success() {
-        return Err(stderr(&out));
-    }
-    Ok(stdout(&out)
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            Some((f.first()?.parse().ok()?, f.get(2)?.to_string()))
-        })
-        .collect())
-}
-
-/// Wait until pod `ordinal` reports exactly `ids` as participants and nobody else.
-fn wait_voters(e: &mut Ensemble, ordinal: usize, ids: &[u64], limit: Duration) -> Result<Duration, String> {
-    let started = std::time::Instant::now();
-    let mut last = String::new();
-    while started.elapsed() < limit {
-        match members(e, ordinal) {
-            Ok(m) => {
-                let voters: Vec<u64> =
-                    m.iter().filter(|(_, r)| r == "participant").map(|(i, _)| *i).collect();
-                if voters == ids && m.len() == ids.len() {
-                    return Ok(started.elapsed());
-                }
-                last = format!("{m:?}");
-            }
-            Err(why) => last = why,
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Err(format!("members never became {ids:?}: {last}"))
-}
-
-/// A writer creating znodes `/w/NNNNN` without pause, with zk-entry's own client from the
-/// client sandbox's network (its thread enters that namespace), through the first three pods.
-struct Writer {
-    stop: Arc<AtomicBool>,
-    /// The longest gap since [`Writer::take_gap`] last looked.
-    gap: Arc<Mutex<Duration>>,
-    thread: std::thread::JoinHandle<Writes>,
-}
-
-#[derive(Debug, Default)]
-struct Writes {
-    acknowledged: Vec<u32>,
-    refused: u32,
-    /// The longest time between two acknowledged writes.
-    longest_gap: Duration,
-}
-
-impl Writer {
-    fn start(client: Client, servers: Vec<String>) -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let gap = Arc::new(Mutex::new(Duration::ZERO));
-        let shared_gap = Arc::clone(&gap);
-        let thread = std::thread::spawn(move || {
-            let netns = std::fs::File::open(client.netns()).unwrap();
-            nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-            let mut writes = Writes::default();
-            let mut last_ack = Instant::now();
-            let mut session: Option<(Session, Instant)> = None;
-            // Bounded: the resizes take well under this many writes.
-            for n in 0..200_000u32 {
-                if flag.load(Ordering::SeqCst) {
-                    break;
-                }
-                // A session lives 2 s at most: its own deadline bounds every request.
-                if session.as_ref().is_none_or(|(_, born)| born.elapsed() > Duration::from_secs(2)) {
-                    if let Some((old, _)) = session.take() {
-                        old.close();
-                    }
-                    session =
-                        Session::connect(&servers, Duration::from_secs(3)).ok().map(|s| (s, Instant::now()));
-                }
-                let Some((s, _)) = session.as_mut() else {
-                    writes.refused += 1;
-                    std::thread::sleep(Duration::from_millis(20));
-                    continue;
-                };
-                match s.create(&format!("/w/{n:06}"), b"") {
-                    Ok(()) => {
-                        let this_gap = last_ack.elapsed();
-                        writes.longest_gap = writes.longest_gap.max(this_gap);
-                        let mut phase = shared_gap.lock().unwrap();
-                        *phase = (*phase).max(this_gap);
-                        last_ack = Instant::now();
-                        writes.acknowledged.push(n);
-                    }
-                    Err(_) => {
-                        writes.refused += 1;
-                        session = None;
-                    }
-                }
-            }
-            writes
-        });
-        Writer { stop, gap, thread }
-    }
-
-    /// The longest gap between acknowledged writes since the last call.
-    fn take_gap(&self) -> Duration {
-        std::mem::take(&mut *self.gap.lock().unwrap())
-    }
-
-    fn stop(self) -> Writes {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().unwrap()
-    }
-}
-
-/// The children of `/w` as pod `ordinal` serves them.
-fn written(client: &Client, ordinal: usize) -> BTreeSet<u32> {
-    let out = client.zkcli(&only(ordinal), &["ls", "/w"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('['))
-        .unwrap_or("[]")
-        .trim_matches(|c| c == '[' || c == ']')
-        .split(", ")
-        .filter_map(|name| name.parse().ok())
-        .collect()
-}
-
-/// `kubectl exec zk-0 -- zk-entry resize N`.
-fn resize(e: &mut Ensemble, n: &str) -> std::process::Output {
-    e.exec(0, &["env", &format!("ZK_SUPER_PASSWORD_FILE={PASSWORD_FILE}"), "zk-entry", "resize", n])
 }
 
 /// 3 → 5 → 3 → 5 with a writer running throughout: three pods form a dynamic ensemble from the
@@ -314,18 +152,6 @@ fn three_five_three_five_loses_no_acknowledged_write() {
     );
 }
 
-/// Start pods `ordinals` in dynamic mode with `extra` flags, and wait until `ids` vote.
-fn form(e: &mut Ensemble, ordinals: std::ops::Range<usize>, extra: &[&str], ids: &[u64]) {
-    let mut flags: Vec<&str> = DYNAMIC.to_vec();
-    flags.extend_from_slice(extra);
-    for ordinal in ordinals.clone() {
-        e.start_flags(ordinal, &flags);
-    }
-    let pods: Vec<usize> = ordinals.collect();
-    e.wait_serving(&pods, SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
-    wait_voters(e, pods[0], ids, SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(pods[0])));
-}
-
 /// A dynamic ensemble of `size` pods, the first three voting and `/w` written.
 fn three_voters(size: usize) -> (std::sync::MutexGuard<'static, ()>, Ensemble, Client) {
     let (turn, mut e) = ensemble(size);
@@ -335,11 +161,6 @@ fn three_voters(size: usize) -> (std::sync::MutexGuard<'static, ()>, Ensemble, C
     let first = wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/w", ""]).ok());
     assert!(first.is_some(), "no write acknowledged: {}", e.log(0));
     (turn, e, client)
-}
-
-/// The pod that leads, by `zk-entry metrics`.
-fn leader(e: &mut Ensemble, among: std::ops::Range<usize>) -> Option<usize> {
-    among.into_iter().find(|&o| e.role(o).as_deref() == Some("leader"))
 }
 
 /// `resize` without a quorum is refused and changes nothing; once the quorum is back, a resize

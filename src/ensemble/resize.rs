@@ -159,10 +159,17 @@ fn connect(target: &Target, deadline: Instant) -> anyhow::Result<Session> {
         .context("no server serves (is there a quorum?)")
 }
 
-/// A new session with the same credentials as `old`, which is closed.
+/// A new session with the same credentials as `old`, retried until `deadline`: after a removal,
+/// the leader may be handing over and no server serves for a moment.
 fn connect_as_super_again(target: &Target, old: &mut Session, deadline: Instant) -> anyhow::Result<Session> {
     let credentials = old.credentials.clone();
-    let mut session = connect(target, deadline)?;
+    let mut session = loop {
+        match connect(target, deadline) {
+            Ok(session) => break session,
+            Err(e) if Instant::now() + RETRY >= deadline => return Err(e),
+            Err(_) => std::thread::sleep(RETRY),
+        }
+    };
     if let Some(c) = credentials {
         session.add_digest_auth(&c)?;
     }

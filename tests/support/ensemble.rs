@@ -448,6 +448,21 @@ impl Client {
         }
     }
 
+    /// The children of `path` as `ls` prints them (`[a, b]`), read through `servers`.
+    pub fn children(&self, servers: &str, path: &str) -> Vec<String> {
+        let out = self.zkcli(servers, &["ls", path]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('['))
+            .unwrap_or("[]")
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(", ")
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The data of `path` as `get` prints it (its first line), read through `servers`.
     pub fn get(&self, servers: &str, path: &str) -> Option<String> {
         let out = self.zkcli(servers, &["get", path]);

@@ -6,6 +6,7 @@
 //! Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod dynamic;
 pub mod ensemble;
 pub mod forward;
 pub mod zk;
