@@ -340,3 +340,39 @@ fn three_to_seven_in_one_step_keeps_the_quorum() {
         writes.acknowledged.len()
     );
 }
+
+/// A running static ensemble (the tutorial's flags) moved to dynamic membership by a rolling
+/// restart, highest ordinal first, with a writer running: no acknowledged write is lost, the
+/// membership stays the three pods, and the ensemble then grows by starting a pod.
+#[test]
+fn a_static_ensemble_moves_to_dynamic_by_a_rolling_restart() {
+    let (_turn, mut e) = ensemble(4);
+    give_secret(&e);
+    for ordinal in 0..3 {
+        e.start(ordinal, support::ensemble::Launch::ZkEntry);
+    }
+    e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    let client = e.client();
+    let first = wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/w", ""]).ok());
+    assert!(first.is_some(), "no write acknowledged: {}", e.log(0));
+    let writer = Writer::start(client, (0..3).map(only).collect());
+    for ordinal in [2, 1, 0] {
+        let (status, _) = e.signal_pid1(ordinal, libc::SIGTERM, Duration::from_secs(5));
+        assert_eq!(status.code(), Some(143), "{}", e.log(ordinal));
+        e.start_flags(ordinal, DYNAMIC);
+        e.wait_serving(&[ordinal], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    }
+    wait_voters(&mut e, 0, &[1, 2, 3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(0)));
+    e.start_flags(3, DYNAMIC);
+    wait_voters(&mut e, 0, &[1, 2, 3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
+    let writes = writer.stop();
+    let present = written(&client, 3);
+    let lost: Vec<u32> = writes.acknowledged.iter().copied().filter(|n| !present.contains(n)).collect();
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    eprintln!(
+        "static -> dynamic: {} writes, longest gap {:?}, {} refused",
+        writes.acknowledged.len(),
+        writes.longest_gap,
+        writes.refused
+    );
+}
