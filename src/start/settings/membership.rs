@@ -1,6 +1,7 @@
 //! Dynamic membership (`--reconfig`) and the super user's secret that reconfiguration needs.
-//! Owns the rules that the two come together and that `--observers` stays with the static mode
-//! for now.
+//! Owns the rules that the two come together, that `--observers` stays with the static mode for
+//! now, and that `--set` does not contradict either (only when they are used: a static start
+//! keeps every `--set` it accepted before).
 
 use std::path::PathBuf;
 
@@ -39,9 +40,33 @@ impl Membership {
                 "{} with {reconfig} is not supported yet; use observers with the static membership",
                 a.observers.name
             )),
-            _ => Ok(Membership { super_password_file: file }),
+            _ => {
+                refuse_contradicting_sets(a, ensemble)?;
+                Ok(Membership { super_password_file: file })
+            }
         }
     }
+}
+
+/// zoo.cfg keys that `--reconfig` and `--observers` decide; `skipACL` would turn off the very
+/// ACLs that keep the membership safe.
+const DYNAMIC_KEYS: &[&str] = &["reconfigenabled", "standaloneenabled", "dynamicconfigfile", "skipacl"];
+const OBSERVER_KEYS: &[&str] = &["peertype"];
+
+fn refuse_contradicting_sets(a: &StartInput, ensemble: &Ensemble) -> anyhow::Result<()> {
+    for raw in &a.set {
+        let key = raw.text.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
+        let owner = match () {
+            _ if ensemble.dynamic && DYNAMIC_KEYS.contains(&key.as_str()) => "--reconfig",
+            _ if ensemble.observers > 0 && OBSERVER_KEYS.contains(&key.as_str()) => "--observers",
+            _ => continue,
+        };
+        return Err(raw.reject(
+            &format!("contradicts {owner}, which decides it"),
+            &format!("no such key with {owner}"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -66,5 +91,17 @@ mod tests {
             &["--observers with --reconfig"],
         );
         assert_eq!(settings(&[]).unwrap().membership.super_password_file, None);
+        let dynamic = ["--reconfig", "--super_password_file=/p", "--servers=3"];
+        rejects(
+            &[&dynamic[..], &["--set=skipACL=yes"]].concat(),
+            &["--set: 'skipACL=yes' contradicts --reconfig"],
+        );
+        rejects(&[&dynamic[..], &["--set=reconfigEnabled=false"]].concat(), &["contradicts --reconfig"]);
+        rejects(
+            &["--servers=3", "--observers=1", "--set=peerType=participant"],
+            &["contradicts --observers"],
+        );
+        // A static start keeps what it accepted before.
+        assert!(settings(&["--set=reconfigEnabled=true", "--set=peerType=observer"]).is_ok());
     }
 }

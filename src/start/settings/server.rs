@@ -36,10 +36,6 @@ const MANAGED_KEYS: &[(&str, &str)] = &[
     ("admin.serverport", "--admin_server_port"),
     ("admin.serveraddress", "--admin_server_address"),
     ("quorumlistenonallips", "--quorum_listen_on_all_ips"),
-    ("peertype", "--observers"),
-    ("reconfigenabled", "--reconfig"),
-    ("dynamicconfigfile", "--reconfig"),
-    ("skipacl", "--reconfig"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
