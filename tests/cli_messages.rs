@@ -55,6 +55,23 @@ const MESSAGES: &[(&[&str], &str)] = &[
         &["start", "--heap=512"],
         "zk-entry: --heap: '512' is not a JVM heap size; expected digits and a unit k, m or g, such as 512M or 2G",
     ),
+    // Dynamic membership and the membership commands.
+    (
+        &["start", "--reconfig", "--servers=3"],
+        "zk-entry: --reconfig needs --super_password_file=PATH (a Secret volume holding the super user's password): reconfiguration is authorised with it, never by turning ACLs off",
+    ),
+    (
+        &["start", "--servers=3", "--observers=3"],
+        "zk-entry: --observers: '3' leaves no voting member of --servers 3; expected a whole number from 0 to 2",
+    ),
+    (
+        &["resize", "0", "--super_password_file=/p"],
+        "zk-entry: N: '0' is out of range; expected a whole number from 1 to 255",
+    ),
+    (
+        &["members", "--server=zk-0"],
+        "zk-entry: --server: 'zk-0' has no port; expected HOST:PORT, or several comma-separated, e.g. 127.0.0.1:2181",
+    ),
     // The probes.
     (&["ready", "0"], "zk-entry: PORT: '0' is out of range; expected a port number from 1 to 65535"),
     (&["ready", "abc"], "zk-entry: PORT: 'abc' is not a port number; expected a port number from 1 to 65535"),

@@ -89,7 +89,7 @@ impl Formation {
             Source::Template => "the first formation (--servers)".to_string(),
         };
         format!(
-            "membership version {:x} from {from}: {} members, this server a {role}",
+            "membership version {:x} from {from}: {} members, this server: {role}",
             self.config.version,
             self.config.members.len()
         )
@@ -191,7 +191,8 @@ fn attempt(
             }
         }
     }
-    peers.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    peers.retain(|p| seen.insert(p.clone()));
     if let Some((server, live, fence)) = read_live(&peers) {
         let first_seen = match &me.pod_marker {
             Some(marker) if may_change => fence::first_seen(marker, live.version)?,

@@ -93,8 +93,8 @@ impl Dynamic {
         Ok(())
     }
 
-    /// The promotion of a joiner, in a child process; `None` when this server is where it
-    /// should be already.
+    /// Start the promotion of a joiner in a child process (nothing when this server votes
+    /// already). PID 1 reaps it like any other child and does not wait for it.
     pub(crate) fn spawn_joiner(&self, client_port: u16, password_file: &Path) -> anyhow::Result<()> {
         if !self.formation.joining(self.me.id) {
             return Ok(());
