@@ -23,7 +23,7 @@ use crate::parse::{Raw, Source};
 const ALIASES: &[(&str, &str)] =
     &[("start-zookeeper", "start"), ("zookeeper-ready", "ready"), ("zookeeper-metrics", "metrics")];
 /// Subcommands without a script name, for pointing a refusal at their help.
-const PLAIN_SUBCOMMANDS: &[&str] = &["members", "resize"];
+const PLAIN_SUBCOMMANDS: &[&str] = &["members", "resize", "leave"];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,6 +52,8 @@ enum Command {
     Members(MembersArgs),
     /// Shrink a --reconfig ensemble to ordinals 0..N-1, one member at a time, before kubectl scale --replicas=N
     Resize(ResizeArgs),
+    /// preStop of a --reconfig pod: leave the membership only if zk-entry resize removed this ordinal
+    Leave(LeaveArgs),
     /// Promote this joining server to a voter once it serves (run by start --reconfig)
     #[command(hide = true)]
     Join(JoinArgs),
@@ -64,6 +66,22 @@ struct ResizeArgs {
     #[arg(value_name = "N")]
     size: String,
 
+    #[command(flatten)]
+    ensemble: EnsembleArgs,
+
+    /// File holding the super user's password
+    #[arg(
+        long = "super_password_file",
+        alias = "super-password-file",
+        env = "ZK_SUPER_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    super_password_file: String,
+}
+
+/// Flags of `zk-entry leave`.
+#[derive(Debug, Clone, Args)]
+struct LeaveArgs {
     #[command(flatten)]
     ensemble: EnsembleArgs,
 
@@ -458,6 +476,7 @@ pub(crate) enum Invocation {
     Members(EnsembleInput),
     Join(JoinInput),
     Resize(ResizeInput),
+    Leave(LeaveInput),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
@@ -531,6 +550,12 @@ pub(crate) struct EnsembleInput {
 /// `zk-entry resize` as typed.
 pub(crate) struct ResizeInput {
     pub(crate) size: Raw,
+    pub(crate) ensemble: EnsembleInput,
+    pub(crate) super_password_file: Raw,
+}
+
+/// `zk-entry leave` as typed.
+pub(crate) struct LeaveInput {
     pub(crate) ensemble: EnsembleInput,
     pub(crate) super_password_file: Raw,
 }
@@ -628,6 +653,10 @@ pub(crate) fn parse(
         Command::Members(args) => Invocation::Members(named.ensemble(args.ensemble)),
         Command::Resize(args) => Invocation::Resize(ResizeInput {
             size: named.raw("size", args.size),
+            super_password_file: named.raw("super_password_file", args.super_password_file),
+            ensemble: named.ensemble(args.ensemble),
+        }),
+        Command::Leave(args) => Invocation::Leave(LeaveInput {
             super_password_file: named.raw("super_password_file", args.super_password_file),
             ensemble: named.ensemble(args.ensemble),
         }),
@@ -793,7 +822,8 @@ fn clap_line(err: &clap::Error, help: &str) -> String {
     if err.kind() == ErrorKind::MissingSubcommand
         || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     {
-        line = "no subcommand given; expected one of: start, ready, metrics, members, resize".to_string();
+        line =
+            "no subcommand given; expected one of: start, ready, metrics, members, resize, leave".to_string();
     }
     line.push_str(&format!(" (see {help})"));
     line

@@ -61,6 +61,7 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         }
         cli::Invocation::Join(input) => ensemble::settings::join(&input)?,
         cli::Invocation::Resize(input) => ensemble::settings::resize(&input)?,
+        cli::Invocation::Leave(input) => ensemble::settings::leave(&input)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
 }

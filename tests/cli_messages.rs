@@ -26,7 +26,7 @@ const MESSAGES: &[(&[&str], &str)] = &[
     (&["frobnicate"], "zk-entry: unrecognized subcommand 'frobnicate' (see zk-entry --help)"),
     (
         &[],
-        "zk-entry: no subcommand given; expected one of: start, ready, metrics, members, resize (see zk-entry --help)",
+        "zk-entry: no subcommand given; expected one of: start, ready, metrics, members, resize, leave (see zk-entry --help)",
     ),
     // --servers.
     (

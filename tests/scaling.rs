@@ -376,3 +376,27 @@ fn a_static_ensemble_moves_to_dynamic_by_a_rolling_restart() {
         writes.refused
     );
 }
+
+/// `zk-entry leave` (the preStop hook) removes nobody on a restart, and removes a pod only when
+/// a recorded resize meant to remove its ordinal and it is still listed (a resize that did not
+/// finish; the record is written by hand here, as `resize` writes it).
+#[test]
+fn leave_removes_only_what_a_resize_meant_to_remove() {
+    let (_turn, mut e, client) = three_voters(4);
+    e.start_flags(3, DYNAMIC);
+    wait_voters(&mut e, 0, &[1, 2, 3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
+    e.wait_serving(&[3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    let leave = |e: &mut Ensemble, ordinal: usize| {
+        e.exec(ordinal, &["env", &format!("ZK_SUPER_PASSWORD_FILE={PASSWORD_FILE}"), "zk-entry", "leave"])
+    };
+    let out = leave(&mut e, 3);
+    assert!(out.status.success() && stderr(&out).contains("stays a member"), "{}", stderr(&out));
+    wait_voters(&mut e, 0, &[1, 2, 3, 4], Duration::from_secs(2)).unwrap_or_else(|why| panic!("{why}"));
+
+    client.write(&only(0), &["create", "/zk-entry-size", "size=3 version=ffffffffffff"]).unwrap();
+    let out = leave(&mut e, 2);
+    assert!(out.status.success() && stderr(&out).contains("stays a member"), "{}", stderr(&out));
+    let out = leave(&mut e, 3);
+    assert!(out.status.success() && stderr(&out).contains("removed server 4"), "{}", stderr(&out));
+    wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(5)).unwrap_or_else(|why| panic!("{why}"));
+}

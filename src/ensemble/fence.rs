@@ -33,11 +33,11 @@ pub(crate) struct Fence {
 
 impl Fence {
     fn text(self) -> String {
-        format!("size={}\nversion={:x}\n", self.size, self.version)
+        format!("size={} version={:x}\n", self.size, self.version)
     }
 
     fn parse(text: &str) -> anyhow::Result<Fence> {
-        let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
+        let field = |key: &str| text.split_whitespace().find_map(|w| w.strip_prefix(key));
         let size = field("size=").and_then(|v| v.parse().ok());
         let version = field("version=").and_then(|v| u64::from_str_radix(v, 16).ok());
         match (size, version) {
@@ -73,6 +73,12 @@ impl Fence {
     }
 }
 
+/// The version this pod noted at its first start, if it did (read only).
+pub(crate) fn noted(marker: &Path) -> Option<u64> {
+    let text = read_small_file(marker, 64).ok()?;
+    u64::from_str_radix(text.trim(), 16).ok()
+}
+
 /// The version this pod first saw: read from `marker`, or noted there now as `now`.
 pub(crate) fn first_seen(marker: &Path, now: u64) -> anyhow::Result<u64> {
     match read_small_file(marker, 64) {
@@ -106,7 +112,8 @@ mod tests {
     #[test]
     fn the_record_round_trips_and_refuses_garbage() {
         let f = Fence { size: 3, version: 0x1_0000_0010 };
-        assert_eq!(f.text(), "size=3\nversion=100000010\n");
+        assert_eq!(f.text(), "size=3 version=100000010\n");
+        assert_eq!(Fence::parse("size=3\nversion=100000010").unwrap(), f);
         assert_eq!(Fence::parse(&f.text()).unwrap(), f);
         assert!(Fence::parse("size=x\nversion=1").is_err());
         assert!(Fence::parse("").is_err());
@@ -127,6 +134,8 @@ mod tests {
         let marker = dir.path().join("zk-entry.pod");
         assert_eq!(first_seen(&marker, 0x10).unwrap(), 0x10);
         assert_eq!(first_seen(&marker, 0x30).unwrap(), 0x10, "a container restart keeps the pod's note");
+        assert_eq!(noted(&marker), Some(0x10));
+        assert_eq!(noted(&dir.path().join("absent")), None);
         std::fs::write(&marker, "zz").unwrap();
         assert!(first_seen(&marker, 1).is_err());
         let link = dir.path().join("link");

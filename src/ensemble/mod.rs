@@ -6,6 +6,7 @@
 pub(crate) mod fence;
 pub(crate) mod formation;
 pub(crate) mod join;
+pub(crate) mod leave;
 pub(crate) mod members;
 pub(crate) mod resize;
 pub(crate) mod secret;

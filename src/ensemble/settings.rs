@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::cli::{EnsembleInput, JoinInput, ResizeInput};
+use crate::cli::{EnsembleInput, JoinInput, LeaveInput, ResizeInput};
 use crate::parse::Raw;
 
 /// A membership command's whole budget: one request is milliseconds, a resize waits for syncs.
@@ -46,6 +46,15 @@ pub(crate) fn resize(input: &ResizeInput) -> anyhow::Result<()> {
     let file = input.super_password_file.absolute_path()?;
     let password = super::secret::Password::read(&file)?;
     super::resize::run(&target, size, &password)
+}
+
+/// Check `zk-entry leave`'s input and run it.
+pub(crate) fn leave(input: &LeaveInput) -> anyhow::Result<()> {
+    let target = Target::from_input(&input.ensemble)?;
+    let file = input.super_password_file.absolute_path()?;
+    let password = super::secret::Password::read(&file)?;
+    let hostname = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    super::leave::run(&target, &password, &hostname)
 }
 
 /// `HOST:PORT,HOST:PORT`: each host checked as a host, each port as a port.
