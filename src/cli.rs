@@ -67,22 +67,31 @@ struct ResizeArgs {
     size: String,
 
     #[command(flatten)]
-    ensemble: EnsembleArgs,
-
-    /// File holding the super user's password
-    #[arg(
-        long = "super_password_file",
-        alias = "super-password-file",
-        env = "ZK_SUPER_PASSWORD_FILE",
-        value_name = "PATH"
-    )]
-    super_password_file: String,
+    authorised: AuthorisedArgs,
 }
 
 /// Flags of `zk-entry leave`.
 #[derive(Debug, Clone, Args)]
 struct LeaveArgs {
     #[command(flatten)]
+    authorised: AuthorisedArgs,
+}
+
+/// Flags of the hidden `zk-entry join`.
+#[derive(Debug, Clone, Args)]
+struct JoinArgs {
+    #[command(flatten)]
+    authorised: AuthorisedArgs,
+
+    /// This server's participant line, server.N=HOST:QUORUM:ELECTION:participant;CLIENT
+    #[arg(long = "line", value_name = "LINE")]
+    line: String,
+}
+
+/// The commands that change the membership: where they reach it, and the super user's secret.
+#[derive(Debug, Clone, Args)]
+struct AuthorisedArgs {
+    #[command(flatten)]
     ensemble: EnsembleArgs,
 
     /// File holding the super user's password
@@ -92,21 +101,6 @@ struct LeaveArgs {
         env = "ZK_SUPER_PASSWORD_FILE",
         value_name = "PATH"
     )]
-    super_password_file: String,
-}
-
-/// Flags of the hidden `zk-entry join`.
-#[derive(Debug, Clone, Args)]
-struct JoinArgs {
-    #[command(flatten)]
-    ensemble: EnsembleArgs,
-
-    /// This server's participant line, server.N=HOST:QUORUM:ELECTION:participant;CLIENT
-    #[arg(long = "line", value_name = "LINE")]
-    line: String,
-
-    /// File holding the super user's password
-    #[arg(long = "super_password_file", env = "ZK_SUPER_PASSWORD_FILE", value_name = "PATH")]
     super_password_file: String,
 }
 
@@ -476,7 +470,7 @@ pub(crate) enum Invocation {
     Members(EnsembleInput),
     Join(JoinInput),
     Resize(ResizeInput),
-    Leave(LeaveInput),
+    Leave(AuthorisedInput),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
@@ -547,24 +541,22 @@ pub(crate) struct EnsembleInput {
     pub(crate) timeout: Raw,
 }
 
-/// `zk-entry resize` as typed.
-pub(crate) struct ResizeInput {
-    pub(crate) size: Raw,
+/// A membership-changing command's target and secret, as typed.
+pub(crate) struct AuthorisedInput {
     pub(crate) ensemble: EnsembleInput,
     pub(crate) super_password_file: Raw,
 }
 
-/// `zk-entry leave` as typed.
-pub(crate) struct LeaveInput {
-    pub(crate) ensemble: EnsembleInput,
-    pub(crate) super_password_file: Raw,
+/// `zk-entry resize` as typed.
+pub(crate) struct ResizeInput {
+    pub(crate) size: Raw,
+    pub(crate) authorised: AuthorisedInput,
 }
 
 /// `zk-entry join` as typed.
 pub(crate) struct JoinInput {
-    pub(crate) ensemble: EnsembleInput,
+    pub(crate) authorised: AuthorisedInput,
     pub(crate) line: Raw,
-    pub(crate) super_password_file: Raw,
 }
 
 /// `zk-entry metrics` as typed.
@@ -653,17 +645,12 @@ pub(crate) fn parse(
         Command::Members(args) => Invocation::Members(named.ensemble(args.ensemble)),
         Command::Resize(args) => Invocation::Resize(ResizeInput {
             size: named.raw("size", args.size),
-            super_password_file: named.raw("super_password_file", args.super_password_file),
-            ensemble: named.ensemble(args.ensemble),
+            authorised: named.authorised(args.authorised),
         }),
-        Command::Leave(args) => Invocation::Leave(LeaveInput {
-            super_password_file: named.raw("super_password_file", args.super_password_file),
-            ensemble: named.ensemble(args.ensemble),
-        }),
+        Command::Leave(args) => Invocation::Leave(named.authorised(args.authorised)),
         Command::Join(args) => Invocation::Join(JoinInput {
             line: named.raw("line", args.line),
-            super_password_file: named.raw("super_password_file", args.super_password_file),
-            ensemble: named.ensemble(args.ensemble),
+            authorised: named.authorised(args.authorised),
         }),
     })
 }
@@ -730,6 +717,13 @@ impl Named<'_> {
             port: self.raw("port", args.port),
             host: self.raw("host", args.host),
             timeout: self.raw("timeout", args.timeout),
+        }
+    }
+
+    fn authorised(&self, args: AuthorisedArgs) -> AuthorisedInput {
+        AuthorisedInput {
+            super_password_file: self.raw("super_password_file", args.super_password_file),
+            ensemble: self.ensemble(args.ensemble),
         }
     }
 

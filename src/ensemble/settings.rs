@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::cli::{EnsembleInput, JoinInput, LeaveInput, ResizeInput};
+use super::secret::Password;
+use crate::cli::{AuthorisedInput, EnsembleInput, JoinInput, ResizeInput};
 use crate::parse::Raw;
 
 /// A membership command's whole budget: one request is milliseconds, a resize waits for syncs.
@@ -27,34 +28,35 @@ impl Target {
 
 /// Check `zk-entry join`'s input and run it.
 pub(crate) fn join(input: &JoinInput) -> anyhow::Result<()> {
-    let target = Target::from_input(&input.ensemble)?;
+    let (target, password) = authorised(&input.authorised)?;
     let me = super::join::parse_line(&input.line.text).map_err(|e| {
         input.line.reject(
             &format!("is not a server line ({e:#})"),
             "server.N=HOST:QUORUM:ELECTION:participant;CLIENT",
         )
     })?;
-    let file = input.super_password_file.absolute_path()?;
-    let password = super::secret::Password::read(&file)?;
     super::join::run(&target, &me, &password)
 }
 
 /// Check `zk-entry resize`'s input and run it.
 pub(crate) fn resize(input: &ResizeInput) -> anyhow::Result<()> {
     let size = input.size.number(1, 255)?;
-    let target = Target::from_input(&input.ensemble)?;
-    let file = input.super_password_file.absolute_path()?;
-    let password = super::secret::Password::read(&file)?;
+    let (target, password) = authorised(&input.authorised)?;
     super::resize::run(&target, size, &password)
 }
 
 /// Check `zk-entry leave`'s input and run it.
-pub(crate) fn leave(input: &LeaveInput) -> anyhow::Result<()> {
-    let target = Target::from_input(&input.ensemble)?;
-    let file = input.super_password_file.absolute_path()?;
-    let password = super::secret::Password::read(&file)?;
+pub(crate) fn leave(input: &AuthorisedInput) -> anyhow::Result<()> {
+    let (target, password) = authorised(input)?;
     let hostname = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
     super::leave::run(&target, &password, &hostname)
+}
+
+/// The target, then the password (flags are checked before any file is read).
+fn authorised(input: &AuthorisedInput) -> anyhow::Result<(Target, Password)> {
+    let target = Target::from_input(&input.ensemble)?;
+    let file = input.super_password_file.absolute_path()?;
+    Ok((target, Password::read(&file)?))
 }
 
 /// `HOST:PORT,HOST:PORT`: each host checked as a host, each port as a port.
