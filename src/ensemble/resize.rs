@@ -21,6 +21,8 @@ use crate::zk::config::{Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 
 const RETRY: Duration = Duration::from_millis(500);
+/// How long a removal whose answer was lost is looked for before it counts as not committed.
+const SETTLE: Duration = Duration::from_secs(5);
 
 /// The StatefulSet ordinal in a member's host name (`zk-3.zk-hs...` is 3).
 pub(crate) fn ordinal(member: &Member) -> Option<u64> {
@@ -119,7 +121,9 @@ fn remove(
             Ok((config.version, connect_as_super_again(target, session, deadline)?))
         }
         Err(e) if KeeperError::of(&e) == Some(KeeperError::CONNECTION_LOSS) => {
-            // Removing the leader may report a lost connection although it committed: look.
+            // Removing the leader may report a lost connection although it committed: look, for a
+            // few seconds, as the server read from may apply the commit a moment later.
+            let settle = (Instant::now() + SETTLE).min(deadline);
             loop {
                 if Instant::now() > deadline {
                     bail!(
@@ -146,7 +150,9 @@ fn remove(
                         member.id
                     );
                 }
-                bail!("the removal of server {} did not commit: {e:#}", member.id);
+                if Instant::now() > settle {
+                    bail!("the removal of server {} did not commit: {e:#}", member.id);
+                }
             }
         }
         Err(e) => Err(e).context(format!("reconfig removing server {}", member.id)),
