@@ -78,9 +78,9 @@ image-test: image-debian
 
 ## bench: start-up time; memory and exit latency while supervising; CPU and wall time per ready
 ## probe against a live ZooKeeper; the ensemble's start, stop and zk-entry's share of a pod's
-## start (needs root: namespaces)
+## start; dynamic membership: joins, resizes and the write gaps they cause (needs root: namespaces)
 bench: deps static
-	ZK_ENTRY_BENCH_STATIC='$(CURDIR)/$(STATIC_BIN)' $(CARGO) bench --bench start --bench supervise --bench probe --bench ensemble
+	ZK_ENTRY_BENCH_STATIC='$(CURDIR)/$(STATIC_BIN)' $(CARGO) bench --bench start --bench supervise --bench probe --bench ensemble --bench scaling
 
 ## deps: install Debian's zookeeper (with a JRE), logback, unshare, promtool and nc when missing
 deps:

@@ -22,6 +22,8 @@ use crate::parse::{Raw, Source};
 /// with that subcommand.
 const ALIASES: &[(&str, &str)] =
     &[("start-zookeeper", "start"), ("zookeeper-ready", "ready"), ("zookeeper-metrics", "metrics")];
+/// Subcommands without a script name, for pointing a refusal at their help.
+const PLAIN_SUBCOMMANDS: &[&str] = &["members", "resize", "leave"];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +51,84 @@ enum Command {
     /// Internal: started by `start --tls_dir` to keep the key store current
     #[command(name = "tls-watch", hide = true)]
     TlsWatch(TlsWatchArgs),
+    /// Print the ensemble's committed membership (from /zookeeper/config): id, host, role, ports
+    Members(MembersArgs),
+    /// Shrink a --reconfig ensemble to ordinals 0..N-1, one member at a time, before kubectl scale --replicas=N
+    Resize(ResizeArgs),
+    /// preStop of a --reconfig pod: leave the membership only if zk-entry resize removed this ordinal
+    Leave(LeaveArgs),
+    /// Promote this joining server to a voter once it serves (run by start --reconfig)
+    #[command(hide = true)]
+    Join(JoinArgs),
+}
+
+/// Flags of `zk-entry resize`.
+#[derive(Debug, Clone, Args)]
+struct ResizeArgs {
+    /// The number of voting members to keep: ordinals 0 to N-1 stay
+    #[arg(value_name = "N")]
+    size: String,
+
+    #[command(flatten)]
+    authorised: AuthorisedArgs,
+}
+
+/// Flags of `zk-entry leave`.
+#[derive(Debug, Clone, Args)]
+struct LeaveArgs {
+    #[command(flatten)]
+    authorised: AuthorisedArgs,
+}
+
+/// Flags of the hidden `zk-entry join`.
+#[derive(Debug, Clone, Args)]
+struct JoinArgs {
+    #[command(flatten)]
+    authorised: AuthorisedArgs,
+
+    /// This server's participant line, server.N=HOST:QUORUM:ELECTION:participant;CLIENT
+    #[arg(long = "line", value_name = "LINE")]
+    line: String,
+}
+
+/// The commands that change the membership: where they reach it, and the super user's secret.
+#[derive(Debug, Clone, Args)]
+struct AuthorisedArgs {
+    #[command(flatten)]
+    ensemble: EnsembleArgs,
+
+    /// File holding the super user's password
+    #[arg(
+        long = "super_password_file",
+        alias = "super-password-file",
+        env = "ZK_SUPER_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    super_password_file: String,
+}
+
+/// Flags of `zk-entry members`.
+#[derive(Debug, Clone, Args)]
+struct MembersArgs {
+    #[command(flatten)]
+    ensemble: EnsembleArgs,
+}
+
+/// Where the membership commands reach the ensemble, and how long they may take.
+#[derive(Debug, Clone, Args)]
+struct EnsembleArgs {
+    /// Servers to ask, tried in order: HOST:PORT, comma-separated
+    #[arg(
+        long = "server",
+        env = "ZK_ENTRY_SERVER",
+        default_value = "127.0.0.1:2181",
+        value_name = "HOST:PORT,..."
+    )]
+    server: String,
+
+    /// Deadline for the whole command: 800ms, 5s, 90s
+    #[arg(long = "timeout", default_value = "30s", value_name = "DURATION")]
+    timeout: String,
 }
 
 /// The helper's arguments, given by `start` only.
@@ -327,6 +407,23 @@ struct StartArgs {
     )]
     min_server_id: String,
 
+    /// How many of the highest ordinals are observers (non-voting members that serve clients)
+    #[arg(long = "observers", env = "ZK_OBSERVERS", default_value = "0", value_name = "K")]
+    observers: String,
+
+    /// Dynamic membership: scale with kubectl scale and zk-entry resize; the membership lives on the data volume [env: ZK_RECONFIG=true|false]
+    #[arg(long = "reconfig")]
+    reconfig: bool,
+
+    /// A digest super user 'super' (addauth digest super:PASSWORD) with the password in this file (a Secret volume); needed by --reconfig
+    #[arg(
+        long = "super_password_file",
+        alias = "super-password-file",
+        env = "ZK_SUPER_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    super_password_file: Option<String>,
+
     /// Any other zoo.cfg key, repeatable (ZK_SET: one KEY=VALUE per line)
     #[arg(long = "set", env = "ZK_SET", value_name = "KEY=VALUE", value_delimiter = '\n')]
     set: Vec<String>,
@@ -358,15 +455,6 @@ struct StartArgs {
         value_name = "DIR"
     )]
     client_sasl_users_dir: Option<String>,
-
-    /// A digest super user 'super' (addauth digest super:PASSWORD) with the password in this file
-    #[arg(
-        long = "super_password_file",
-        alias = "super-password-file",
-        env = "ZK_SUPER_PASSWORD_FILE",
-        value_name = "PATH"
-    )]
-    super_password_file: Option<String>,
 
     /// TLS for clients and the quorum from a cert-manager Secret volume holding tls.crt, tls.key and ca.crt; checked before start, reloaded when the Secret changes; --client_port then binds to 127.0.0.1 only
     #[arg(long = "tls_dir", alias = "tls-dir", env = "ZK_TLS_DIR", value_name = "DIR")]
@@ -448,6 +536,10 @@ pub(crate) enum Invocation {
     Metrics(MetricsInput),
     /// The TLS watcher that `start` runs.
     TlsWatch(crate::start::tls_watch::Watch, bool),
+    Members(EnsembleInput),
+    Join(JoinInput),
+    Resize(ResizeInput),
+    Leave(AuthorisedInput),
     /// Help or version text to print on stdout, exit 0.
     Info(String),
 }
@@ -480,11 +572,14 @@ pub(crate) struct StartInput {
     /// A switch: the flag (`true`), else its `ZK_*` variable, else `None`.
     pub(crate) quorum_listen_on_all_ips: Option<Raw>,
     pub(crate) min_server_id: Raw,
+    pub(crate) observers: Raw,
+    /// A switch, as `quorum_listen_on_all_ips`.
+    pub(crate) reconfig: Option<Raw>,
+    pub(crate) super_password_file: Option<Raw>,
     pub(crate) set: Vec<Raw>,
     pub(crate) set_file: Vec<Raw>,
     pub(crate) quorum_password_file: Option<Raw>,
     pub(crate) client_sasl_users_dir: Option<Raw>,
-    pub(crate) super_password_file: Option<Raw>,
     pub(crate) tls_dir: Option<Raw>,
     pub(crate) secure_client_port: Raw,
     pub(crate) quorum_tls: Option<Raw>,
@@ -516,6 +611,30 @@ pub(crate) struct ReadyInput {
     pub(crate) allow_read_only: bool,
 }
 
+/// Where a membership command reaches the ensemble, as typed.
+pub(crate) struct EnsembleInput {
+    pub(crate) server: Raw,
+    pub(crate) timeout: Raw,
+}
+
+/// A membership-changing command's target and secret, as typed.
+pub(crate) struct AuthorisedInput {
+    pub(crate) ensemble: EnsembleInput,
+    pub(crate) super_password_file: Raw,
+}
+
+/// `zk-entry resize` as typed.
+pub(crate) struct ResizeInput {
+    pub(crate) size: Raw,
+    pub(crate) authorised: AuthorisedInput,
+}
+
+/// `zk-entry join` as typed.
+pub(crate) struct JoinInput {
+    pub(crate) authorised: AuthorisedInput,
+    pub(crate) line: Raw,
+}
+
 /// `zk-entry metrics` as typed.
 pub(crate) struct MetricsInput {
     pub(crate) target: TargetInput,
@@ -527,6 +646,7 @@ pub(crate) struct MetricsInput {
 const QUORUM_LISTEN_ON_ALL_IPS_VAR: &str = "ZK_QUORUM_LISTEN_ON_ALL_IPS";
 const DRY_RUN_VAR: &str = "ZK_DRY_RUN";
 const KEEP_PRIVILEGES_VAR: &str = "ZK_KEEP_PRIVILEGES";
+const RECONFIG_VAR: &str = "ZK_RECONFIG";
 /// zkServer.sh appends this variable's JVM flags; so does zk-entry.
 const JVMFLAGS_VAR: &str = "JVMFLAGS";
 
@@ -563,7 +683,10 @@ pub(crate) fn parse(
             let help = match alias {
                 Some((alias, _)) => format!("{alias} --help"),
                 None => {
-                    match args.get(1).and_then(|a| a.to_str()).filter(|a| ALIASES.iter().any(|(_, s)| s == a))
+                    match args
+                        .get(1)
+                        .and_then(|a| a.to_str())
+                        .filter(|a| ALIASES.iter().any(|(_, s)| s == a) || PLAIN_SUBCOMMANDS.contains(a))
                     {
                         Some(sub) => format!("zk-entry {sub} --help"),
                         None => "zk-entry --help".to_string(),
@@ -611,6 +734,16 @@ pub(crate) fn parse(
             },
             args.check,
         ),
+        Command::Members(args) => Invocation::Members(named.ensemble(args.ensemble)),
+        Command::Resize(args) => Invocation::Resize(ResizeInput {
+            size: named.raw("size", args.size),
+            authorised: named.authorised(args.authorised),
+        }),
+        Command::Leave(args) => Invocation::Leave(named.authorised(args.authorised)),
+        Command::Join(args) => Invocation::Join(JoinInput {
+            line: named.raw("line", args.line),
+            authorised: named.authorised(args.authorised),
+        }),
     })
 }
 
@@ -689,6 +822,17 @@ impl Named<'_> {
         }
     }
 
+    fn authorised(&self, args: AuthorisedArgs) -> AuthorisedInput {
+        AuthorisedInput {
+            super_password_file: self.raw("super_password_file", args.super_password_file),
+            ensemble: self.ensemble(args.ensemble),
+        }
+    }
+
+    fn ensemble(&self, args: EnsembleArgs) -> EnsembleInput {
+        EnsembleInput { server: self.raw("server", args.server), timeout: self.raw("timeout", args.timeout) }
+    }
+
     fn start(&self, a: StartArgs, env: &dyn Fn(&str) -> Option<OsString>) -> anyhow::Result<StartInput> {
         let session_timeout = |id: &str, text: Option<String>| self.raw(id, text.unwrap_or_default());
         Ok(StartInput {
@@ -729,6 +873,8 @@ impl Named<'_> {
             tls_dir: self.optional("tls_dir", a.tls_dir),
             secure_client_port: self.raw("secure_client_port", a.secure_client_port),
             quorum_tls: self.optional("quorum_tls", a.quorum_tls),
+            observers: self.raw("observers", a.observers),
+            reconfig: self.switch("reconfig", a.reconfig, RECONFIG_VAR, env)?,
             java: self.optional("java", a.java),
             zk_home: self.optional("zk_home", a.zk_home),
             classpath: self.optional("classpath", a.classpath),
@@ -791,7 +937,8 @@ fn clap_line(err: &clap::Error, help: &str) -> String {
     if err.kind() == ErrorKind::MissingSubcommand
         || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     {
-        line = "no subcommand given; expected one of: start, ready, metrics".to_string();
+        line =
+            "no subcommand given; expected one of: start, ready, metrics, members, resize, leave".to_string();
     }
     line.push_str(&format!(" (see {help})"));
     line

@@ -12,6 +12,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod cli;
+mod ensemble;
 mod exit;
 mod log;
 mod parse;
@@ -20,6 +21,7 @@ mod probe;
 mod start;
 #[allow(unsafe_code)]
 mod sys;
+mod zk;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -56,6 +58,12 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         }
         cli::Invocation::TlsWatch(watch, false) => start::tls_watch::run(&watch)?,
         cli::Invocation::TlsWatch(watch, true) => write_stdout(&start::tls_watch::check_once(&watch)?)?,
+        cli::Invocation::Members(input) => {
+            ensemble::members::run(&ensemble::settings::Target::from_input(&input)?)?
+        }
+        cli::Invocation::Join(input) => ensemble::settings::join(&input)?,
+        cli::Invocation::Resize(input) => ensemble::settings::resize(&input)?,
+        cli::Invocation::Leave(input) => ensemble::settings::leave(&input)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
 }

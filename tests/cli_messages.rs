@@ -24,7 +24,10 @@ const MESSAGES: &[(&[&str], &str)] = &[
         "zk-entry: unexpected argument '--quorom' found; did you mean --quorum? (see zk-entry ready --help)",
     ),
     (&["frobnicate"], "zk-entry: unrecognized subcommand 'frobnicate' (see zk-entry --help)"),
-    (&[], "zk-entry: no subcommand given; expected one of: start, ready, metrics (see zk-entry --help)"),
+    (
+        &[],
+        "zk-entry: no subcommand given; expected one of: start, ready, metrics, members, resize, leave (see zk-entry --help)",
+    ),
     // --servers.
     (
         &["start", "--servers=abc"],
@@ -51,6 +54,23 @@ const MESSAGES: &[(&[&str], &str)] = &[
     (
         &["start", "--heap=512"],
         "zk-entry: --heap: '512' is not a JVM heap size; expected digits and a unit k, m or g, such as 512M or 2G, or a share of the container's memory limit such as 75%",
+    ),
+    // Dynamic membership and the membership commands.
+    (
+        &["start", "--reconfig", "--servers=3"],
+        "zk-entry: --reconfig needs --super_password_file=PATH (a Secret volume holding the super user's password): reconfiguration is authorised with it, never by turning ACLs off",
+    ),
+    (
+        &["start", "--servers=3", "--observers=3"],
+        "zk-entry: --observers: '3' leaves no voting member of --servers 3; expected a whole number from 0 to 2",
+    ),
+    (
+        &["resize", "0", "--super_password_file=/p"],
+        "zk-entry: N: '0' is out of range; expected a whole number from 1 to 255",
+    ),
+    (
+        &["members", "--server=zk-0"],
+        "zk-entry: --server: 'zk-0' has no port; expected HOST:PORT, or several comma-separated, e.g. 127.0.0.1:2181",
     ),
     // The probes.
     (&["ready", "0"], "zk-entry: PORT: '0' is out of range; expected a port number from 1 to 65535"),

@@ -199,6 +199,8 @@ struct Container {
     /// The multi-call names linked to zk-entry in /usr/local/bin (the Dockerfile's links).
     links: Vec<String>,
     env: Vec<(String, String)>,
+    /// Files a Secret volume puts into the pod: path, contents (mode 0440, group 1000).
+    secret_files: Vec<(String, String)>,
     /// Bring the pod's loopback up (for a real server and its probes); otherwise the pod has no
     /// working network at all.
     loopback: bool,
@@ -238,6 +240,7 @@ impl Container {
             volumes: Vec::new(),
             links: dockerfile_links(),
             env: Vec::new(),
+            secret_files: Vec::new(),
             loopback: false,
             java: Some("/bin/true".into()),
             secrets: Vec::new(),
@@ -286,6 +289,13 @@ impl Container {
                 fs::set_permissions(&file, fs::Permissions::from_mode(0o440)).unwrap();
             }
         }
+        for (path, contents) in &self.secret_files {
+            pod.setup.push(format!(
+                "printf '%s\\n' {} > {p} && chgrp {UID} {p} && chmod 0440 {p}",
+                shell_quote(contents),
+                p = shell_quote(path)
+            ));
+        }
         if !volumes.iter().any(|v| v == "/tmp") {
             pod.setup.push("mount -t tmpfs -o size=1m,mode=0755 tmpfs /tmp".into());
         }
@@ -328,6 +338,8 @@ impl Container {
             || format!("{argv:?} as pod {}: exit {:?}: {}", self.hostname, ran.code, ran.stderr.trim_end());
         match cmd.subcommand.as_str() {
             "start" if ran.code == Some(0) => Ok(ran),
+            // The preStop hook: without a server it has nothing to do, and says so.
+            "leave" if ran.code == Some(0) && ran.stderr.contains("nothing to do") => Ok(ran),
             "ready" | "metrics" if ran.code == Some(1) => {
                 let own = format!("zk-entry: {}", cmd.subcommand);
                 if ran.stderr.lines().any(|l| l.starts_with(&own)) {
@@ -371,7 +383,13 @@ impl Manifest {
         let names: Vec<&str> = all.iter().map(|m| m.file.as_str()).collect();
         assert_eq!(
             names,
-            ["zookeeper-dev.yaml", "zookeeper-standalone.yaml", "zookeeper-tls.yaml", "zookeeper.yaml"]
+            [
+                "zookeeper-dev.yaml",
+                "zookeeper-scalable.yaml",
+                "zookeeper-standalone.yaml",
+                "zookeeper-tls.yaml",
+                "zookeeper.yaml"
+            ]
         );
         all
     }
@@ -407,6 +425,31 @@ impl Manifest {
     /// The container's command line: `command` holds all of it (no `args`), as in the tutorial.
     fn start_argv(&self) -> Vec<String> {
         strings(&self.container()["command"]).unwrap_or_else(|| panic!("{}: command", self.file))
+    }
+
+    /// The mount paths of Secret volumes, read-only.
+    fn secret_mount_paths(&self) -> Vec<String> {
+        let secrets: BTreeSet<&str> = self.pod_spec()["volumes"]
+            .as_vec()
+            .map(|v| {
+                v.iter().filter(|v| !v["secret"].is_badvalue()).filter_map(|v| v["name"].as_str()).collect()
+            })
+            .unwrap_or_default();
+        self.container()["volumeMounts"]
+            .as_vec()
+            .map(|v| {
+                v.iter()
+                    .filter(|m| secrets.contains(m["name"].as_str().unwrap_or("")))
+                    .filter(|m| m["readOnly"].as_bool() == Some(true))
+                    .filter_map(|m| m["mountPath"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// True for a manifest of dynamic membership (`start --reconfig`).
+    fn is_dynamic(&self) -> bool {
+        self.start_argv().iter().any(|a| a == "--reconfig")
     }
 
     /// Where each volume is mounted, and whether it is a volumeClaimTemplate (persistent).
@@ -448,21 +491,23 @@ impl Manifest {
         let name = sts["metadata"]["name"].as_str().expect("StatefulSet name");
         let service = sts["spec"]["serviceName"].as_str().expect("serviceName");
         let mut c = Container::pod(name, service, ordinal);
-        let secrets = self.secret_mounts();
-        c.volumes = self
-            .mounts()
-            .into_iter()
-            .map(|(p, _)| p)
-            .filter(|p| !secrets.iter().any(|(s, _)| s == p))
-            .collect();
-        // Each Secret volume holds what cert-manager writes for this StatefulSet's pods.
-        c.secrets = secrets.into_iter().map(|(path, _)| (path, test_tls_secret(service))).collect();
+        // The Secret volume --tls_dir names holds what cert-manager writes for this StatefulSet's
+        // pods; any other Secret holds one key, `password` (the manifests' super user).
+        let tls_dir = self.start_argv().iter().find_map(|a| a.strip_prefix("--tls_dir=").map(str::to_string));
+        let (tls, others): (Vec<_>, Vec<_>) =
+            self.secret_mounts().into_iter().partition(|(path, _)| Some(path) == tls_dir.as_ref());
+        c.volumes =
+            self.mounts().into_iter().map(|(p, _)| p).filter(|p| !tls.iter().any(|(s, _)| s == p)).collect();
+        c.secrets = tls.into_iter().map(|(path, _)| (path, test_tls_secret(service))).collect();
         if let Some(env) = self.container()["env"].as_vec() {
             for var in env {
                 let name = var["name"].as_str().expect("env name").to_string();
                 let value = var["value"].as_str().expect("only env values are supported").to_string();
                 c.env.push((name, value));
             }
+        }
+        for (mount, _) in others {
+            c.secret_files.push((format!("{mount}/password"), "test password".into()));
         }
         c
     }
@@ -732,7 +777,7 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
     let required = &pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
     let preferred = &pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
     match m.file.as_str() {
-        "zookeeper.yaml" | "zookeeper-tls.yaml" => {
+        "zookeeper.yaml" | "zookeeper-tls.yaml" | "zookeeper-scalable.yaml" => {
             check(
                 request >= (heap * 3 / 2).max(2 << 30),
                 "production: request < max(2 GiB, 1.5 x heap)".into(),
@@ -749,6 +794,20 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
         _ => check(replicas == 1, "standalone: one replica".into()),
     }
 
+    // Dynamic membership: the membership and zoo.cfg on the persistent volume, the password in a
+    // read-only Secret volume, named by the variable that `kubectl exec ... zk-entry resize` sees.
+    if m.is_dynamic() {
+        check(
+            on_volume(&flag("conf_dir")).is_some_and(|(_, persistent)| persistent),
+            "--reconfig: --conf_dir must be on the volumeClaimTemplate (ZooKeeper rewrites the membership there)".into(),
+        );
+        let env_file = m.container_for(0).env.into_iter().find(|(k, _)| k == "ZK_SUPER_PASSWORD_FILE");
+        check(
+            env_file.is_some_and(|(_, v)| m.secret_mount_paths().iter().any(|s| under(&v, s))),
+            "--reconfig: ZK_SUPER_PASSWORD_FILE must name a file in a read-only Secret volume".into(),
+        );
+    }
+
     // The image `make image` builds, usable once loaded into kind or minikube.
     let image = format!("zk-entry:{}", cargo_version());
     check(c["image"].as_str() == Some(image.as_str()), format!("image is not {image}"));
@@ -762,8 +821,9 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
     if !std::ptr::eq(m, reference) {
         let rc = reference.container();
         let rstart = zk_command(&reference.start_argv()).expect("reference command");
-        // Size, and the security flags of the TLS variant.
-        let sized = ["servers", "heap", "tls_dir", "secure_client_port"];
+        // Size, the security flags of the TLS variant, and dynamic membership (which moves the
+        // configuration onto the data volume).
+        let sized = ["servers", "heap", "tls_dir", "secure_client_port", "reconfig", "conf_dir"];
         let mine: BTreeMap<_, _> = start.flags.iter().filter(|(k, _)| !sized.contains(&k.as_str())).collect();
         let theirs: BTreeMap<_, _> =
             rstart.flags.iter().filter(|(k, _)| !sized.contains(&k.as_str())).collect();
@@ -794,12 +854,14 @@ fn manifest_problems(m: &Manifest, reference: &Manifest) -> Vec<String> {
                 .cloned()
                 .collect()
         };
+        // A dynamic manifest also swaps the conf emptyDir for the data volume (checked apart).
         check(
-            without_secrets(&c["volumeMounts"]) == without_secrets(&rc["volumeMounts"]),
+            m.is_dynamic() || without_secrets(&c["volumeMounts"]) == without_secrets(&rc["volumeMounts"]),
             format!("volumeMounts differ from {} beyond the Secret volumes", reference.file),
         );
         check(
-            without_secrets(&pod["volumes"]) == without_secrets(&reference.pod_spec()["volumes"]),
+            m.is_dynamic()
+                || without_secrets(&pod["volumes"]) == without_secrets(&reference.pod_spec()["volumes"]),
             format!("volumes differ from {} beyond the Secret volumes", reference.file),
         );
         check(tls || c["ports"] == rc["ports"], format!("ports differ from {}", reference.file));
@@ -847,8 +909,10 @@ fn manifests_agree_with_the_binary_and_each_other() {
 fn no_manifest_runs_a_shell_and_every_command_line_is_found() {
     for m in Manifest::all() {
         let lines = manifest_command_lines(&m);
-        // The container's command and its three probes; nothing else runs zk-entry unnoticed.
-        assert_eq!(lines.len(), 4, "{}: {lines:?}", m.file);
+        // The container's command and its three probes (and the preStop hook of a dynamic
+        // membership); nothing else runs zk-entry unnoticed.
+        let want = if m.is_dynamic() { 5 } else { 4 };
+        assert_eq!(lines.len(), want, "{}: {lines:?}", m.file);
         for (path, argv) in &lines {
             assert_ne!(zk_command(argv).map(|c| c.subcommand), None, "{path}: {argv:?}");
         }
@@ -873,8 +937,15 @@ fn every_manifest_command_line_runs_in_the_container_it_describes() {
                     // zk-entry logs the zoo.cfg it wrote (into the conf volume), one key a line.
                     let servers =
                         ran.stderr.lines().filter(|l| l.starts_with("zk-entry: zoo.cfg: server.")).count();
-                    let want = if m.replicas() > 1 { m.replicas() as usize } else { 0 };
+                    // A dynamic membership lives in its own file, named in zoo.cfg.
+                    let want = if m.replicas() > 1 && !m.is_dynamic() { m.replicas() as usize } else { 0 };
                     assert_eq!(servers, want, "{path} as zk-{ordinal}: {}", ran.stderr);
+                    assert_eq!(
+                        ran.stderr.contains("zk-entry: zoo.cfg: dynamicConfigFile="),
+                        m.is_dynamic(),
+                        "{path} as zk-{ordinal}: {}",
+                        ran.stderr
+                    );
                     assert!(
                         ran.stderr.contains("zk-entry: zoo.cfg: autopurge.purgeInterval=12\n"),
                         "{}",
@@ -1236,7 +1307,11 @@ fn dockerfile_links_are_the_binary_multi_call_names() {
         assert_eq!(acted.as_ref(), names.get(link), "under the name {link}");
         covered.extend(acted);
     }
-    assert_eq!(covered, subcommands());
+    // Every subcommand with a script name has its link; the membership commands (members,
+    // resize) are new and have none.
+    let scripted: BTreeSet<String> = names.values().cloned().collect();
+    assert_eq!(covered, scripted);
+    assert!(scripted.is_subset(&subcommands()), "{scripted:?} vs {:?}", subcommands());
     assert_eq!(acts_as("zookeeper-readiness"), None, "negative control: an unknown name");
 }
 

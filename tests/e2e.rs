@@ -218,15 +218,9 @@ fn rolling_restart_loses_no_acknowledged_write() {
     let (acknowledged, failed) = writer.join().unwrap();
     assert!(acknowledged.len() >= 3, "too few writes to prove anything: {acknowledged:?}");
 
-    let out = client.zkcli(&all, &["ls", "/roll"]);
-    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
-    let present: BTreeSet<u32> = listing
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('['))
-        .unwrap_or("[]")
-        .trim_matches(|c| c == '[' || c == ']')
-        .split(", ")
+    let present: BTreeSet<u32> = client
+        .children(&all, "/roll")
+        .iter()
         .filter_map(|name| name.strip_prefix('w')?.parse().ok())
         .collect();
     let lost: Vec<u32> = acknowledged.iter().copied().filter(|n| !present.contains(n)).collect();

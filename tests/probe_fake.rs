@@ -535,7 +535,7 @@ fn usage_errors_exit_2_without_connecting() {
         (&["ready", "--allow_read_only"], &["--allow_read_only", "--quorum"]),
         (&["ready", "--quorom"], &["--quorom", "--quorum"]),
         (&["metrics", "--format=xml"], &["--format: 'xml'", "raw, prometheus or json"]),
-        (&[], &["no subcommand given; expected one of: start, ready, metrics"]),
+        (&[], &["no subcommand given; expected one of: start, ready, metrics, members, resize, leave"]),
     ];
     for (args, needles) in cases {
         assert_usage_error(&format!("{args:?}"), &run(args), needles);

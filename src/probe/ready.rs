@@ -40,7 +40,11 @@ pub(crate) fn run(ready: &Ready) -> anyhow::Result<()> {
         fourlw::ask(&probe.target, word, start, probe.timeout).map_err(|failure| format!("{word}: {failure}"))
     };
     let outcome = if ready.quorum {
-        ask(Word::Srvr).and_then(|reply| serving_after_srvr(&reply, ready.allow_read_only))
+        ask(Word::Srvr).and_then(|reply| {
+            serving_after_srvr(&reply, ready.allow_read_only)?;
+            let dynamic = std::path::Path::new(crate::ensemble::fence::POD_MARKER).exists();
+            serving_as_meant(mode(&reply), dynamic)
+        })
     } else {
         ask(Word::Ruok).and_then(|reply| match after_ruok(&reply)? {
             Step::Healthy => Ok(()),
@@ -83,6 +87,17 @@ pub(crate) fn serving_after_srvr(reply: &Reply, allow_read_only: bool) -> Result
     }
 }
 
+/// In a pod of a dynamic ensemble (`start --reconfig` left its note in the pod's /tmp) every
+/// member is meant to vote: an observer there is a joiner not promoted yet, not ready.
+pub(crate) fn serving_as_meant(mode: Option<&str>, dynamic: bool) -> Result<(), String> {
+    match mode {
+        Some("observer") if dynamic => Err(
+            "Mode: observer in a dynamic ensemble (start --reconfig), where every member votes: still joining, not promoted yet".into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// The `Mode:` line of a `srvr` reply.
 pub(crate) fn mode(reply: &Reply) -> Option<&str> {
     let text = std::str::from_utf8(&reply.bytes).ok()?;
@@ -92,6 +107,13 @@ pub(crate) fn mode(reply: &Reply) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_observer_is_ready_unless_it_is_a_joiner_of_a_dynamic_ensemble() {
+        assert_eq!(serving_as_meant(Some("observer"), false), Ok(()));
+        assert!(serving_as_meant(Some("observer"), true).unwrap_err().contains("still joining"));
+        assert_eq!(serving_as_meant(Some("follower"), true), Ok(()));
+    }
 
     fn reply(text: &str) -> Reply {
         Reply { bytes: text.as_bytes().to_vec(), reset: false }

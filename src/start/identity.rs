@@ -102,7 +102,12 @@ impl Identity {
                 "host name '{short}' has ordinal '{digits}' with a leading zero; StatefulSet ordinals have none, and the server lines would not name this host"
             ));
         }
-        let ordinal = digits.parse::<u64>().ok().filter(|o| *o < servers);
+        // A dynamic ensemble grows with the StatefulSet: an ordinal beyond the first formation's
+        // size is a joiner; only the id space bounds it.
+        let ordinal = digits
+            .parse::<u64>()
+            .ok()
+            .filter(|o| *o < servers || (ensemble.dynamic && o + ensemble.min_server_id <= 255));
         let Some(ordinal) = ordinal else {
             return exit::usage(format!(
                 "host name '{short}' has ordinal {digits}, not below --servers={servers}; raise --servers to the StatefulSet's replicas or lower the replicas"
@@ -129,15 +134,22 @@ impl Identity {
         Ok(Identity { name: name.to_string(), ordinal: Some(ordinal), myid, domain: Some(domain) })
     }
 
-    /// The `server.N=` value for every member, N from `min_server_id`.
+    /// The `server.N=` value for every member, N from `min_server_id`; observers' end in
+    /// `:observer` (participants' carry no role, as the tutorial's did).
     pub(crate) fn server_lines(&self, ensemble: &Ensemble, ports: &Ports) -> Vec<(u64, String)> {
         let Some(domain) = &self.domain else { return Vec::new() };
         (0..ensemble.servers)
             .map(|ordinal| {
                 let id = ordinal + ensemble.min_server_id;
-                (id, format!("{}-{ordinal}.{domain}:{}:{}", self.name, ports.server, ports.election))
+                let role = if ensemble.is_observer(ordinal) { ":observer" } else { "" };
+                (id, format!("{}-{ordinal}.{domain}:{}:{}{role}", self.name, ports.server, ports.election))
             })
             .collect()
+    }
+
+    /// True when this pod is one of the ensemble's observers.
+    pub(crate) fn is_observer(&self, ensemble: &Ensemble) -> bool {
+        ensemble.is_ensemble() && self.ordinal.is_some_and(|o| ensemble.is_observer(o))
     }
 }
 
@@ -244,6 +256,19 @@ mod tests {
         let lines = id.server_lines(&s.ensemble, &s.ports);
         assert_eq!(lines.first().unwrap(), &(11, "my-zk-0.d.local:2888:3888".to_string()));
         assert_eq!(lines.last().unwrap(), &(13, "my-zk-2.d.local:2888:3888".to_string()));
+    }
+
+    #[test]
+    fn observers_lines_carry_the_role() {
+        let s = settings(&["--servers=4", "--observers=1", "--domain=d.local"]);
+        let sources = DomainSources { hosts: None, resolver: &no_resolver };
+        let id = Identity::derive(&s.ensemble, "zk-3", &sources).unwrap();
+        assert!(id.is_observer(&s.ensemble));
+        let lines = id.server_lines(&s.ensemble, &s.ports);
+        assert_eq!(lines[2], (3, "zk-2.d.local:2888:3888".to_string()));
+        assert_eq!(lines[3], (4, "zk-3.d.local:2888:3888:observer".to_string()));
+        let voter = Identity::derive(&s.ensemble, "zk-2", &sources).unwrap();
+        assert!(!voter.is_observer(&s.ensemble));
     }
 
     #[test]

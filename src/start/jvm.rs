@@ -39,12 +39,16 @@ pub(crate) struct JvmCommand {
     zoo_cfg: PathBuf,
     /// The ZooKeeper install the classpath was built from; `None` for `--classpath`.
     pub(crate) install: Option<PathBuf>,
+    /// A java `@argfile` read first: options that must not show on a command line (a secret).
+    pub(crate) arg_file: Option<PathBuf>,
 }
 
 impl JvmCommand {
     /// The arguments after the program: options, classpath, main class, config file.
     pub(crate) fn args(&self) -> Vec<String> {
-        let mut args = self.options.clone();
+        let mut args: Vec<String> =
+            self.arg_file.iter().map(|f| format!("@{}", f.to_string_lossy())).collect();
+        args.extend(self.options.iter().cloned());
         args.push("-cp".into());
         args.push(self.classpath.clone());
         args.push(MAIN_CLASS.into());
@@ -260,6 +264,7 @@ pub(crate) fn command(java: &Java, paths: &Paths, env: &JavaEnv) -> anyhow::Resu
         classpath,
         zoo_cfg: paths.conf_dir.join("zoo.cfg"),
         install,
+        arg_file: None,
     })
 }
 

@@ -14,6 +14,7 @@
 //! that user, [`jvm`] builds the command line; [`crate::pid1::supervise`] then runs it.
 
 mod der;
+mod dynamic;
 mod files;
 mod identity;
 mod jvm;
@@ -21,8 +22,8 @@ mod memory;
 mod ownership;
 mod paths;
 mod render;
-mod sasl;
-mod secrets;
+pub(crate) mod sasl;
+pub(crate) mod secrets;
 pub(crate) mod settings;
 mod tls;
 pub(crate) mod tls_watch;
@@ -115,6 +116,8 @@ pub(crate) struct Plan {
     tls_watch: Option<tls_watch::Watch>,
     /// Who owns the files that hold secrets (`None`: zk-entry's own user).
     owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
+    /// `--reconfig`'s membership and secret.
+    dynamic: Option<dynamic::Dynamic>,
 }
 
 pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitCode> {
@@ -142,7 +145,11 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     };
     let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
     let privileges = user::privileges(&run_as, settings.supervision.keep_privileges)?;
-    let plan = Plan::new(settings, identity, program, run_as, &hostname, signals)?;
+    let dynamic = match settings.ensemble.dynamic {
+        true => Some(dynamic::Dynamic::prepare(&settings, &identity, signals)?),
+        false => None,
+    };
+    let plan = Plan::new(settings, identity, program, run_as, &hostname, signals, dynamic)?;
     signals.checkpoint()?;
 
     if plan.settings.dry_run {
@@ -161,6 +168,9 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
         privileges,
         plan.exit_meanings(),
     );
+    if let (Some(d), Some(file)) = (&plan.dynamic, &plan.settings.membership.super_password_file) {
+        d.spawn_joiner(plan.settings.ports.client, file)?;
+    }
     supervise::run(&child, signals)
 }
 
@@ -181,6 +191,7 @@ impl Plan {
         run_as: RunAs,
         hostname: &str,
         signals: &Signals,
+        dynamic: Option<dynamic::Dynamic>,
     ) -> anyhow::Result<Plan> {
         let paths = &settings.paths;
         let guard = match &run_as {
@@ -214,6 +225,7 @@ impl Plan {
                 (k, v, secret)
             })
             .collect();
+        entries.extend(dynamic.iter().flat_map(|d| d.zoo_cfg_entries()).map(|(k, v)| (k, v, false)));
         for secret in &settings.security.set_file {
             let what = format!("{} {}", secret.name, secret.key);
             let value = secrets::read_file(&what, &secret.path)?;
@@ -265,6 +277,20 @@ impl Plan {
         }
         let sasl = sasl::plan(&settings.security)?;
         entries.extend(sasl.zoo_cfg);
+        let mut program = program;
+        if let Some(digest) = &sasl.super_digest {
+            let path = conf.join(sasl::SUPER_ARG_FILE);
+            let shown = private(format!("(the super user's digest, {})", secrets::REDACTED));
+            files.push(FileChange::with_privacy(
+                path.clone(),
+                sasl::super_arg_file(digest),
+                Some(shown),
+                &guard,
+            )?);
+            if let Program::Jvm(jvm) = &mut program {
+                jvm.arg_file = Some(path);
+            }
+        }
         if let Some(jaas) = sasl.jaas {
             let path = conf.join(settings::JAAS_FILE);
             files.push(FileChange::with_privacy(
@@ -313,7 +339,12 @@ impl Plan {
         if settings.security.tls.is_some() {
             dirs.push(tls::store_dir(&paths.conf_dir));
         }
-        let owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
+        let mut owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
+        if let Some(d) = &dynamic {
+            files.extend(d.files(&guard)?);
+            // ZooKeeper rewrites zoo.cfg and writes each new membership beside it.
+            owned_dirs.push(paths.conf_dir.clone());
+        }
         let heap_note = match &settings.java.heap {
             settings::Heap::Percent { percent, flag } => Some(memory::heap_note(
                 flag,
@@ -337,6 +368,7 @@ impl Plan {
             tls_summary,
             tls_watch,
             owner,
+            dynamic,
         })
     }
 
@@ -354,6 +386,9 @@ impl Plan {
         }
         signals.checkpoint()?;
         files::write_files(&self.files, &self.guard)?;
+        if let Some(d) = &self.dynamic {
+            d.apply()?;
+        }
         signals.checkpoint()?;
         if let RunAs::Switch(account) = &self.run_as {
             let tally = ownership::give(&self.owned_dirs, account.uid, account.gid, signals, &self.guard)?;
@@ -406,9 +441,17 @@ impl Plan {
 
     fn describe_identity(&self) -> String {
         let id = &self.identity;
-        if self.settings.ensemble.is_ensemble() {
+        if self.settings.ensemble.dynamic {
             format!(
-                "server {} of {} (ordinal {}, domain {})",
+                "server {} (ordinal {}, dynamic membership, domain {})",
+                id.myid,
+                id.ordinal.unwrap_or(0),
+                id.domain.as_deref().unwrap_or("")
+            )
+        } else if self.settings.ensemble.is_ensemble() {
+            let role = if id.is_observer(&self.settings.ensemble) { ", observer" } else { "" };
+            format!(
+                "server {} of {} (ordinal {}{role}, domain {})",
                 id.myid,
                 self.settings.ensemble.servers,
                 id.ordinal.unwrap_or(0),

@@ -57,9 +57,15 @@ pub(crate) fn zoo_cfg_entries(s: &Settings, id: &Identity) -> Vec<(String, Strin
     if s.ensemble.quorum_listen_on_all_ips {
         entries.push(("quorumListenOnAllIPs".into(), "true".into()));
     }
+    if id.is_observer(&s.ensemble) && !s.ensemble.dynamic {
+        entries.push(("peerType".into(), "observer".into()));
+    }
     entries.extend(server.extra.iter().cloned());
-    for (n, server) in id.server_lines(&s.ensemble, &s.ports) {
-        entries.push((format!("server.{n}"), server));
+    // A dynamic membership lives in its own file (start::dynamic), never in zoo.cfg.
+    if !s.ensemble.dynamic {
+        for (n, server) in id.server_lines(&s.ensemble, &s.ports) {
+            entries.push((format!("server.{n}"), server));
+        }
     }
     entries
 }
@@ -161,6 +167,22 @@ mod tests {
         assert_eq!(shell_quote("-Xmx1G -Xms1G"), "'-Xmx1G -Xms1G'");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn an_observer_says_so_and_a_voter_does_not() {
+        use crate::start::identity::DomainSources;
+        let s =
+            crate::start::settings::tests::settings(&["--servers=3", "--observers=1", "--domain=d.local"])
+                .unwrap();
+        let none = |_: &str| None;
+        let sources = DomainSources { hosts: None, resolver: &none };
+        let peer_type = |host: &str| {
+            let id = Identity::derive(&s.ensemble, host, &sources).unwrap();
+            zoo_cfg_entries(&s, &id).into_iter().find(|(k, _)| k == "peerType").map(|(_, v)| v)
+        };
+        assert_eq!(peer_type("zk-2").as_deref(), Some("observer"));
+        assert_eq!(peer_type("zk-1"), None);
     }
 
     #[test]

@@ -37,6 +37,18 @@ const DIGEST_MODULE: &str = "org.apache.zookeeper.server.auth.DigestLoginModule"
 pub(crate) struct SaslPlan {
     pub(crate) zoo_cfg: Vec<(String, String, bool)>,
     pub(crate) jaas: Option<String>,
+    /// `super:DIGEST` for `--super_password_file`: handed to the JVM in a 0600 argument file
+    /// ([`SUPER_ARG_FILE`]), never in zoo.cfg, which ZooKeeper itself rewrites after a
+    /// reconfiguration with its own (readable) file mode.
+    pub(crate) super_digest: Option<String>,
+}
+
+/// The JVM argument file (`java @FILE`) that carries the super digest, in the conf dir.
+pub(crate) const SUPER_ARG_FILE: &str = "zk-entry-super.jvmargs";
+
+/// Its contents: ZooKeeper reads the digest from this system property.
+pub(crate) fn super_arg_file(super_digest: &str) -> String {
+    format!("-Dzookeeper.DigestAuthenticationProvider.superDigest={super_digest}\n")
 }
 
 /// Read the secret files the flags name and build the plan.
@@ -67,8 +79,7 @@ pub(crate) fn plan(security: &Security) -> anyhow::Result<SaslPlan> {
     }
     if let Some(path) = &security.super_password_file {
         let password = secrets::read_file("--super_password_file", path)?;
-        let digest = format!("{SUPER_USER}:{}", digest(SUPER_USER, &password));
-        out.zoo_cfg.push(("DigestAuthenticationProvider.superDigest".into(), digest, true));
+        out.super_digest = Some(format!("{SUPER_USER}:{}", digest(SUPER_USER, &password)));
     }
     if quorum.is_some() || !users.is_empty() {
         out.jaas = Some(jaas(quorum.as_deref(), &users));

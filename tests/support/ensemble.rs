@@ -236,6 +236,34 @@ impl Ensemble {
         self.members[ordinal].container = Some(Reaped(child));
     }
 
+    /// `zk-entry start` with the tutorial's flags, each flag in `flags` replacing the tutorial's
+    /// of the same name or added after them (e.g. `--servers=5`, `--observers=1`).
+    pub fn command_with(&self, flags: &[&str]) -> Vec<String> {
+        let name = |flag: &str| flag.split('=').next().unwrap_or(flag).to_string();
+        let mut argv = vec!["/opt/bin/zk-entry".to_string(), "start".to_string()];
+        argv.extend(
+            TUTORIAL_FLAGS
+                .iter()
+                .filter(|t| !flags.iter().any(|f| name(f) == name(t)))
+                .map(|f| f.to_string()),
+        );
+        argv.extend(flags.iter().map(|f| f.to_string()));
+        argv
+    }
+
+    /// Start pod `ordinal` as zk-entry with the tutorial's flags changed by `flags`.
+    pub fn start_flags(&mut self, ordinal: usize, flags: &[&str]) {
+        let argv = self.command_with(flags);
+        self.start_with(ordinal, &argv);
+    }
+
+    /// A four-letter word sent from inside the pod to its own client port; the reply.
+    pub fn four_letter(&mut self, ordinal: usize, word: &str) -> String {
+        let script =
+            format!("exec 3<>/dev/tcp/127.0.0.1/{CLIENT_PORT}; printf {word} >&3; timeout 5 cat <&3");
+        String::from_utf8_lossy(&self.exec(ordinal, &["bash", "-c", &script]).stdout).into_owned()
+    }
+
     pub fn start(&mut self, ordinal: usize, launch: Launch) {
         let argv = self.command_line(launch);
         self.start_with(ordinal, &argv);
@@ -420,6 +448,21 @@ impl Client {
         }
     }
 
+    /// The children of `path` as `ls` prints them (`[a, b]`), read through `servers`.
+    pub fn children(&self, servers: &str, path: &str) -> Vec<String> {
+        let out = self.zkcli(servers, &["ls", path]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('['))
+            .unwrap_or("[]")
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(", ")
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The data of `path` as `get` prints it (its first line), read through `servers`.
     pub fn get(&self, servers: &str, path: &str) -> Option<String> {
         let out = self.zkcli(servers, &["get", path]);
@@ -435,6 +478,13 @@ impl Client {
 /// A veth from the bridge into the namespace of `pid`, named `name` on the hub side.
 fn attach(hub: u32, pid: u32, name: &str, ip: &str) {
     let pid_text = pid.to_string();
+    // A deleted pod's veth goes with its network namespace, which the kernel may still be
+    // tearing down when the pod is made again: wait for the name to be free (bounded).
+    let free = wait_for(STEP_LIMIT, || {
+        let out = in_net(hub, &["ip", "link", "show", name]).output().ok()?;
+        (!out.status.success()).then_some(())
+    });
+    assert!(free.is_some(), "{name} still exists {STEP_LIMIT:?} after its pod was deleted");
     run_ok(
         &mut in_net(
             hub,

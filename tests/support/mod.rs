@@ -6,10 +6,12 @@
 //! Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod dynamic;
 pub mod ensemble;
 pub mod forward;
 pub mod kube;
 pub mod podman;
+pub mod zk;
 
 use std::collections::BTreeMap;
 use std::fs;

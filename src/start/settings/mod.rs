@@ -10,6 +10,7 @@
 
 mod ensemble;
 mod java;
+mod membership;
 mod ports;
 mod security;
 mod server;
@@ -22,6 +23,7 @@ use crate::cli::StartInput;
 
 pub(crate) use ensemble::Ensemble;
 pub(crate) use java::{Heap, Java};
+pub(crate) use membership::{MIN_VOTERS, Membership};
 pub(crate) use ports::Ports;
 pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, QuorumTls, Security};
 pub(crate) use server::{LogLevel, ServerOptions};
@@ -33,6 +35,7 @@ pub(crate) use timing::Timing;
 pub(crate) struct Settings {
     pub(crate) paths: Paths,
     pub(crate) ensemble: Ensemble,
+    pub(crate) membership: Membership,
     pub(crate) ports: Ports,
     pub(crate) timing: Timing,
     pub(crate) server: ServerOptions,
@@ -72,6 +75,7 @@ impl Settings {
         java.netty_jars = security.tls.is_some();
         Ok(Settings {
             paths,
+            membership: Membership::from_input(a, &ensemble)?,
             ensemble,
             ports,
             timing: Timing::from_input(a)?,

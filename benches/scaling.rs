@@ -1,0 +1,177 @@
+//! Benchmark of dynamic membership on the pod harness (tests/support/dynamic.rs), Debian's
+//! ZooKeeper 3.8, zookeeper-scalable.yaml's flags, a native writer creating znodes without pause:
+//! - 3 → 5 (`kubectl scale`-equivalent: two pods started at once): time to both voting, and each
+//!   joiner's time from serving (as an observer) to voting;
+//! - the longest gap between acknowledged writes while the two join, while `resize 3` removes
+//!   them, and while `resize 2` removes the leader;
+//! - zk-entry's resident memory as PID 1 of a first-formation pod and of a joiner, supervising.
+//!
+//! Needs root. Run with `make bench`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use support::dynamic::*;
+use support::ensemble::Ensemble;
+
+const ROUNDS: usize = 2;
+const TARGET_JOIN_GAP: Duration = Duration::from_millis(150);
+const TARGET_LEADER_GAP: Duration = Duration::from_secs(1);
+const TARGET_VOTING_AFTER_SERVING: Duration = Duration::from_secs(2);
+const TARGET_RSS_KIB: u64 = 2048;
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "within" } else { "OVER" }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    support::proc_status(pid, "VmRSS")
+        .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+struct Round {
+    all_voting: Duration,
+    serving_to_voting: Vec<Duration>,
+    join_gap: Duration,
+    remove_gap: Duration,
+    leader_gap: Duration,
+    rss: (u64, u64),
+}
+
+/// Poll until both joiners vote; when each first served and first voted.
+fn watch_joiners(e: &mut Ensemble, started: Instant) -> (Duration, Vec<Duration>) {
+    let mut serving = [None, None];
+    let mut voting = [None, None];
+    while voting.iter().any(Option::is_none) {
+        assert!(started.elapsed() < SERVE_LIMIT, "joiners not voting: {}{}", e.log(3), e.log(4));
+        for (i, ordinal) in [3usize, 4].into_iter().enumerate() {
+            if serving[i].is_none() && matches!(e.role(ordinal).as_deref(), Some("observer" | "follower")) {
+                serving[i] = Some(started.elapsed());
+            }
+        }
+        if let Ok(m) = members(e, 0) {
+            for (i, id) in [4u64, 5].into_iter().enumerate() {
+                if voting[i].is_none() && m.iter().any(|(m_id, role)| *m_id == id && role == "participant") {
+                    voting[i] = Some(started.elapsed());
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let all = voting.iter().flatten().max().copied().unwrap_or_default();
+    let after: Vec<Duration> =
+        (0..2).map(|i| voting[i].unwrap().saturating_sub(serving[i].unwrap_or(voting[i].unwrap()))).collect();
+    (all, after)
+}
+
+fn round(bin: &Path) -> Round {
+    let mut e = Ensemble::new(bin, 5);
+    give_secret(&e);
+    form(&mut e, 0..3, &[], &[1, 2, 3]);
+    let client = e.client();
+    let first = support::wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/w", ""]).ok());
+    assert!(first.is_some(), "no write acknowledged: {}", e.log(0));
+    let writer = Writer::start(client, (0..3).map(only).collect());
+    std::thread::sleep(Duration::from_millis(500));
+    writer.take_gap();
+
+    let started = Instant::now();
+    for ordinal in 3..5 {
+        e.start_flags(ordinal, DYNAMIC);
+    }
+    let (all_voting, serving_to_voting) = watch_joiners(&mut e, started);
+    std::thread::sleep(Duration::from_millis(300));
+    let join_gap = writer.take_gap();
+    let rss = (rss_kib(e.pid1(0)), rss_kib(e.pid1(3)));
+
+    let out = resize(&mut e, "3");
+    assert!(out.status.success(), "resize 3: {}", support::stderr(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    let remove_gap = writer.take_gap();
+    e.delete(3);
+    e.delete(4);
+
+    // Make zk-2 the leader (restarting whoever leads), then remove it.
+    for _ in 0..6 {
+        match leader(&mut e, 0..3) {
+            Some(2) => break,
+            Some(l) => {
+                e.kill(l);
+                e.start_flags(l, DYNAMIC);
+                e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+            }
+            None => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+    assert_eq!(leader(&mut e, 0..3), Some(2), "could not make zk-2 lead");
+    std::thread::sleep(Duration::from_millis(500));
+    writer.take_gap();
+    let out = resize(&mut e, "2");
+    assert!(out.status.success(), "resize 2: {}", support::stderr(&out));
+    std::thread::sleep(Duration::from_millis(500));
+    let leader_gap = writer.take_gap();
+    let writes = writer.stop();
+    let present = written(&client, 0);
+    assert!(writes.acknowledged.iter().all(|n| present.contains(n)), "an acknowledged write was lost");
+    Round { all_voting, serving_to_voting, join_gap, remove_gap, leader_gap, rss }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("bench scaling: needs root (Linux namespaces); run `sudo make bench`");
+        std::process::exit(1);
+    }
+    support::require_zookeeper();
+    // The shipped static binary when `make bench` names it: PID 1's memory is the image's.
+    let static_bin = std::env::var("ZK_ENTRY_BENCH_STATIC").ok();
+    let (label, bin) = match &static_bin {
+        Some(path) => ("static musl", Path::new(path.as_str())),
+        None => ("glibc build", Path::new(support::BIN)),
+    };
+    let rounds: Vec<Round> = (0..ROUNDS).map(|_| round(bin)).collect();
+
+    let max = |f: &dyn Fn(&Round) -> Duration| rounds.iter().map(f).max().unwrap_or_default();
+    let list =
+        |f: &dyn Fn(&Round) -> Duration| rounds.iter().map(|r| ms(f(r))).collect::<Vec<_>>().join(", ");
+    println!(
+        "scaling bench: Debian ZooKeeper 3.8, zk-entry start --reconfig ({label}), {ROUNDS} rounds, a native writer"
+    );
+    println!("3 -> 5, two pods started at once, to both voting: {}", list(&|r| r.all_voting));
+    let after: Vec<Duration> = rounds.iter().flat_map(|r| r.serving_to_voting.clone()).collect();
+    let worst_after = after.iter().max().copied().unwrap_or_default();
+    println!(
+        "a joiner voting after it serves: {} (target {}): {}",
+        after.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", "),
+        ms(TARGET_VOTING_AFTER_SERVING),
+        verdict(worst_after <= TARGET_VOTING_AFTER_SERVING)
+    );
+    for (what, f, target) in [
+        ("joining (add, promote)", &(|r: &Round| r.join_gap) as &dyn Fn(&Round) -> Duration, TARGET_JOIN_GAP),
+        ("resize 3 (two followers removed)", &|r: &Round| r.remove_gap, TARGET_JOIN_GAP),
+        ("resize 2 (the leader removed)", &|r: &Round| r.leader_gap, TARGET_LEADER_GAP),
+    ] {
+        println!(
+            "longest gap between acknowledged writes, {what}: {} (target {}): {}",
+            list(f),
+            ms(target),
+            verdict(max(f) <= target)
+        );
+    }
+    let rss_max = rounds.iter().map(|r| r.rss.0.max(r.rss.1)).max().unwrap_or(0);
+    println!(
+        "PID 1 resident memory while supervising, first-formation pod / joiner: {} KiB (target {TARGET_RSS_KIB} KiB): {}",
+        rounds.iter().map(|r| format!("{} / {}", r.rss.0, r.rss.1)).collect::<Vec<_>>().join(", "),
+        verdict(rss_max <= TARGET_RSS_KIB)
+    );
+}

@@ -1,0 +1,380 @@
+//! Which membership a member of a dynamic ensemble starts with (docs/design.md, "Dynamic
+//! reconfiguration"), decided at every start, before the JVM runs:
+//!
+//! 1. the live ensemble's committed membership (`/zookeeper/config` through any peer that serves),
+//!    with this server in it: as committed if it is there, else added first as a non-voting
+//!    observer (the joiner is promoted once it serves, by [`super::join`]);
+//! 2. nothing serves: the newest membership this volume recorded, only if it lists this server
+//!    (every member restarting at once). A member that the ensemble removed has a record without
+//!    itself, and waits: it must never form a quorum of its own;
+//! 3. nothing serves, the volume has neither data nor a record, and the ordinal belongs to the
+//!    first formation (`--servers`): the template. This is the only use of `--servers`.
+//!
+//! Anything else waits, retrying, and says what for; after [`WAIT_LIMIT`] the start fails, so
+//! the kubelet restarts it with its back-off.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::fence::{self, Fence};
+use super::members::CONFIG_ZNODE;
+use super::secret::{Password, read_small_file};
+use crate::pid1::signals::Signals;
+use crate::zk::config::{Config, Member, Role};
+use crate::zk::session::{KeeperError, Session};
+
+/// How long a start waits for an ensemble to join before it gives up.
+const WAIT_LIMIT: Duration = Duration::from_secs(600);
+/// Between attempts; the log says what it waits for once per [`WAIT_NOTE`].
+const RETRY: Duration = Duration::from_secs(2);
+const WAIT_NOTE: Duration = Duration::from_secs(30);
+/// One attempt to read the membership from one server.
+const ASK_LIMIT: Duration = Duration::from_secs(3);
+/// The dynamic file zk-entry writes; ZooKeeper adds `.<version>` to the ones it writes.
+pub(crate) const DYNAMIC_FILE: &str = "zoo.cfg.dynamic";
+/// A recorded membership larger than this is not one.
+const CONFIG_CAP: u64 = 1 << 20;
+
+/// This server as the ensemble should know it.
+#[derive(Debug, Clone)]
+pub(crate) struct Me {
+    pub(crate) id: u64,
+    pub(crate) ordinal: u64,
+    /// This pod's note of the membership version it first saw ([`super::fence`]).
+    pub(crate) pod_marker: Option<PathBuf>,
+    /// Its line when it votes.
+    pub(crate) participant: Member,
+    /// Where peers serve clients: the first formation's members, then those of a record.
+    pub(crate) peers: Vec<String>,
+    /// The first formation (template), when this server belongs to it.
+    pub(crate) template: Option<Config>,
+}
+
+/// Where the decided membership came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    Live(String),
+    Record(PathBuf),
+    Template,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Formation {
+    pub(crate) config: Config,
+    pub(crate) source: Source,
+}
+
+impl Formation {
+    /// The dynamic file's name: versioned when the version is known (ZooKeeper honours an
+    /// observer's role only then).
+    pub(crate) fn file_name(&self) -> String {
+        match self.config.version {
+            0 => DYNAMIC_FILE.to_string(),
+            v => format!("{DYNAMIC_FILE}.{v:x}"),
+        }
+    }
+
+    /// True when this server still has to be promoted to a voter.
+    pub(crate) fn joining(&self, id: u64) -> bool {
+        self.config.member(id).is_some_and(|m| m.role == Role::Observer)
+    }
+
+    pub(crate) fn describe(&self, id: u64) -> String {
+        let role = self.config.member(id).map(|m| m.role.as_str()).unwrap_or("absent");
+        let from = match &self.source {
+            Source::Live(server) => format!("the live ensemble (through {server})"),
+            Source::Record(path) => format!("this volume's record {}", path.display()),
+            Source::Template => "the first formation (--servers)".to_string(),
+        };
+        format!(
+            "membership version {:x} from {from}: {} members, this server: {role}",
+            self.config.version,
+            self.config.members.len()
+        )
+    }
+}
+
+/// What the volume says about this server's past.
+pub(crate) struct Volume {
+    /// The newest membership recorded in the configuration directory, and its file.
+    pub(crate) record: Option<(PathBuf, Config)>,
+    /// A snapshot or transaction log exists: the server has been part of an ensemble.
+    pub(crate) has_data: bool,
+}
+
+impl Volume {
+    pub(crate) fn inspect(conf_dir: &Path, data_dirs: &[&Path]) -> Volume {
+        let has_data = data_dirs.iter().any(|d| {
+            std::fs::read_dir(d.join("version-2")).is_ok_and(|mut entries| entries.next().is_some())
+        });
+        Volume { record: newest_record(conf_dir), has_data }
+    }
+}
+
+/// The newest `zoo.cfg.dynamic.<hex>` (or unversioned `zoo.cfg.dynamic`) that parses.
+fn newest_record(conf_dir: &Path) -> Option<(PathBuf, Config)> {
+    let mut found: Vec<(u64, PathBuf)> = dynamic_files(conf_dir);
+    found.sort();
+    found.into_iter().rev().find_map(|(version, path)| {
+        let text = read_small_file(&path, CONFIG_CAP).ok()?;
+        let mut config = Config::parse(&text).ok()?;
+        config.version = version;
+        Some((path, config))
+    })
+}
+
+/// Every dynamic file in `dir`, with its version (0 for the unversioned one).
+pub(crate) fn dynamic_files(dir: &Path) -> Vec<(u64, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let version = match name.strip_prefix(DYNAMIC_FILE)? {
+                "" => 0,
+                suffix => u64::from_str_radix(suffix.strip_prefix('.')?, 16).ok()?,
+            };
+            Some((version, e.path()))
+        })
+        .collect()
+}
+
+/// Decide, waiting as long as needed (bounded). `may_change`: false for `--dry-run`, which
+/// reports what it would do instead of adding this server.
+pub(crate) fn decide(
+    me: &Me,
+    volume: &Volume,
+    password: &Password,
+    may_change: bool,
+    signals: &Signals,
+) -> anyhow::Result<Formation> {
+    let started = Instant::now();
+    let mut noted: Option<Instant> = None;
+    loop {
+        signals.checkpoint()?;
+        let why = match attempt(me, volume, password, may_change)? {
+            Ok(formation) => {
+                // The pod's first start notes the version it began with, whatever the source: a
+                // member of the first formation (version 0) is as removable as a joiner.
+                if let Some(marker) = me.pod_marker.as_deref().filter(|_| may_change) {
+                    fence::first_seen(marker, formation.config.version)?;
+                }
+                return Ok(formation);
+            }
+            Err(why) => why,
+        };
+        if started.elapsed() > WAIT_LIMIT {
+            bail!("gave up after {WAIT_LIMIT:?}: {why}");
+        }
+        if noted.is_none_or(|t| t.elapsed() >= WAIT_NOTE) {
+            tracing::info!("waiting: {why}");
+            noted = Some(Instant::now());
+        }
+        std::thread::sleep(RETRY);
+    }
+}
+
+/// One round: a formation, or why there is none yet.
+fn attempt(
+    me: &Me,
+    volume: &Volume,
+    password: &Password,
+    may_change: bool,
+) -> anyhow::Result<Result<Formation, String>> {
+    let mut peers = me.peers.clone();
+    if let Some((_, record)) = &volume.record {
+        for m in record.members.iter().filter(|m| m.id != me.id) {
+            if let Some(port) = m.client_port() {
+                peers.push(format!("{}:{port}", m.host));
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    peers.retain(|p| seen.insert(p.clone()));
+    if let Some((server, live, fence)) = read_live(&peers) {
+        let first_seen = match &me.pod_marker {
+            Some(marker) if may_change => fence::first_seen(marker, live.version)?,
+            _ => live.version,
+        };
+        if let Some(mine) = live.member(me.id) {
+            if mine.host != me.participant.host {
+                bail!(
+                    "the ensemble's server.{} is {}, not this host {}: two StatefulSets share an id space (set --min_server_id apart)",
+                    me.id,
+                    mine.host,
+                    me.participant.host
+                );
+            }
+            return Ok(Ok(Formation { config: live, source: Source::Live(server) }));
+        }
+        if let Some(fence) = fence.filter(|f| f.removes(me.ordinal, first_seen)) {
+            return Ok(Err(format!(
+                "zk-entry resize {} removed ordinals from {} up (membership version {:x}) after this pod started; it waits to be deleted by kubectl scale instead of joining again",
+                fence.size, fence.size, fence.version
+            )));
+        }
+        if !may_change {
+            let observer = Member { role: Role::Observer, ..me.participant.clone() };
+            return Ok(Ok(Formation { config: live.with(observer), source: Source::Live(server) }));
+        }
+        return Ok(match add_observer(me, &server, &live, password) {
+            Ok(config) => Ok(Formation { config, source: Source::Live(server) }),
+            Err(e) => Err(format!("adding this server as an observer through {server}: {e:#}")),
+        });
+    }
+    let asked = if peers.is_empty() { "no peer to ask".to_string() } else { peers.join(", ") };
+    if let Some((path, record)) = &volume.record {
+        if record.member(me.id).is_some() {
+            return Ok(Ok(Formation { config: record.clone(), source: Source::Record(path.clone()) }));
+        }
+        return Ok(Err(format!(
+            "no peer serves ({asked}) and this volume's newest membership ({}) does not list server {}: it was removed, so it waits for the ensemble instead of forming its own",
+            path.display(),
+            me.id
+        )));
+    }
+    if volume.has_data {
+        return Ok(Err(format!(
+            "no peer serves ({asked}); this volume has data but no recorded membership, so it waits for the ensemble"
+        )));
+    }
+    match &me.template {
+        Some(template) => Ok(Ok(Formation { config: template.clone(), source: Source::Template })),
+        None => Ok(Err(format!(
+            "no member of the ensemble serves yet ({asked}); a new server joins a running ensemble"
+        ))),
+    }
+}
+
+/// The committed membership from the first peer that serves, and the size a resize recorded.
+fn read_live(peers: &[String]) -> Option<(String, Config, Option<Fence>)> {
+    for peer in peers {
+        let Ok(mut session) = Session::connect(std::slice::from_ref(peer), ASK_LIMIT) else { continue };
+        let data = session.get_data(CONFIG_ZNODE);
+        let fence = Fence::read(&mut session);
+        session.close();
+        let (Ok(data), Ok(fence)) = (data, fence) else { continue };
+        match Config::parse(&String::from_utf8_lossy(&data.bytes)) {
+            Ok(config) if !config.members.is_empty() => return Some((peer.clone(), config, fence)),
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!("{peer}: {CONFIG_ZNODE} is unusable: {e:#}");
+                continue;
+            }
+        }
+    }
+    None
+}
+
+/// `reconfig -add` this server as an observer, on the version read; the new membership.
+fn add_observer(me: &Me, server: &str, live: &Config, password: &Password) -> anyhow::Result<Config> {
+    let observer = Member { role: Role::Observer, ..me.participant.clone() };
+    let mut session = Session::connect(&[server.to_string()], ASK_LIMIT * 4)?;
+    session.add_digest_auth(&password.credentials())?;
+    let result = session.reconfig(Some(&observer.line()), None, None, live.version as i64);
+    session.close();
+    let data = result.context("reconfig")?;
+    let config = Config::parse(&String::from_utf8_lossy(&data.bytes)).context("the new membership")?;
+    if config.member(me.id).is_none() {
+        bail!("the new membership does not list server {}", me.id);
+    }
+    tracing::info!("added server {} to the ensemble as an observer (version {:x})", me.id, config.version);
+    Ok(config)
+}
+
+/// Whether an error is worth another round (the usual answers while the ensemble changes).
+pub(crate) fn is_transient(err: &anyhow::Error) -> bool {
+    matches!(
+        KeeperError::of(err),
+        Some(
+            KeeperError::BAD_VERSION
+                | KeeperError::RECONFIG_IN_PROGRESS
+                | KeeperError::CONNECTION_LOSS
+                | KeeperError::NEW_CONFIG_NO_QUORUM
+        )
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: u64, role: Role) -> Member {
+        Member {
+            id,
+            host: format!("zk-{}.d", id - 1),
+            quorum_port: 2888,
+            election_port: 3888,
+            role,
+            client: Some("2181".into()),
+        }
+    }
+
+    fn config(ids: &[u64], version: u64) -> Config {
+        Config { members: ids.iter().map(|&i| member(i, Role::Participant)).collect(), version }
+    }
+
+    fn me(id: u64, template: bool) -> Me {
+        Me {
+            id,
+            ordinal: id - 1,
+            pod_marker: None,
+            participant: member(id, Role::Participant),
+            peers: Vec::new(),
+            template: template.then(|| config(&[1, 2, 3], 0)),
+        }
+    }
+
+    fn decide_offline(me: &Me, volume: &Volume) -> Result<Formation, String> {
+        attempt(me, volume, &Password::read_test("pw"), true).unwrap()
+    }
+
+    #[test]
+    fn an_empty_volume_of_the_first_formation_takes_the_template() {
+        let volume = Volume { record: None, has_data: false };
+        let f = decide_offline(&me(2, true), &volume).unwrap();
+        assert_eq!(
+            (f.file_name(), f.config.members.len(), f.source),
+            (DYNAMIC_FILE.into(), 3, Source::Template)
+        );
+    }
+
+    #[test]
+    fn a_joiner_or_a_member_with_data_never_takes_the_template() {
+        let why = decide_offline(&me(4, false), &Volume { record: None, has_data: false }).unwrap_err();
+        assert!(why.contains("joins a running ensemble"), "{why}");
+        let why = decide_offline(&me(2, true), &Volume { record: None, has_data: true }).unwrap_err();
+        assert!(why.contains("has data but no recorded membership"), "{why}");
+    }
+
+    #[test]
+    fn a_record_is_used_only_when_it_lists_this_server() {
+        let path = PathBuf::from("/v/zoo.cfg.dynamic.100000003");
+        let volume =
+            Volume { record: Some((path.clone(), config(&[1, 2, 3], 0x1_0000_0003))), has_data: true };
+        let f = decide_offline(&me(2, true), &volume).unwrap();
+        assert_eq!(f.source, Source::Record(path.clone()));
+        assert_eq!(f.file_name(), "zoo.cfg.dynamic.100000003");
+        // Removed by a resize: the record lacks it; it waits rather than form a quorum.
+        let volume = Volume { record: Some((path, config(&[1], 0x1_0000_0009))), has_data: true };
+        let why = decide_offline(&me(2, true), &volume).unwrap_err();
+        assert!(why.contains("does not list server 2") && why.contains("waits"), "{why}");
+    }
+
+    #[test]
+    fn newest_parsable_record_wins_and_names_are_strict() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("zoo.cfg.dynamic", "server.1=a:1:2\n");
+        write("zoo.cfg.dynamic.10", "server.1=a:1:2\nserver.2=b:1:2\n");
+        write("zoo.cfg.dynamic.ff", "garbage");
+        write("zoo.cfg.dynamic.zz", "server.9=z:1:2\n");
+        write("zoo.cfg.dynamic.10.bak", "server.9=z:1:2\n");
+        let (path, record) = newest_record(dir.path()).unwrap();
+        assert_eq!(path, dir.path().join("zoo.cfg.dynamic.10"));
+        assert_eq!((record.version, record.members.len()), (0x10, 2));
+        assert_eq!(dynamic_files(dir.path()).len(), 3);
+    }
+}

@@ -1,0 +1,102 @@
+//! `zk-entry join` (hidden; `start --reconfig` runs it beside a joining JVM): once the local
+//! server serves as an observer, and so holds the ensemble's data, make it a voter with one
+//! `reconfig` on the version it read. Retried on the answers a changing ensemble gives (another
+//! reconfiguration, a version that moved on, a leader handing over), bounded by `--timeout`.
+//!
+//! One joiner is promoted per committed reconfiguration: each promotion is conditioned on the
+//! version it read, so two joiners never become voters in one step, and a joiner only ever
+//! votes after it has synced as an observer (never as an unlisted participant, which could
+//! form a quorum with another).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::formation::is_transient;
+use super::members::CONFIG_ZNODE;
+use super::secret::Password;
+use super::settings::Target;
+use crate::zk::config::{Config, Member, Role};
+use crate::zk::session::Session;
+
+const RETRY: Duration = Duration::from_millis(500);
+/// How often the wait is logged.
+const NOTE: Duration = Duration::from_secs(15);
+/// One request to the local server.
+const ASK_LIMIT: Duration = Duration::from_secs(5);
+
+pub(crate) fn run(target: &Target, me: &Member, password: &Password) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut last = String::from("the local server does not serve yet");
+    let mut noted: Option<Instant> = None;
+    while started.elapsed() < target.timeout {
+        match step(target, me, password) {
+            Ok(Some(version)) => {
+                tracing::info!(
+                    "server {} votes (membership version {version:x}), {:?} after zk-entry join started",
+                    me.id,
+                    started.elapsed()
+                );
+                return Ok(());
+            }
+            Ok(None) => {}
+            Err(e) if is_transient(&e) || e.downcast_ref::<NotServing>().is_some() => {
+                last = format!("{e:#}");
+                if noted.is_none_or(|t: Instant| t.elapsed() >= NOTE) {
+                    tracing::info!("server {} not voting yet: {last}", me.id);
+                    noted = Some(Instant::now());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        std::thread::sleep(RETRY);
+    }
+    bail!("server {} was not promoted within {:?}: {last}", me.id, target.timeout)
+}
+
+#[derive(Debug)]
+struct NotServing(String);
+
+impl std::fmt::Display for NotServing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotServing {}
+
+/// One look and at most one reconfiguration: `Some(version)` once this server votes.
+fn step(target: &Target, me: &Member, password: &Password) -> anyhow::Result<Option<u64>> {
+    let mut session =
+        Session::connect(&target.servers, ASK_LIMIT).map_err(|e| NotServing(format!("{e:#}")))?;
+    let data = session.get_data(CONFIG_ZNODE).with_context(|| format!("cannot read {CONFIG_ZNODE}"))?;
+    let config = Config::parse(&String::from_utf8_lossy(&data.bytes))?;
+    match config.member(me.id) {
+        Some(m) if m.role == Role::Participant => {
+            session.close();
+            Ok(Some(config.version))
+        }
+        None => bail!(
+            "server {} is not in the membership (version {:x}): it was removed meanwhile; not promoting it",
+            me.id,
+            config.version
+        ),
+        Some(_) => {
+            session.add_digest_auth(&password.credentials())?;
+            let result = session.reconfig(Some(&me.line()), None, None, config.version as i64);
+            session.close();
+            result.context("reconfig")?;
+            tracing::info!("promoted server {} to participant (from version {:x})", me.id, config.version);
+            Ok(None)
+        }
+    }
+}
+
+/// `server.N=...` as given to `join --line`.
+pub(crate) fn parse_line(text: &str) -> anyhow::Result<Member> {
+    let config = Config::parse(text)?;
+    match config.members.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => bail!("expected one server line"),
+    }
+}

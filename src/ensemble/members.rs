@@ -1,0 +1,67 @@
+//! `zk-entry members`: the committed membership as the ensemble reports it in
+//! `/zookeeper/config` (readable without authentication), one member a line, for
+//! `kubectl exec zk-0 -- zk-entry members`.
+
+use std::fmt::Write as _;
+
+use anyhow::Context;
+
+use super::settings::Target;
+use crate::zk::config::Config;
+use crate::zk::session::Session;
+
+/// Where ZooKeeper publishes its committed membership.
+pub(crate) const CONFIG_ZNODE: &str = "/zookeeper/config";
+
+pub(crate) fn run(target: &Target) -> anyhow::Result<()> {
+    let config = read(target)?;
+    crate::write_stdout(&table(&config))
+}
+
+/// The committed membership, read through the first server of `target` that answers.
+pub(crate) fn read(target: &Target) -> anyhow::Result<Config> {
+    let mut session = Session::connect(&target.servers, target.timeout)?;
+    let data = session.get_data(CONFIG_ZNODE).with_context(|| format!("cannot read {CONFIG_ZNODE}"))?;
+    let server = session.server.clone();
+    session.close();
+    let text = String::from_utf8_lossy(&data.bytes);
+    Config::parse(&text).with_context(|| format!("{CONFIG_ZNODE} from {server}"))
+}
+
+/// Aligned columns: id, host, role, quorum, election and client ports; then the version.
+pub(crate) fn table(config: &Config) -> String {
+    let width = config.members.iter().map(|m| m.host.len()).max().unwrap_or(4).max(4);
+    let mut out =
+        format!("{:<4} {:<width$}  {:<12} {:<6} {:<8} CLIENT\n", "ID", "HOST", "ROLE", "QUORUM", "ELECTION");
+    for m in &config.members {
+        let client = m.client.as_deref().unwrap_or("-");
+        let _ = writeln!(
+            out,
+            "{:<4} {:<width$}  {:<12} {:<6} {:<8} {client}",
+            m.id,
+            m.host,
+            m.role.as_str(),
+            m.quorum_port,
+            m.election_port
+        );
+    }
+    let _ = writeln!(out, "version {:x}", config.version);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_member_a_line_then_the_version() {
+        let c = Config::parse("server.1=zk-0.d:2888:3888:participant;0.0.0.0:2181\nserver.12=zk-11.d:2888:3888:observer\nversion=10000000a").unwrap();
+        assert_eq!(
+            table(&c),
+            "ID   HOST     ROLE         QUORUM ELECTION CLIENT\n\
+             1    zk-0.d   participant  2888   3888     0.0.0.0:2181\n\
+             12   zk-11.d  observer     2888   3888     -\n\
+             version 10000000a\n"
+        );
+    }
+}

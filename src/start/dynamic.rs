@@ -1,0 +1,125 @@
+//! `start --reconfig`: the parts of a start that dynamic membership adds (docs/design.md,
+//! "Dynamic reconfiguration"). Before the JVM: decide the membership
+//! ([`crate::ensemble::formation`]), write it as the dynamic file beside zoo.cfg (on the data
+//! volume, where ZooKeeper rewrites both) and drop older versions; the super user's digest
+//! reaches the JVM as every start's does ([`super::sasl`]: an argument file only its user can
+//! read). Beside the JVM: a joiner starts a short-lived `zk-entry join` that promotes it to a
+//! voter once it serves, so the supervising PID 1 never holds a ZooKeeper session.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::Context;
+
+use super::files::FileChange;
+use super::identity::Identity;
+use super::paths::Guard;
+use super::settings::Settings;
+use crate::ensemble::formation::{self, Formation, Me, Volume};
+use crate::ensemble::secret::Password;
+use crate::pid1::signals::Signals;
+use crate::zk::config::{Config, Member, Role};
+
+pub(crate) struct Dynamic {
+    pub(crate) formation: Formation,
+    me: Me,
+    conf_dir: PathBuf,
+}
+
+impl Dynamic {
+    /// Read the secret and decide the membership (waiting for the ensemble if need be).
+    pub(crate) fn prepare(s: &Settings, id: &Identity, signals: &Signals) -> anyhow::Result<Dynamic> {
+        let password_file = s.membership.super_password_file.as_deref().context("no password file")?;
+        let password = Password::read(password_file)?;
+        let me = me(s, id)?;
+        let volume = Volume::inspect(&s.paths.conf_dir, &[&s.paths.data_dir, &s.paths.data_log_dir]);
+        let formation = formation::decide(&me, &volume, &password, !s.dry_run, signals)?;
+        tracing::info!("{}", formation.describe(me.id));
+        Ok(Dynamic { formation, me, conf_dir: s.paths.conf_dir.clone() })
+    }
+
+    pub(crate) fn dynamic_file(&self) -> PathBuf {
+        self.conf_dir.join(self.formation.file_name())
+    }
+
+    /// zoo.cfg's keys for a dynamic membership (the server lines live in the dynamic file).
+    pub(crate) fn zoo_cfg_entries(&self) -> Vec<(String, String)> {
+        vec![
+            ("reconfigEnabled".into(), "true".into()),
+            // A one-member dynamic ensemble must stay a quorum peer, or it could never grow.
+            ("standaloneEnabled".into(), "false".into()),
+            ("dynamicConfigFile".into(), self.dynamic_file().to_string_lossy().into_owned()),
+        ]
+    }
+
+    pub(crate) fn files(&self, guard: &Guard) -> anyhow::Result<Vec<FileChange>> {
+        Ok(vec![FileChange::new(self.dynamic_file(), self.formation.config.dynamic_file(), guard)?])
+    }
+
+    /// Remove every other dynamic file: ZooKeeper never deletes old versions, and a stale one
+    /// must not be mistaken for the membership next time.
+    pub(crate) fn apply(&self) -> anyhow::Result<()> {
+        let keep = self.dynamic_file();
+        for (_, path) in formation::dynamic_files(&self.conf_dir) {
+            if path != keep {
+                std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Start the promotion of a joiner in a child process (nothing when this server votes
+    /// already). PID 1 reaps it like any other child and does not wait for it.
+    pub(crate) fn spawn_joiner(&self, client_port: u16, password_file: &Path) -> anyhow::Result<()> {
+        if !self.formation.joining(self.me.id) {
+            return Ok(());
+        }
+        let exe = std::env::current_exe().context("cannot find zk-entry's own program")?;
+        let child = Command::new(exe)
+            .args(["join", "--timeout=600s", "--server", &format!("127.0.0.1:{client_port}")])
+            .arg(format!("--line={}", self.me.participant.line()))
+            .arg("--super_password_file")
+            .arg(password_file)
+            .stdin(Stdio::null())
+            .spawn()
+            .context("cannot start zk-entry join")?;
+        tracing::info!(
+            "started zk-entry join (pid {}) to promote server {} once it serves",
+            child.id(),
+            self.me.id
+        );
+        // PID 1 reaps it with every other child; nothing waits for it here.
+        drop(child);
+        Ok(())
+    }
+}
+
+/// This server's line, its peers and, for an ordinal of the first formation, the template.
+fn me(s: &Settings, id: &Identity) -> anyhow::Result<Me> {
+    let (Some(ordinal), Some(domain)) = (id.ordinal, id.domain.as_deref()) else {
+        anyhow::bail!("--reconfig needs a StatefulSet pod's host name and domain");
+    };
+    let line = |o: u64| Member {
+        id: o + s.ensemble.min_server_id,
+        host: format!("{}-{o}.{domain}", id.name),
+        quorum_port: s.ports.server,
+        election_port: s.ports.election,
+        role: Role::Participant,
+        client: Some(s.ports.client.to_string()),
+    };
+    let servers = s.ensemble.servers;
+    let peers = (0..servers.max(ordinal))
+        .filter(|o| *o != ordinal)
+        .map(|o| format!("{}:{}", line(o).host, s.ports.client))
+        .collect();
+    let template =
+        (ordinal < servers).then(|| Config { members: (0..servers).map(line).collect(), version: 0 });
+    Ok(Me {
+        id: id.myid,
+        ordinal,
+        pod_marker: Some(PathBuf::from(crate::ensemble::fence::POD_MARKER)),
+        participant: line(ordinal),
+        peers,
+        template,
+    })
+}

@@ -1,0 +1,332 @@
+//! One short ZooKeeper session over one TCP connection, synchronous: connect, authenticate,
+//! read a znode, reconfigure, create, close. Everything zk-entry's membership work needs, and
+//! nothing else (no watches, no reconnection, no pings: a session lives for a few requests).
+//!
+//! Why not a crate: the well-kept Rust client (`zookeeper-client`) is async and brings an async
+//! runtime and its dependency tree into a binary that is otherwise synchronous and small, for
+//! five requests; this module is a few hundred lines over [`super::jute`] with a deadline on
+//! every read and write and a cap on every frame (docs/design.md, "Talking to ZooKeeper").
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use super::jute::{Reader, Writer};
+
+/// The largest reply frame accepted: ZooKeeper's own default `jute.maxbuffer` is 1 MiB.
+const FRAME_CAP: usize = 1 << 20;
+/// Request types and special xids (ZooKeeper's `ZooDefs.OpCode`, `ClientCnxn`).
+const OP_CREATE: i32 = 1;
+const OP_DELETE: i32 = 2;
+const OP_GET_DATA: i32 = 4;
+const OP_SET_DATA: i32 = 5;
+const OP_RECONFIG: i32 = 16;
+const OP_CLOSE: i32 = -11;
+const OP_AUTH: i32 = 100;
+const XID_NOTIFICATION: i32 = -1;
+const XID_PING: i32 = -2;
+const XID_AUTH: i32 = -4;
+
+/// A ZooKeeper error code from a reply (`KeeperException.Code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeeperError(pub(crate) i32);
+
+impl KeeperError {
+    pub(crate) const CONNECTION_LOSS: KeeperError = KeeperError(-4);
+    pub(crate) const NEW_CONFIG_NO_QUORUM: KeeperError = KeeperError(-13);
+    pub(crate) const RECONFIG_IN_PROGRESS: KeeperError = KeeperError(-14);
+    pub(crate) const NO_NODE: KeeperError = KeeperError(-101);
+    pub(crate) const BAD_VERSION: KeeperError = KeeperError(-103);
+    pub(crate) const NODE_EXISTS: KeeperError = KeeperError(-110);
+
+    fn name(self) -> &'static str {
+        match self.0 {
+            -1 => "system error",
+            -4 => "connection lost",
+            -7 => "operation timed out",
+            -8 => "bad arguments",
+            -13 => "no quorum of the new configuration is connected and up to date",
+            -14 => "another reconfiguration is in progress",
+            -101 => "no such znode",
+            -102 => "not authorised (the super user's password is wrong or missing)",
+            -103 => "the configuration changed meanwhile (version check failed)",
+            -110 => "the znode exists",
+            -112 => "session expired",
+            -115 => "authentication failed",
+            -123 => "reconfiguration is disabled on the server (reconfigEnabled=false)",
+            _ => "ZooKeeper error",
+        }
+    }
+
+    /// The code carried by `err`, if it is a ZooKeeper error.
+    pub(crate) fn of(err: &anyhow::Error) -> Option<KeeperError> {
+        err.downcast_ref::<KeeperError>().or_else(|| err.chain().find_map(|e| e.downcast_ref())).copied()
+    }
+}
+
+impl fmt::Display for KeeperError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (code {})", self.name(), self.0)
+    }
+}
+
+impl std::error::Error for KeeperError {}
+
+/// ACL perms (`ZooDefs.Perms`).
+const PERMS_READ: i32 = 1;
+
+/// A znode's data and the version fields zk-entry uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Data {
+    pub(crate) bytes: Vec<u8>,
+    /// The zxid of the last change (for `/zookeeper/config`, the configuration's version).
+    pub(crate) mzxid: i64,
+}
+
+pub(crate) struct Session {
+    stream: TcpStream,
+    deadline: Instant,
+    next_xid: i32,
+    /// The server this session talks to, for messages.
+    pub(crate) server: String,
+    /// The digest credentials given, to authenticate a replacement session alike.
+    pub(crate) credentials: Option<String>,
+}
+
+impl Session {
+    /// Connect to the first of `servers` (each `host:port`) that accepts a session; every step
+    /// of the whole session must finish within `limit`.
+    pub(crate) fn connect(servers: &[String], limit: Duration) -> Result<Session> {
+        let deadline = Instant::now() + limit;
+        let mut why = Vec::new();
+        for server in servers {
+            match Session::connect_one(server, deadline) {
+                Ok(session) => return Ok(session),
+                Err(e) => why.push(format!("{server}: {e:#}")),
+            }
+        }
+        bail!("no ZooKeeper server accepted a session ({})", why.join("; "))
+    }
+
+    fn connect_one(server: &str, deadline: Instant) -> Result<Session> {
+        let addrs: Vec<SocketAddr> = server.to_socket_addrs().context("cannot resolve")?.collect();
+        let mut last = None;
+        for addr in addrs {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match TcpStream::connect_timeout(&addr, left) {
+                Ok(stream) => {
+                    let mut session = Session {
+                        stream,
+                        deadline,
+                        next_xid: 1,
+                        server: server.to_string(),
+                        credentials: None,
+                    };
+                    session.handshake()?;
+                    return Ok(session);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        match last {
+            Some(e) => Err(e).context("cannot connect"),
+            None => bail!("no address, or out of time"),
+        }
+    }
+
+    fn handshake(&mut self) -> Result<()> {
+        let timeout_ms = i32::try_from(self.left()?.as_millis()).unwrap_or(i32::MAX).max(4000);
+        let mut w = Writer::default();
+        // protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly.
+        w.int(0).long(0).int(timeout_ms).long(0).buffer(&[0; 16]).boolean(false);
+        self.send(&w)?;
+        let frame = self.receive()?;
+        let mut r = Reader::new(&frame);
+        let _protocol = r.int()?;
+        let negotiated = r.int()?;
+        let session_id = r.long()?;
+        if negotiated <= 0 || session_id == 0 {
+            bail!("the server refused the session (it may not be serving: no quorum)");
+        }
+        Ok(())
+    }
+
+    fn left(&self) -> Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!("out of time talking to {}", self.server);
+        }
+        Ok(left)
+    }
+
+    fn send(&mut self, packet: &Writer) -> Result<()> {
+        let left = self.left()?;
+        self.stream.set_write_timeout(Some(left))?;
+        let sent = self.stream.write_all(&packet.frame());
+        sent.with_context(|| format!("cannot send to {}", self.server)).context(KeeperError::CONNECTION_LOSS)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<()> {
+        let left = self.left()?;
+        self.stream.set_read_timeout(Some(left))?;
+        // Like ZooKeeper's own clients, a broken exchange is a lost connection: the request may or
+        // may not have been applied (a reconfig that moves the leader reports exactly this).
+        let read = self.stream.read_exact(buf);
+        read.with_context(|| format!("no complete reply from {}", self.server))
+            .context(KeeperError::CONNECTION_LOSS)
+    }
+
+    fn receive(&mut self) -> Result<Vec<u8>> {
+        let mut len = [0u8; 4];
+        self.read_exact(&mut len)?;
+        let len = u32::from_be_bytes(len) as usize;
+        if len > FRAME_CAP {
+            bail!("{} sent a frame of {len} bytes, more than the {FRAME_CAP} accepted", self.server);
+        }
+        let mut body = vec![0u8; len];
+        self.read_exact(&mut body)?;
+        Ok(body)
+    }
+
+    /// Send a request of type `op` with `body`, and return the reply's body once its header
+    /// says success. `xid` is the request's own unless given (auth uses a fixed one).
+    fn call(&mut self, op: i32, xid: Option<i32>, body: impl FnOnce(&mut Writer)) -> Result<Vec<u8>> {
+        let xid = xid.unwrap_or_else(|| {
+            self.next_xid += 1;
+            self.next_xid
+        });
+        let mut w = Writer::default();
+        w.int(xid).int(op);
+        body(&mut w);
+        self.send(&w)?;
+        loop {
+            let frame = self.receive()?;
+            let mut r = Reader::new(&frame);
+            let (reply_xid, _zxid, err) = (r.int()?, r.long()?, r.int()?);
+            if reply_xid == XID_NOTIFICATION || reply_xid == XID_PING {
+                continue;
+            }
+            if reply_xid != xid {
+                bail!("{} answered request {reply_xid}, not {xid}", self.server);
+            }
+            if err != 0 {
+                return Err(KeeperError(err).into());
+            }
+            return Ok(frame[16..].to_vec());
+        }
+    }
+
+    /// `addauth digest USER:PASSWORD`.
+    pub(crate) fn add_digest_auth(&mut self, credentials: &str) -> Result<()> {
+        self.call(OP_AUTH, Some(XID_AUTH), |w| {
+            w.int(0).string(Some("digest")).buffer(credentials.as_bytes());
+        })
+        .context("digest authentication")?;
+        self.credentials = Some(credentials.to_string());
+        Ok(())
+    }
+
+    /// The data of `path`.
+    pub(crate) fn get_data(&mut self, path: &str) -> Result<Data> {
+        let body = self.call(OP_GET_DATA, None, |w| {
+            w.string(Some(path)).boolean(false);
+        })?;
+        read_data(&body)
+    }
+
+    /// `reconfig`: incremental when `joining`/`leaving` are given, else `new_members` replaces
+    /// the membership. `from_config` is the version it must apply to (-1: any). Returns the new
+    /// configuration.
+    pub(crate) fn reconfig(
+        &mut self,
+        joining: Option<&str>,
+        leaving: Option<&str>,
+        new_members: Option<&str>,
+        from_config: i64,
+    ) -> Result<Data> {
+        let body = self.call(OP_RECONFIG, None, |w| {
+            w.string(joining).string(leaving).string(new_members).long(from_config);
+        })?;
+        read_data(&body)
+    }
+
+    /// Create a persistent znode that everyone may read and only the super user may change
+    /// (the super user passes every ACL).
+    pub(crate) fn create(&mut self, path: &str, data: &[u8]) -> Result<()> {
+        self.call(OP_CREATE, None, |w| {
+            w.string(Some(path)).buffer(data);
+            w.int(1).int(PERMS_READ).string(Some("world")).string(Some("anyone"));
+            w.int(0);
+        })
+        .map(|_| ())
+    }
+
+    /// Delete a znode, whatever its version.
+    pub(crate) fn delete(&mut self, path: &str) -> Result<()> {
+        self.call(OP_DELETE, None, |w| {
+            w.string(Some(path)).int(-1);
+        })
+        .map(|_| ())
+    }
+
+    /// Replace a znode's data, whatever its version.
+    pub(crate) fn set_data(&mut self, path: &str, data: &[u8]) -> Result<()> {
+        self.call(OP_SET_DATA, None, |w| {
+            w.string(Some(path)).buffer(data).int(-1);
+        })
+        .map(|_| ())
+    }
+
+    /// End the session at once (its ephemeral state, if any, goes with it).
+    pub(crate) fn close(mut self) {
+        let _ = self.call(OP_CLOSE, None, |_| {});
+    }
+}
+
+/// `GetDataResponse`: the data, then the Stat (czxid, mzxid, ...).
+fn read_data(body: &[u8]) -> Result<Data> {
+    let mut r = Reader::new(body);
+    let bytes = r.buffer()?.to_vec();
+    r.skip(8)?;
+    let mzxid = r.long()?;
+    Ok(Data { bytes, mzxid })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_data_reply_gives_data_and_the_change_zxid() {
+        let mut w = Writer::default();
+        w.buffer(b"server.1=a:2888:3888:participant;2181\nversion=100000000");
+        w.long(1).long(0x1_0000_0000).long(0).long(0).int(0).int(0).int(-1).long(0).int(0).int(0).long(0);
+        let frame = w.frame();
+        let data = read_data(&frame[4..]).unwrap();
+        assert_eq!(data.mzxid, 0x1_0000_0000);
+        assert!(data.bytes.starts_with(b"server.1="));
+        assert!(read_data(&frame[4..20]).is_err());
+    }
+
+    #[test]
+    fn keeper_errors_travel_in_anyhow_and_read_plainly() {
+        let err: anyhow::Error = anyhow::Error::from(KeeperError(-102)).context("reconfig");
+        assert_eq!(KeeperError::of(&err), Some(KeeperError(-102)));
+        assert_eq!(
+            format!("{err:#}"),
+            "reconfig: not authorised (the super user's password is wrong or missing) (code -102)"
+        );
+        assert_eq!(KeeperError::of(&anyhow::anyhow!("x")), None);
+        let lost = Err::<(), _>(std::io::Error::from(std::io::ErrorKind::UnexpectedEof))
+            .context("no complete reply")
+            .context(KeeperError::CONNECTION_LOSS)
+            .unwrap_err();
+        assert_eq!(KeeperError::of(&lost), Some(KeeperError::CONNECTION_LOSS));
+    }
+}

@@ -1,0 +1,187 @@
+//! Dynamic ensembles on the pod harness, shared by tests/scaling.rs and benches/scaling.rs: the
+//! super user's password in every pod, `start --reconfig` as zookeeper-scalable.yaml runs it,
+//! the committed membership as `zk-entry members` shows it, `resize`, and a native writer (the
+//! binary's own client, [`super::zk`]) that measures the gaps between acknowledged writes.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::ensemble::{Client, Ensemble, pod_ip};
+use super::zk::session::Session;
+use super::{stderr, stdout};
+
+/// How long pods may take to serve or to vote.
+pub const SERVE_LIMIT: Duration = Duration::from_secs(90);
+
+/// `host:2181` of one pod: a client pinned to that server.
+pub fn only(ordinal: usize) -> String {
+    format!("{}:2181", pod_ip(ordinal))
+}
+
+pub const PASSWORD: &str = "zk-entry test s3cret";
+/// Where the pods see the super user's password (a Secret volume in Kubernetes).
+pub const PASSWORD_FILE: &str = "/opt/secret/password";
+
+/// `start --reconfig`, the configuration directory on the data volume, as in
+/// docker/k8s/zookeeper-scalable.yaml.
+pub const DYNAMIC: &[&str] =
+    &["--reconfig", "--super_password_file=/opt/secret/password", "--conf_dir=/var/lib/zookeeper/conf"];
+
+/// Put the password file into every pod of `e`.
+pub fn give_secret(e: &Ensemble) {
+    for ordinal in 0..e.size() {
+        let dir = e.pod_dir(ordinal).join("opt/secret");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("password"), format!("{PASSWORD}\n")).unwrap();
+    }
+    assert!(PASSWORD_FILE.starts_with("/opt/"));
+}
+
+/// `zk-entry members` in pod `ordinal`: (id, role) of each member, or why not.
+pub fn members(e: &mut Ensemble, ordinal: usize) -> Result<Vec<(u64, String)>, String> {
+    let out = e.exec(ordinal, &["zk-entry", "members"]);
+    if !out.status.success() {
+        return Err(stderr(&out));
+    }
+    Ok(stdout(&out)
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.first()?.parse().ok()?, f.get(2)?.to_string()))
+        })
+        .collect())
+}
+
+/// Wait until pod `ordinal` reports exactly `ids` as participants and nobody else.
+pub fn wait_voters(
+    e: &mut Ensemble,
+    ordinal: usize,
+    ids: &[u64],
+    limit: Duration,
+) -> Result<Duration, String> {
+    let started = std::time::Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < limit {
+        match members(e, ordinal) {
+            Ok(m) => {
+                let voters: Vec<u64> =
+                    m.iter().filter(|(_, r)| r == "participant").map(|(i, _)| *i).collect();
+                if voters == ids && m.len() == ids.len() {
+                    return Ok(started.elapsed());
+                }
+                last = format!("{m:?}");
+            }
+            Err(why) => last = why,
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!("members never became {ids:?}: {last}"))
+}
+
+/// A writer creating znodes `/w/NNNNN` without pause, with zk-entry's own client from the
+/// client sandbox's network (its thread enters that namespace), through the first three pods.
+pub struct Writer {
+    stop: Arc<AtomicBool>,
+    /// The longest gap since [`Writer::take_gap`] last looked.
+    gap: Arc<Mutex<Duration>>,
+    thread: std::thread::JoinHandle<Writes>,
+}
+
+#[derive(Debug, Default)]
+pub struct Writes {
+    pub acknowledged: Vec<u32>,
+    pub refused: u32,
+    /// The longest time between two acknowledged writes.
+    pub longest_gap: Duration,
+}
+
+impl Writer {
+    pub fn start(client: Client, servers: Vec<String>) -> Writer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let gap = Arc::new(Mutex::new(Duration::ZERO));
+        let shared_gap = Arc::clone(&gap);
+        let thread = std::thread::spawn(move || {
+            let netns = std::fs::File::open(client.netns()).unwrap();
+            nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let mut writes = Writes::default();
+            let mut last_ack = Instant::now();
+            let mut session: Option<(Session, Instant)> = None;
+            // Bounded: the resizes take well under this many writes.
+            for n in 0..200_000u32 {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                // A session lives 2 s at most: its own deadline bounds every request.
+                if session.as_ref().is_none_or(|(_, born)| born.elapsed() > Duration::from_secs(2)) {
+                    if let Some((old, _)) = session.take() {
+                        old.close();
+                    }
+                    session =
+                        Session::connect(&servers, Duration::from_secs(3)).ok().map(|s| (s, Instant::now()));
+                }
+                let Some((s, _)) = session.as_mut() else {
+                    writes.refused += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                match s.create(&format!("/w/{n:06}"), b"") {
+                    Ok(()) => {
+                        let this_gap = last_ack.elapsed();
+                        writes.longest_gap = writes.longest_gap.max(this_gap);
+                        let mut phase = shared_gap.lock().unwrap();
+                        *phase = (*phase).max(this_gap);
+                        last_ack = Instant::now();
+                        writes.acknowledged.push(n);
+                    }
+                    Err(_) => {
+                        writes.refused += 1;
+                        session = None;
+                    }
+                }
+            }
+            writes
+        });
+        Writer { stop, gap, thread }
+    }
+
+    /// The longest gap between acknowledged writes since the last call.
+    pub fn take_gap(&self) -> Duration {
+        std::mem::take(&mut *self.gap.lock().unwrap())
+    }
+
+    pub fn stop(self) -> Writes {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().unwrap()
+    }
+}
+
+/// The children of `/w` as pod `ordinal` serves them.
+pub fn written(client: &Client, ordinal: usize) -> BTreeSet<u32> {
+    client.children(&only(ordinal), "/w").iter().filter_map(|name| name.parse().ok()).collect()
+}
+
+/// `kubectl exec zk-0 -- zk-entry resize N`.
+pub fn resize(e: &mut Ensemble, n: &str) -> std::process::Output {
+    e.exec(0, &["env", &format!("ZK_SUPER_PASSWORD_FILE={PASSWORD_FILE}"), "zk-entry", "resize", n])
+}
+
+/// Start pods `ordinals` in dynamic mode with `extra` flags, and wait until `ids` vote.
+pub fn form(e: &mut Ensemble, ordinals: std::ops::Range<usize>, extra: &[&str], ids: &[u64]) {
+    let mut flags: Vec<&str> = DYNAMIC.to_vec();
+    flags.extend_from_slice(extra);
+    for ordinal in ordinals.clone() {
+        e.start_flags(ordinal, &flags);
+    }
+    let pods: Vec<usize> = ordinals.collect();
+    e.wait_serving(&pods, SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    wait_voters(e, pods[0], ids, SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(pods[0])));
+}
+
+/// The pod that leads, by `zk-entry metrics`.
+pub fn leader(e: &mut Ensemble, among: std::ops::Range<usize>) -> Option<usize> {
+    among.into_iter().find(|&o| e.role(o).as_deref() == Some("leader"))
+}

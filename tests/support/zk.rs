@@ -1,0 +1,12 @@
+//! The binary's own ZooKeeper client (src/zk), compiled into the tests from the same files: a
+//! native writer that needs no JVM per write, so a test can write without pause and measure the
+//! gaps between acknowledged writes.
+#![allow(dead_code)]
+
+// Their unit tests come along; in a bench (no test harness) their imports go unused.
+#[path = "../../src/zk/jute.rs"]
+#[allow(unused_imports)]
+mod jute;
+#[path = "../../src/zk/session.rs"]
+#[allow(unused_imports)]
+pub mod session;
