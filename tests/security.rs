@@ -510,11 +510,12 @@ fn sasl_quorum_refuses_a_wrong_password_while_the_ensemble_serves_and_clients_mu
         let zookeeper_uid =
             fs::metadata(e.pod_dir(ordinal).join("var-lib/zookeeper/data/myid")).unwrap().uid();
         assert_eq!(jaas.uid(), zookeeper_uid, "jaas.conf belongs to ZooKeeper's user");
-        assert_eq!(
-            fs::metadata(conf.join("zoo.cfg")).unwrap().mode() & 0o777,
-            0o600,
-            "zoo.cfg holds the super digest"
-        );
+        // The super digest reaches the JVM through a 0600 argument file, never through zoo.cfg
+        // (which ZooKeeper rewrites with its own mode after a reconfiguration).
+        let args = fs::metadata(conf.join("zk-entry-super.jvmargs")).unwrap();
+        assert_eq!((args.mode() & 0o777, args.uid()), (0o600, zookeeper_uid), "the super digest's file");
+        let zoo_cfg = fs::read_to_string(conf.join("zoo.cfg")).unwrap();
+        assert!(!zoo_cfg.contains("superDigest"), "zoo.cfg holds the super digest: {zoo_cfg}");
     }
 
     // The refusal was the password: with the right one, zk-2 joins.
