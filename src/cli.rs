@@ -470,6 +470,15 @@ struct StartArgs {
     )]
     secure_client_port: String,
 
+    /// With --tls_dir, the plaintext client port: loopback (127.0.0.1 only, for the probes, metrics and kubectl exec) or off (ready and metrics then cannot reach the server)
+    #[arg(
+        long = "client_plaintext",
+        alias = "client-plaintext",
+        env = "ZK_CLIENT_PLAINTEXT",
+        value_name = "MODE"
+    )]
+    client_plaintext: Option<String>,
+
     /// Quorum TLS with --tls_dir: on; or, to switch a running plaintext ensemble in three rolling restarts, accept (plaintext out, both in), then both (TLS out, both in), then on
     #[arg(long = "quorum_tls", alias = "quorum-tls", env = "ZK_QUORUM_TLS", value_name = "MODE")]
     quorum_tls: Option<String>,
@@ -583,6 +592,7 @@ pub(crate) struct StartInput {
     pub(crate) tls_dir: Option<Raw>,
     pub(crate) secure_client_port: Raw,
     pub(crate) quorum_tls: Option<Raw>,
+    pub(crate) client_plaintext: Option<Raw>,
     pub(crate) java: Option<Raw>,
     pub(crate) zk_home: Option<Raw>,
     pub(crate) classpath: Option<Raw>,
@@ -873,6 +883,7 @@ impl Named<'_> {
             tls_dir: self.optional("tls_dir", a.tls_dir),
             secure_client_port: self.raw("secure_client_port", a.secure_client_port),
             quorum_tls: self.optional("quorum_tls", a.quorum_tls),
+            client_plaintext: self.optional("client_plaintext", a.client_plaintext),
             observers: self.raw("observers", a.observers),
             reconfig: self.switch("reconfig", a.reconfig, RECONFIG_VAR, env)?,
             java: self.optional("java", a.java),

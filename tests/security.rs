@@ -978,8 +978,19 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
     let fixed =
         pki.issue("zk-2-fixed", &["zk-2.zk-hs.default.svc.cluster.local"], KeyKind::EcSec1, 30, BOTH_USAGES);
     mount_tls_secret(&fixed, &tls);
-    e.start_with(2, &argv);
-    e.wait_serving(&[2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    // Started with the plaintext client port off, it serves clients on the secure port only.
+    let mut secure_only = argv.clone();
+    secure_only.push("--client_plaintext=off".into());
+    e.start_with(2, &secure_only);
+    let secure2 = format!("{}:2281", pod_ip(2));
+    let serving = wait_for(SERVE_LIMIT, || {
+        let reply = s_client(&netns, &secure2, &client_cert, "srvr");
+        (reply.contains("Mode: follower") || reply.contains("Mode: leader")).then_some(())
+    });
+    assert!(serving.is_some(), "zk-2 does not serve on its secure port: {}", e.log(2));
+    let zoo_cfg = fs::read_to_string(e.pod_dir(2).join("opt/zookeeper/conf/zoo.cfg")).unwrap();
+    assert!(!zoo_cfg.contains("\nclientPort="), "{zoo_cfg}");
+    assert!(!e.ready(2, false), "the plaintext client port answers with --client_plaintext=off");
 }
 
 /// Turning quorum TLS on in a running plaintext ensemble without losing it: ZooKeeper's three

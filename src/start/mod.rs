@@ -255,7 +255,9 @@ impl Plan {
             let watch = tls_watch::Watch { tls_dir: t.dir.clone(), store: store.clone(), fqdn };
             let material = tls_watch::check_in_child(&watch, signals)?;
             entries.extend(
-                tls::zoo_cfg(&store, t.secure_client_port, t.quorum).into_iter().map(|(k, v)| (k, v, false)),
+                tls::zoo_cfg(&store, t.secure_client_port, t.quorum, t.plaintext_off)
+                    .into_iter()
+                    .map(|(k, v)| (k, v, false)),
             );
             let key_store = private(secrets::REDACTED.into());
             files.push(FileChange::with_privacy(

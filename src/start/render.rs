@@ -46,6 +46,10 @@ pub(crate) fn zoo_cfg_entries(s: &Settings, id: &Identity) -> Vec<(String, Strin
         ("autopurge.purgeInterval".into(), server.purge_interval.to_string()),
         ("4lw.commands.whitelist".into(), server.four_lw_whitelist.clone()),
     ];
+    if s.security.tls.as_ref().is_some_and(|t| t.plaintext_off) {
+        // `--client_plaintext=off`: clients reach only the secure port.
+        entries.remove(0);
+    }
     match &s.ports.admin {
         Some(admin) => {
             entries.push(("admin.enableServer".into(), "true".into()));
@@ -131,6 +135,22 @@ pub(crate) fn myid(id: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::start::settings::tests::settings;
+
+    /// zoo.cfg's keys for these start flags, on a standalone host.
+    fn keys(flags: &[&str]) -> Vec<String> {
+        let s = settings(flags).unwrap();
+        let id = Identity { name: String::new(), ordinal: None, myid: 1, domain: None };
+        zoo_cfg_entries(&s, &id).into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn the_plaintext_client_port_leaves_zoo_cfg_only_when_asked() {
+        assert!(keys(&[]).contains(&"clientPort".to_string()));
+        assert!(keys(&["--tls_dir=/t"]).contains(&"clientPort".to_string()));
+        assert!(!keys(&["--tls_dir=/t", "--client_plaintext=off"]).contains(&"clientPort".to_string()));
+    }
+
     use super::*;
 
     #[test]

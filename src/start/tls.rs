@@ -107,14 +107,18 @@ pub(crate) fn store_dir(conf_dir: &Path) -> PathBuf {
 /// The zoo.cfg entries for TLS with the key store in `store`: the Netty factory and the secure
 /// client port, the plaintext port on loopback only (probes, metrics and tools in the pod keep
 /// it), quorum TLS with certificate reload, host-name verification on both.
-pub(crate) fn zoo_cfg(store: &Path, secure_client_port: u16, quorum: QuorumTls) -> Vec<(String, String)> {
+pub(crate) fn zoo_cfg(
+    store: &Path,
+    secure_client_port: u16,
+    quorum: QuorumTls,
+    plaintext_off: bool,
+) -> Vec<(String, String)> {
     let (ssl_quorum, port_unification) = quorum.keys();
     let key_store = store.join(KEY_STORE).display().to_string();
     let trust_store = store.join(TRUST_STORE).display().to_string();
     let mut entries: Vec<(String, String)> = [
         ("serverCnxnFactory", "org.apache.zookeeper.server.NettyServerCnxnFactory".to_string()),
         ("secureClientPort", secure_client_port.to_string()),
-        ("clientPortAddress", "127.0.0.1".into()),
         ("sslQuorum", ssl_quorum.to_string()),
         ("portUnification", port_unification.to_string()),
         ("sslQuorumReloadCertFiles", "true".into()),
@@ -124,6 +128,10 @@ pub(crate) fn zoo_cfg(store: &Path, secure_client_port: u16, quorum: QuorumTls) 
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    if !plaintext_off {
+        // The plaintext port stays for the probes, metrics and tools inside the pod only.
+        entries.insert(2, ("clientPortAddress".into(), "127.0.0.1".into()));
+    }
     for prefix in ["ssl", "ssl.quorum"] {
         entries.push((format!("{prefix}.keyStore.location"), key_store.clone()));
         entries.push((format!("{prefix}.keyStore.type"), "PEM".into()));
@@ -305,6 +313,17 @@ fn pem(label: &str, der: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_plaintext_port_stays_on_loopback_unless_off() {
+        let keys = |off| zoo_cfg(Path::new("/c/tls"), 2281, QuorumTls::On, off);
+        let find = |entries: &[(String, String)], k: &str| {
+            entries.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone())
+        };
+        assert_eq!(find(&keys(false), "clientPortAddress").as_deref(), Some("127.0.0.1"));
+        assert_eq!(find(&keys(true), "clientPortAddress"), None);
+        assert_eq!(find(&keys(true), "secureClientPort").as_deref(), Some("2281"));
+    }
     use super::*;
 
     #[test]

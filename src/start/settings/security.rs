@@ -47,6 +47,9 @@ pub(crate) struct Tls {
     pub(crate) dir: PathBuf,
     pub(crate) secure_client_port: u16,
     pub(crate) quorum: QuorumTls,
+    /// `--client_plaintext`: false keeps the plaintext client port on 127.0.0.1 (the default),
+    /// true leaves it out of zoo.cfg altogether.
+    pub(crate) plaintext_off: bool,
 }
 
 /// `--quorum_tls`: ZooKeeper's three steps from a plaintext quorum to a TLS one, each a rolling
@@ -146,8 +149,10 @@ impl Security {
                 ));
             }
         }
-        if let (Some(raw), None) = (&a.quorum_tls, &security.tls) {
-            return exit::usage(format!("{} is set but TLS is off; also pass --tls_dir", raw.name));
+        for raw in [&a.quorum_tls, &a.client_plaintext].into_iter().flatten() {
+            if security.tls.is_none() {
+                return exit::usage(format!("{} is set but TLS is off; also pass --tls_dir", raw.name));
+            }
         }
         Ok(security)
     }
@@ -189,7 +194,22 @@ fn tls(dir: &Raw, a: &StartInput, ports: &Ports) -> anyhow::Result<Tls> {
             port.name
         ));
     }
-    Ok(Tls { dir: dir.absolute_path()?, secure_client_port, quorum })
+    let plaintext_off = match &a.client_plaintext {
+        Some(raw) => raw.choice(
+            "is not a plaintext client port mode",
+            "loopback or off",
+            &[("loopback", false), ("off", true)],
+        )?,
+        None => false,
+    };
+    if plaintext_off && a.reconfig.as_ref().map(Raw::switch).transpose()?.unwrap_or(false) {
+        // A dynamic membership's lines carry each member's client port.
+        return exit::usage(format!(
+            "{}=off with --reconfig is not supported: the dynamic membership names each member's client port; use loopback",
+            a.client_plaintext.as_ref().map_or("--client_plaintext", |r| r.name.as_str())
+        ));
+    }
+    Ok(Tls { dir: dir.absolute_path()?, secure_client_port, quorum, plaintext_off })
 }
 
 /// `KEY=PATH` with a zoo.cfg key zk-entry does not manage and an absolute path.
@@ -250,6 +270,32 @@ mod tests {
         );
         rejects(&["--set_file", "enforce.auth.schemes=/x"], &["--set_file", "--client_sasl_users_dir"]);
         rejects(&["--client_sasl_users_dir=users"], &["--client_sasl_users_dir", "absolute"]);
+    }
+
+    #[test]
+    fn the_plaintext_client_port_is_loopback_or_off_with_tls_only() {
+        let off = |flags: &[&str]| settings(flags).unwrap().security.tls.unwrap().plaintext_off;
+        assert!(!off(&["--tls_dir=/t"]));
+        assert!(!off(&["--tls_dir=/t", "--client_plaintext=loopback"]));
+        assert!(off(&["--tls_dir=/t", "--client_plaintext=OFF"]));
+        rejects(
+            &["--client_plaintext=off"],
+            &["--client_plaintext is set but TLS is off; also pass --tls_dir"],
+        );
+        rejects(
+            &["--tls_dir=/t", "--client_plaintext=none"],
+            &["--client_plaintext: 'none' is not a plaintext client port mode; expected loopback or off"],
+        );
+        rejects(
+            &[
+                "--tls_dir=/t",
+                "--client_plaintext=off",
+                "--reconfig",
+                "--super_password_file=/p",
+                "--servers=3",
+            ],
+            &["--client_plaintext=off with --reconfig is not supported"],
+        );
     }
 
     #[test]
