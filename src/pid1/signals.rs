@@ -91,6 +91,22 @@ impl Signals {
         sys::set_signal_mask(&self.original).context("cannot restore the signal mask")
     }
 
+    /// Start `cmd` as a child set up by `setup` ([`sys::install_child_setup`]). The one way
+    /// zk-entry starts a process: std's spawn blocks signals around fork and restores the mask
+    /// through the C library, which leaves out the numbers it keeps for itself (glibc: 32 and
+    /// 33), so they are blocked again here, or a `kill -32` would be dropped (as PID 1) or kill
+    /// zk-entry (otherwise).
+    pub(crate) fn spawn(
+        &self,
+        cmd: &mut std::process::Command,
+        setup: sys::ChildSetup,
+    ) -> std::io::Result<std::process::Child> {
+        sys::install_child_setup(cmd, setup);
+        let spawned = cmd.spawn();
+        sys::block_signals(&self.handled)?;
+        spawned
+    }
+
     /// Between preparation steps: a pending signal that would end a process ends the start here,
     /// with a [`Stopped`] error (exit 128 + signal), before the JVM is started.
     pub(crate) fn checkpoint(&self) -> anyhow::Result<()> {

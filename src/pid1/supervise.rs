@@ -16,13 +16,12 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
-use anyhow::Context;
 use nix::unistd::Pid;
 
 use super::signals::{self, Signals};
 use crate::exit::{self, Exec};
 use crate::start::user::RunAs;
-use crate::sys::{self, ChildSetup};
+use crate::sys;
 
 /// The program to run and how.
 pub(crate) struct Child {
@@ -43,10 +42,6 @@ pub(crate) struct Child {
 pub(crate) fn run(child: &Child, signals: &Signals) -> anyhow::Result<ExitCode> {
     become_reaper();
     let pid = spawn(child, signals)?;
-    // std's spawn blocks signals around fork and restores the mask through the C library, which
-    // leaves out the numbers it keeps for itself (glibc: 32 and 33): block them again, or a
-    // `kill -32` would be dropped (as PID 1) or kill zk-entry (otherwise).
-    sys::block_signals(&signals.handled).context("cannot block signals")?;
     loop {
         let sig = match sys::wait_signal(&signals.handled) {
             Ok(sig) => sig,
@@ -80,24 +75,11 @@ fn spawn(child: &Child, signals: &Signals) -> anyhow::Result<Pid> {
     // Its own process group: a Ctrl-C in a terminal reaches zk-entry, which forwards it once,
     // instead of reaching both and the JVM twice.
     cmd.process_group(0);
-    let credentials = match &child.run_as {
-        RunAs::Switch(account) => {
-            cmd.env("HOME", &account.home);
-            Some(account.credentials())
-        }
-        RunAs::Current { .. } => None,
-    };
-    let privileges = child.privileges;
-    sys::install_child_setup(
-        &mut cmd,
-        ChildSetup {
-            mask: signals.original,
-            credentials,
-            drop_bounding_set: privileges.drop_bounding_set,
-            no_new_privs: privileges.no_new_privs,
-        },
-    );
-    let spawned = cmd.spawn().map_err(|e| {
+    if let RunAs::Switch(account) = &child.run_as {
+        cmd.env("HOME", &account.home);
+    }
+    let setup = crate::start::user::setup_as(&child.run_as, child.privileges, signals);
+    let spawned = signals.spawn(&mut cmd, setup).map_err(|e| {
         let code =
             if e.kind() == std::io::ErrorKind::NotFound { exit::NOT_FOUND } else { exit::NOT_EXECUTABLE };
         let user = match &child.run_as {

@@ -70,18 +70,25 @@ impl Dynamic {
 
     /// Start the promotion of a joiner in a child process (nothing when this server votes
     /// already). PID 1 reaps it like any other child and does not wait for it.
-    pub(crate) fn spawn_joiner(&self, client_port: u16, password_file: &Path) -> anyhow::Result<()> {
+    pub(crate) fn spawn_joiner(
+        &self,
+        client_port: u16,
+        password_file: &Path,
+        signals: &Signals,
+    ) -> anyhow::Result<()> {
         if !self.formation.joining(self.me.id) {
             return Ok(());
         }
         let exe = std::env::current_exe().context("cannot find zk-entry's own program")?;
-        let child = Command::new(exe)
-            .args(["join", "--timeout=600s", "--server", &format!("127.0.0.1:{client_port}")])
+        let mut cmd = Command::new(exe);
+        cmd.args(["join", "--timeout=600s", "--server", &format!("127.0.0.1:{client_port}")])
             .arg(format!("--line={}", self.me.participant.line()))
             .arg("--super_password_file")
             .arg(password_file)
-            .stdin(Stdio::null())
-            .spawn()
+            .stdin(Stdio::null());
+        // Not PID 1's blocked mask: a signal must be able to end it.
+        let child = signals
+            .spawn(&mut cmd, super::user::setup_helper(signals))
             .context("cannot start zk-entry join")?;
         tracing::info!(
             "started zk-entry join (pid {}) to promote server {} once it serves",

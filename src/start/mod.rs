@@ -169,7 +169,7 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
         plan.exit_meanings(),
     );
     if let (Some(d), Some(file)) = (&plan.dynamic, &plan.settings.membership.super_password_file) {
-        d.spawn_joiner(plan.settings.ports.client, file)?;
+        d.spawn_joiner(plan.settings.ports.client, file, signals)?;
     }
     supervise::run(&child, signals)
 }

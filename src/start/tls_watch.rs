@@ -29,9 +29,8 @@ use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use super::files::{self, FileChange, Private};
 use super::paths::Guard;
 use super::tls;
-use super::user::{Privileges, RunAs};
+use super::user::{self, Privileges, RunAs};
 use crate::pid1::signals::Signals;
-use crate::sys::{self, ChildSetup};
 
 /// The longest wait between two looks at the Secret.
 const RECHECK: Duration = Duration::from_secs(60);
@@ -45,33 +44,29 @@ pub(crate) struct Watch {
     pub(crate) fqdn: String,
 }
 
-/// Start the helper as `run_as`; a failure is logged, not fatal (ZooKeeper runs on the current
-/// certificate, and the next start checks the Secret again).
-pub(crate) fn spawn(watch: &Watch, run_as: &RunAs, privileges: Privileges, signals: &Signals) {
+/// `zk-entry tls-watch` for `watch`, with `--check` for the one-off check.
+fn command(watch: &Watch, check: bool) -> Command {
     let mut cmd = Command::new("/proc/self/exe");
-    cmd.arg("tls-watch")
-        .arg("--tls_dir")
+    cmd.arg("tls-watch");
+    if check {
+        cmd.arg("--check");
+    }
+    cmd.arg("--tls_dir")
         .arg(&watch.tls_dir)
         .arg("--store")
         .arg(&watch.store)
         .arg("--fqdn")
         .arg(&watch.fqdn)
         .stdin(std::process::Stdio::null());
-    let credentials = match run_as {
-        RunAs::Switch(account) => Some(account.credentials()),
-        RunAs::Current { .. } => None,
-    };
+    cmd
+}
+
+/// Start the helper as `run_as`; a failure is logged, not fatal (ZooKeeper runs on the current
+/// certificate, and the next start checks the Secret again).
+pub(crate) fn spawn(watch: &Watch, run_as: &RunAs, privileges: Privileges, signals: &Signals) {
+    let mut cmd = command(watch, false);
     // The watcher runs as ZooKeeper does, and can gain no more than it.
-    sys::install_child_setup(
-        &mut cmd,
-        ChildSetup {
-            mask: signals.original,
-            credentials,
-            drop_bounding_set: privileges.drop_bounding_set,
-            no_new_privs: privileges.no_new_privs,
-        },
-    );
-    match cmd.spawn() {
+    match signals.spawn(&mut cmd, user::setup_as(run_as, privileges, signals)) {
         // Reaped by the supervision loop, which collects every child.
         Ok(child) => tracing::info!(
             "started the TLS watcher (pid {}) as {}: a changed {} is checked and, if good, reloaded by ZooKeeper",
@@ -100,23 +95,12 @@ pub(crate) fn check_once(watch: &Watch) -> anyhow::Result<String> {
 /// the TLS code and its allocations: its resident memory while supervising stays what it is
 /// without TLS. The child's refusal becomes this start's refusal, word for word.
 pub(crate) fn check_in_child(watch: &Watch, signals: &Signals) -> anyhow::Result<tls::Material> {
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.args(["tls-watch", "--check", "--tls_dir"])
-        .arg(&watch.tls_dir)
-        .arg("--store")
-        .arg(&watch.store)
-        .arg("--fqdn")
-        .arg(&watch.fqdn)
-        .stdin(std::process::Stdio::null());
-    // Root, parsing files from a volume: it needs no privilege it could gain by exec.
-    let setup = ChildSetup {
-        mask: signals.original,
-        credentials: None,
-        drop_bounding_set: false,
-        no_new_privs: true,
-    };
-    sys::install_child_setup(&mut cmd, setup);
-    let out = cmd.output().map_err(|e| anyhow::anyhow!("cannot run the TLS check (/proc/self/exe): {e}"))?;
+    let mut cmd = command(watch, true);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let out = signals
+        .spawn(&mut cmd, user::setup_helper(signals))
+        .and_then(|child| child.wait_with_output())
+        .map_err(|e| anyhow::anyhow!("cannot run the TLS check (/proc/self/exe): {e}"))?;
     if !out.status.success() {
         let text = String::from_utf8_lossy(&out.stderr);
         let line = text.lines().last().unwrap_or("the TLS check failed");

@@ -15,7 +15,8 @@ use nix::unistd::{Gid, Group, Uid, User};
 
 use super::settings::Supervision;
 use crate::exit;
-use crate::sys::Credentials;
+use crate::pid1::signals::Signals;
+use crate::sys::{ChildSetup, Credentials};
 
 /// The user the JVM runs as when `--user` is not given, as in Debian's package and the upstream
 /// images.
@@ -186,6 +187,27 @@ const CAP_SETPCAP: u32 = 8;
 /// Check, before anything is written, that zk-entry holds the capabilities a switch needs, and
 /// decide what the child keeps. Root without CAP_CHOWN, CAP_SETUID or CAP_SETGID (a
 /// securityContext that drops them) would otherwise write every file and fail only at the switch.
+/// How a child that runs as ZooKeeper does starts (the JVM, the TLS watcher): the signal mask
+/// zk-entry inherited, the user's credentials, and no way back to more privileges.
+pub(crate) fn setup_as(run_as: &RunAs, privileges: Privileges, signals: &Signals) -> ChildSetup {
+    ChildSetup {
+        mask: signals.original,
+        credentials: match run_as {
+            RunAs::Switch(account) => Some(account.credentials()),
+            RunAs::Current { .. } => None,
+        },
+        drop_bounding_set: privileges.drop_bounding_set,
+        no_new_privs: privileges.no_new_privs,
+    }
+}
+
+/// How one of zk-entry's own short-lived helpers starts (the TLS check, `zk-entry join`): with
+/// zk-entry's credentials, which it needs to read root-only secrets, the inherited signal mask
+/// (so a signal can end it), and no privilege it could gain by exec.
+pub(crate) fn setup_helper(signals: &Signals) -> ChildSetup {
+    ChildSetup { mask: signals.original, credentials: None, drop_bounding_set: false, no_new_privs: true }
+}
+
 pub(crate) fn privileges(run_as: &RunAs, keep: bool) -> anyhow::Result<Privileges> {
     let RunAs::Switch(account) = run_as else {
         return Ok(Privileges { no_new_privs: !keep, drop_bounding_set: false });
