@@ -855,9 +855,11 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
     e.wait_serving(&[0, 1], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
     let zookeeper_log =
         |o: usize| fs::read_to_string(e.pod_dir(o).join("logs/container.out")).unwrap_or_default();
+    // Which of the two logs zk-2's failed handshakes depends on who dials whom in the election
+    // and on its back-off: one is enough (seen in a CI run: zk-0 logged it, zk-1 not in 90 s).
     let refused = wait_for(SERVE_LIMIT, || {
         (0..2)
-            .all(|o| {
+            .any(|o| {
                 zookeeper_log(o).contains("PKIX path building failed")
                     || zookeeper_log(o).contains("certificate_unknown")
             })
@@ -865,7 +867,7 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
     });
     assert!(
         refused.is_some(),
-        "the servers' logs do not show zk-2 refused:\n{}\n{}",
+        "no server's log shows zk-2 refused:\n{}\n{}",
         zookeeper_log(0),
         zookeeper_log(1)
     );
