@@ -445,14 +445,16 @@ fn sasl_quorum_refuses_a_wrong_password_while_the_ensemble_serves_and_clients_mu
     e.wait_serving(&[0, 1], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
     let zookeeper_log =
         |o: usize| fs::read_to_string(e.pod_dir(o).join("logs/container.out")).unwrap_or_default();
+    // One server's log is enough: which one sees zk-2's attempts depends on the election's
+    // dialling and back-off (as for the TLS refusal below).
     let refused = wait_for(SERVE_LIMIT, || {
         (0..2)
-            .all(|o| {
+            .any(|o| {
                 zookeeper_log(o).contains("SaslQuorumAuthServer@128] - Failed to authenticate using SASL")
             })
             .then_some(())
     });
-    assert!(refused.is_some(), "the servers' logs do not show zk-2 refused: {}{}", e.log(0), e.log(1));
+    assert!(refused.is_some(), "no server's log shows zk-2 refused: {}{}", e.log(0), e.log(1));
     assert!(!e.ready(2, true), "zk-2 with the wrong password serves: {}", e.log(2));
     assert!(e.exited(2).is_none(), "zk-2 keeps running, as ZooKeeper does");
 
