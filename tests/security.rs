@@ -411,6 +411,23 @@ fn zkcli_session_env(
     format!("{}{}", stdout(&out), stderr(&out))
 }
 
+/// zk-0's or zk-1's ZooKeeper log shows zk-2 refused (one of `signs`), within [`SERVE_LIMIT`].
+/// One log is enough: which server sees zk-2's attempts depends on who dials whom in the
+/// election and on its back-off (a CI run saw only zk-0 log a TLS refusal in 90 s).
+fn assert_zk2_refused(e: &support::ensemble::Ensemble, signs: &[&str]) {
+    let zookeeper_log =
+        |o: usize| fs::read_to_string(e.pod_dir(o).join("logs/container.out")).unwrap_or_default();
+    let refused = wait_for(SERVE_LIMIT, || {
+        (0..2).any(|o| signs.iter().any(|sign| zookeeper_log(o).contains(sign))).then_some(())
+    });
+    assert!(
+        refused.is_some(),
+        "no server's log shows zk-2 refused:\n{}\n{}",
+        zookeeper_log(0),
+        zookeeper_log(1)
+    );
+}
+
 #[test]
 fn sasl_quorum_refuses_a_wrong_password_while_the_ensemble_serves_and_clients_must_authenticate() {
     use support::ensemble::{Ensemble, Launch, pod_ip};
@@ -443,18 +460,7 @@ fn sasl_quorum_refuses_a_wrong_password_while_the_ensemble_serves_and_clients_mu
     }
     // zk-0 and zk-1 (the same password) are a quorum and serve; zk-2 is refused.
     e.wait_serving(&[0, 1], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
-    let zookeeper_log =
-        |o: usize| fs::read_to_string(e.pod_dir(o).join("logs/container.out")).unwrap_or_default();
-    // One server's log is enough: which one sees zk-2's attempts depends on the election's
-    // dialling and back-off (as for the TLS refusal below).
-    let refused = wait_for(SERVE_LIMIT, || {
-        (0..2)
-            .any(|o| {
-                zookeeper_log(o).contains("SaslQuorumAuthServer@128] - Failed to authenticate using SASL")
-            })
-            .then_some(())
-    });
-    assert!(refused.is_some(), "no server's log shows zk-2 refused: {}{}", e.log(0), e.log(1));
+    assert_zk2_refused(&e, &["SaslQuorumAuthServer@128] - Failed to authenticate using SASL"]);
     assert!(!e.ready(2, true), "zk-2 with the wrong password serves: {}", e.log(2));
     assert!(e.exited(2).is_none(), "zk-2 keeps running, as ZooKeeper does");
 
@@ -855,24 +861,7 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
     }
     // zk-0 and zk-1 form a quorum over TLS; zk-2 (foreign CA) is refused and stays out.
     e.wait_serving(&[0, 1], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
-    let zookeeper_log =
-        |o: usize| fs::read_to_string(e.pod_dir(o).join("logs/container.out")).unwrap_or_default();
-    // Which of the two logs zk-2's failed handshakes depends on who dials whom in the election
-    // and on its back-off: one is enough (seen in a CI run: zk-0 logged it, zk-1 not in 90 s).
-    let refused = wait_for(SERVE_LIMIT, || {
-        (0..2)
-            .any(|o| {
-                zookeeper_log(o).contains("PKIX path building failed")
-                    || zookeeper_log(o).contains("certificate_unknown")
-            })
-            .then_some(())
-    });
-    assert!(
-        refused.is_some(),
-        "no server's log shows zk-2 refused:\n{}\n{}",
-        zookeeper_log(0),
-        zookeeper_log(1)
-    );
+    assert_zk2_refused(&e, &["PKIX path building failed", "certificate_unknown"]);
     assert!(!e.ready(2, true), "zk-2 with a foreign CA serves");
 
     // The quorum ports speak TLS with the pod's own certificate.
