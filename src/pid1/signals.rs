@@ -103,7 +103,11 @@ impl Signals {
     ) -> std::io::Result<std::process::Child> {
         sys::install_child_setup(cmd, setup);
         let spawned = cmd.spawn();
-        sys::block_signals(&self.handled)?;
+        // Whatever the spawn gave: a started child's handle must not be lost to an error here
+        // (the kernel refuses a valid mask for no reason it documents, so this only warns).
+        if let Err(e) = sys::block_signals(&self.handled) {
+            tracing::warn!("cannot block signals 32 and 33 again after starting a process: {e}");
+        }
         spawned
     }
 

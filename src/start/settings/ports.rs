@@ -19,6 +19,8 @@ pub(crate) struct Ports {
     pub(crate) election: u16,
     /// `None`: the AdminServer is off.
     pub(crate) admin: Option<AdminServer>,
+    /// `--secure_client_port`, which only exists with `--tls_dir`.
+    pub(crate) secure_client: Option<u16>,
 }
 
 impl Ports {
@@ -44,6 +46,7 @@ impl Ports {
             server: a.server_port.port()?,
             election: a.election_port.port()?,
             admin,
+            secure_client: a.tls_dir.as_ref().map(|_| a.secure_client_port.port()).transpose()?,
         };
         let mut named: Vec<(&Raw, u16)> = vec![
             (&a.client_port, ports.client),
@@ -52,6 +55,9 @@ impl Ports {
         ];
         if let (Some(raw), Some(admin)) = (&a.admin_server_port, &ports.admin) {
             named.push((raw, admin.port));
+        }
+        if let Some(port) = ports.secure_client {
+            named.push((&a.secure_client_port, port));
         }
         for (i, (raw_a, port)) in named.iter().enumerate() {
             if let Some((raw_b, _)) = named[i + 1..].iter().find(|(_, other)| other == port) {

@@ -125,7 +125,14 @@ impl Security {
             quorum_password_file: path(&a.quorum_password_file)?,
             client_sasl_users_dir: path(&a.client_sasl_users_dir)?,
             super_password_file: path(&a.super_password_file)?,
-            tls: a.tls_dir.as_ref().map(|dir| tls(dir, a, ports)).transpose()?,
+            // The secure port exists exactly with --tls_dir; Ports parsed it and checked it
+            // differs from the others (the ports' group owns that rule).
+            tls: a
+                .tls_dir
+                .as_ref()
+                .zip(ports.secure_client)
+                .map(|(dir, port)| tls(dir, a, port))
+                .transpose()?,
             set_file,
         };
         let given = set_keys
@@ -171,29 +178,13 @@ impl Security {
     }
 }
 
-/// `--tls_dir`, a secure client port that differs from the other ports, the quorum mode.
-fn tls(dir: &Raw, a: &StartInput, ports: &Ports) -> anyhow::Result<Tls> {
-    let port = &a.secure_client_port;
-    let secure_client_port = port.port()?;
+/// `--tls_dir`, its secure client port, the quorum mode, the plaintext port's fate.
+fn tls(dir: &Raw, a: &StartInput, secure_client_port: u16) -> anyhow::Result<Tls> {
     let modes = [("on", QuorumTls::On), ("accept", QuorumTls::Accept), ("both", QuorumTls::Both)];
     let quorum = match &a.quorum_tls {
         Some(raw) => raw.choice("is not a quorum TLS mode", "on, accept or both", &modes)?,
         None => QuorumTls::On,
     };
-    let mut others = vec![
-        ("--client_port", ports.client),
-        ("--server_port", ports.server),
-        ("--election_port", ports.election),
-    ];
-    if let Some(admin) = &ports.admin {
-        others.push(("--admin_server_port", admin.port));
-    }
-    if let Some((flag, _)) = others.iter().find(|(_, p)| *p == secure_client_port) {
-        return exit::usage(format!(
-            "{} and {flag} are both {secure_client_port}; each port must be different",
-            port.name
-        ));
-    }
     let plaintext_off = match &a.client_plaintext {
         Some(raw) => raw.choice(
             "is not a plaintext client port mode",
@@ -316,7 +307,7 @@ mod tests {
         );
         rejects(
             &["--tls_dir=/t", "--secure_client_port=2181"],
-            &["--secure_client_port and --client_port are both 2181"],
+            &["--client_port and --secure_client_port are both 2181"],
         );
         rejects(&["--tls_dir=t"], &["--tls_dir", "absolute"]);
         let mode = |flags: &[&str]| settings(flags).unwrap().security.tls.unwrap().quorum;
