@@ -2,11 +2,10 @@
 //! digest ZooKeeper's `DigestAuthenticationProvider.superDigest` expects, and never written to
 //! a log, a command line or `--dry-run`'s report.
 
-use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use crate::start::sasl::SUPER_USER;
 use crate::start::secrets;
@@ -49,15 +48,12 @@ pub(crate) fn read_small_file(path: &Path, cap: u64) -> anyhow::Result<String> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    let meta = file.metadata().with_context(|| format!("cannot stat {}", path.display()))?;
-    if !meta.is_file() {
-        bail!("{} is not a regular file", path.display());
-    }
-    if meta.len() > cap {
-        bail!("{} holds {} bytes, more than the {cap} expected", path.display(), meta.len());
-    }
-    let mut bytes = Vec::new();
-    file.take(cap + 1).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::start::files::read_capped(file, cap).map_err(|refusal| match refusal {
+        crate::start::files::Capped::Io(e) => {
+            anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
+        }
+        refusal => anyhow::anyhow!("{} {}", path.display(), refusal.describe(cap)),
+    })?;
     String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
 }
 

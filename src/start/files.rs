@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sys::stat::{Mode, SFlag};
+use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Uid};
 
 use super::paths::{self, Guard, OpenDir, io_error};
@@ -168,40 +168,69 @@ fn read_in(dir: &OpenDir, name: &OsStr) -> anyhow::Result<Existing> {
         Err(Errno::ELOOP) => return Ok(Existing::Link),
         Err(e) => return Err(io_error(e, "read", &path)),
     };
-    let st = nix::sys::stat::fstat(&fd).map_err(|e| io_error(e, "examine", &path))?;
-    let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
-    if kind != SFlag::S_IFREG {
-        anyhow::bail!(
-            "refusing to read {}: it is {}, not a regular file; delete it (zk-entry writes the file itself)",
+    match read_capped(fs::File::from(fd), MAX_READ) {
+        Ok(bytes) => Ok(Existing::Contents(bytes)),
+        Err(Capped::Io(e)) => io_context(Err(e), "read", &path),
+        Err(refusal) => anyhow::bail!(
+            "refusing to read {}: it {}; delete it (zk-entry writes the file itself)",
             path.display(),
-            kind_name(kind)
-        );
+            refusal.describe(MAX_READ)
+        ),
     }
-    if st.st_size as u64 > MAX_READ {
-        anyhow::bail!(
-            "refusing to read {}: it holds {} bytes, more than the {MAX_READ} zk-entry reads; delete it (zk-entry writes the file itself)",
-            path.display(),
-            st.st_size
-        );
-    }
-    let mut bytes = Vec::new();
-    // take(): the size may grow between fstat and the read.
-    io_context(fs::File::from(fd).take(MAX_READ + 1).read_to_end(&mut bytes), "read", &path)?;
-    if bytes.len() as u64 > MAX_READ {
-        anyhow::bail!("refusing to read {}: it grows beyond {MAX_READ} bytes", path.display());
-    }
-    Ok(Existing::Contents(bytes))
 }
 
-fn kind_name(kind: SFlag) -> &'static str {
-    match kind {
-        SFlag::S_IFDIR => "a directory",
-        SFlag::S_IFIFO => "a FIFO",
-        SFlag::S_IFCHR => "a character device",
-        SFlag::S_IFBLK => "a block device",
-        SFlag::S_IFSOCK => "a socket",
-        _ => "a special file",
+/// Why [`read_capped`] read nothing.
+#[derive(Debug)]
+pub(crate) enum Capped {
+    /// Not a regular file: what it is instead (`a FIFO`, `a directory`...).
+    NotRegular(&'static str),
+    /// More bytes than allowed: its size, or `None` when it grew while being read.
+    TooLarge(Option<u64>),
+    Io(io::Error),
+}
+
+impl Capped {
+    /// `is a FIFO, not a regular file`, `holds 5000 bytes, more than the 4096 allowed`: to follow
+    /// "it" in a caller's message.
+    pub(crate) fn describe(&self, max: u64) -> String {
+        match self {
+            Capped::NotRegular(kind) => format!("is {kind}, not a regular file"),
+            Capped::TooLarge(Some(size)) => format!("holds {size} bytes, more than the {max} zk-entry reads"),
+            Capped::TooLarge(None) => format!("grows beyond the {max} bytes zk-entry reads"),
+            Capped::Io(e) => format!("cannot be read: {e}"),
+        }
     }
+}
+
+/// The bytes of an opened file that must be a regular file of at most `max` bytes. The one
+/// check behind every file zk-entry reads from a volume (configuration, `myid`, secrets,
+/// certificates, the dynamic membership): opened by the caller as its place demands (relative to
+/// a directory, with or without following a link, always non-blocking so a FIFO cannot hang
+/// the start), checked here, and never read past `max`.
+pub(crate) fn read_capped(file: fs::File, max: u64) -> Result<Vec<u8>, Capped> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = file.metadata().map_err(Capped::Io)?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        return Err(Capped::NotRegular(match () {
+            _ if kind.is_dir() => "a directory",
+            _ if kind.is_fifo() => "a FIFO",
+            _ if kind.is_char_device() => "a character device",
+            _ if kind.is_block_device() => "a block device",
+            _ if kind.is_socket() => "a socket",
+            _ => "a special file",
+        }));
+    }
+    if meta.len() > max {
+        return Err(Capped::TooLarge(Some(meta.len())));
+    }
+    let mut bytes = Vec::new();
+    // take(): the size may grow between the stat and the read.
+    file.take(max + 1).read_to_end(&mut bytes).map_err(Capped::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(Capped::TooLarge(None));
+    }
+    Ok(bytes)
 }
 
 fn read_existing(path: &Path, guard: &Guard) -> anyhow::Result<Existing> {

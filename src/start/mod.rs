@@ -15,7 +15,7 @@
 
 mod der;
 mod dynamic;
-mod files;
+pub(crate) mod files;
 mod identity;
 mod jvm;
 mod memory;

@@ -12,9 +12,10 @@
 //! FIFO planted in its place cannot hang the start.
 
 use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+use super::files;
 
 /// What a secret value shows as wherever zk-entry prints it.
 pub(crate) const REDACTED: &str = "<redacted>";
@@ -78,20 +79,14 @@ pub(crate) fn read_bounded(what: &str, path: &Path, max: u64) -> anyhow::Result<
             )),
             _ => fail(format!("cannot open: {e}; mount the Secret there or fix the path")),
         })?;
-    let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
-    if !meta.is_file() {
-        return Err(fail("is not a regular file; expected a file holding the secret".into()));
-    }
-    if meta.len() > max {
-        return Err(fail(format!("is {} bytes; expected at most {max}", meta.len())));
-    }
-    let mut bytes = Vec::new();
-    // Bounded again while reading: the size can change between fstat and read.
-    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| fail(format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > max {
-        return Err(fail(format!("holds more than {max} bytes")));
-    }
-    Ok(bytes)
+    files::read_capped(file, max).map_err(|refusal| match refusal {
+        files::Capped::NotRegular(_) => {
+            fail("is not a regular file; expected a file holding the secret".into())
+        }
+        files::Capped::TooLarge(Some(size)) => fail(format!("is {size} bytes; expected at most {max}")),
+        files::Capped::TooLarge(None) => fail(format!("holds more than {max} bytes")),
+        files::Capped::Io(e) => fail(format!("cannot read: {e}")),
+    })
 }
 
 #[cfg(test)]
