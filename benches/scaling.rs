@@ -119,8 +119,8 @@ fn round(bin: &Path) -> Round {
     std::thread::sleep(Duration::from_millis(500));
     let leader_gap = writer.take_gap();
     let writes = writer.stop();
-    let present = written(&client, 0);
-    assert!(writes.acknowledged.iter().all(|n| present.contains(n)), "an acknowledged write was lost");
+    let lost = lacking(&client, 0, &writes.acknowledged);
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     Round { all_voting, serving_to_voting, join_gap, remove_gap, leader_gap, rss }
 }
 

@@ -220,6 +220,7 @@ fn rolling_restart_loses_no_acknowledged_write() {
 
     let present: BTreeSet<u32> = client
         .children(&all, "/roll")
+        .unwrap_or_else(|why| panic!("{why}"))
         .iter()
         .filter_map(|name| name.strip_prefix('w')?.parse().ok())
         .collect();

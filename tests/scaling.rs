@@ -138,8 +138,7 @@ fn three_five_three_five_loses_no_acknowledged_write() {
     let Writes { acknowledged, refused, longest_gap } = writer.stop();
     assert!(acknowledged.len() >= 100, "too few writes to prove anything: {acknowledged:?}");
     for ordinal in 0..5 {
-        let present = written(&client, ordinal);
-        let lost: Vec<u32> = acknowledged.iter().copied().filter(|n| !present.contains(n)).collect();
+        let lost = lacking(&client, ordinal, &acknowledged);
         assert!(lost.is_empty(), "zk-{ordinal} lacks acknowledged writes {lost:?}");
     }
     for ordinal in 0..5 {
@@ -212,8 +211,7 @@ fn resize_refuses_without_quorum_and_removes_the_leader() {
     std::thread::sleep(Duration::from_millis(500));
     let writes = writer.stop();
     assert!(leader(&mut e, 0..2).is_some(), "no leader after the old one left");
-    let present = written(&client, 0);
-    let lost: Vec<u32> = writes.acknowledged.iter().copied().filter(|n| !present.contains(n)).collect();
+    let lost = lacking(&client, 0, &writes.acknowledged);
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     eprintln!("removing the leader: longest write gap {gap:?}; {}", stderr(&out).trim());
 }
@@ -331,8 +329,7 @@ fn three_to_seven_in_one_step_keeps_the_quorum() {
         .unwrap_or_else(|why| panic!("{why}{}", e.log(6)));
     let gap = writer.take_gap();
     let writes = writer.stop();
-    let present = written(&client, 6);
-    let lost: Vec<u32> = writes.acknowledged.iter().copied().filter(|n| !present.contains(n)).collect();
+    let lost = lacking(&client, 6, &writes.acknowledged);
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     assert!(gap < Duration::from_secs(5), "writes stopped for {gap:?}");
     eprintln!(
@@ -366,8 +363,7 @@ fn a_static_ensemble_moves_to_dynamic_by_a_rolling_restart() {
     e.start_flags(3, DYNAMIC);
     wait_voters(&mut e, 0, &[1, 2, 3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
     let writes = writer.stop();
-    let present = written(&client, 3);
-    let lost: Vec<u32> = writes.acknowledged.iter().copied().filter(|n| !present.contains(n)).collect();
+    let lost = lacking(&client, 3, &writes.acknowledged);
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     eprintln!(
         "static -> dynamic: {} writes, longest gap {:?}, {} refused",

@@ -159,9 +159,28 @@ impl Writer {
     }
 }
 
-/// The children of `/w` as pod `ordinal` serves them.
-pub fn written(client: &Client, ordinal: usize) -> BTreeSet<u32> {
-    client.children(&only(ordinal), "/w").iter().filter_map(|name| name.parse().ok()).collect()
+/// How long a member may take to show every acknowledged write.
+const READ_LIMIT: Duration = Duration::from_secs(30);
+
+/// The acknowledged writes that pod `ordinal` lacks under `/w`. Asked again for up to
+/// [`READ_LIMIT`] before anything counts as lost: a member just promoted to a voter re-syncs and
+/// serves again a moment later, and a new session on a follower may not see the last commits yet.
+/// No listing at all within the limit fails the test with zkCli's reason: that is not a loss.
+pub fn lacking(client: &Client, ordinal: usize, acknowledged: &[u32]) -> Vec<u32> {
+    let started = Instant::now();
+    loop {
+        let last = client.children(&only(ordinal), "/w").map(|names| {
+            let present: BTreeSet<u32> = names.iter().filter_map(|name| name.parse().ok()).collect();
+            acknowledged.iter().copied().filter(|n| !present.contains(n)).collect::<Vec<u32>>()
+        });
+        match last {
+            Ok(lost) if lost.is_empty() || started.elapsed() > READ_LIMIT => return lost,
+            Err(why) if started.elapsed() > READ_LIMIT => panic!("zk-{ordinal} never listed /w: {why}"),
+            Ok(lost) => eprintln!("zk-{ordinal} lacks {} acknowledged writes yet; asking again", lost.len()),
+            Err(why) => eprintln!("zk-{ordinal}: {why}; asking again"),
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// `kubectl exec zk-0 -- zk-entry resize N`.

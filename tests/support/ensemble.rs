@@ -449,18 +449,27 @@ impl Client {
     }
 
     /// The children of `path` as `ls` prints them (`[a, b]`), read through `servers`.
-    pub fn children(&self, servers: &str, path: &str) -> Vec<String> {
+    pub fn children(&self, servers: &str, path: &str) -> Result<Vec<String>, String> {
         let out = self.zkcli(servers, &["ls", path]);
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .rev()
-            .find(|l| l.starts_with('['))
-            .unwrap_or("[]")
-            .trim_matches(|c| c == '[' || c == ']')
-            .split(", ")
-            .filter(|name| !name.is_empty())
-            .map(str::to_string)
-            .collect()
+        let text = String::from_utf8_lossy(&out.stdout);
+        // An empty list is an answer; no list at all (a server that does not serve) is not.
+        match text.lines().rev().find(|l| l.starts_with('[')) {
+            Some(listing) if out.status.success() => Ok(listing
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(", ")
+                .filter(|name| !name.is_empty())
+                .map(str::to_string)
+                .collect()),
+            _ => {
+                let all = format!("{text}{}", String::from_utf8_lossy(&out.stderr));
+                let tail: Vec<&str> = all.lines().rev().take(3).collect();
+                Err(format!(
+                    "zkCli ls {path} through {servers} gave no listing ({:?}): {}",
+                    out.status.code(),
+                    tail.join(" | ")
+                ))
+            }
+        }
     }
 
     /// The data of `path` as `get` prints it (its first line), read through `servers`.
