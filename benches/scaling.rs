@@ -92,7 +92,7 @@ fn round(bin: &Path) -> Round {
     let join_gap = writer.take_gap();
     let rss = (rss_kib(e.pid1(0)), rss_kib(e.pid1(3)));
 
-    let out = resize(&mut e, "3");
+    let out = resize(&mut e, &["3"]);
     assert!(out.status.success(), "resize 3: {}", support::stderr(&out));
     std::thread::sleep(Duration::from_millis(300));
     let remove_gap = writer.take_gap();
@@ -114,7 +114,7 @@ fn round(bin: &Path) -> Round {
     assert_eq!(leader(&mut e, 0..3), Some(2), "could not make zk-2 lead");
     std::thread::sleep(Duration::from_millis(500));
     writer.take_gap();
-    let out = resize(&mut e, "2");
+    let out = resize(&mut e, &["2"]);
     assert!(out.status.success(), "resize 2: {}", support::stderr(&out));
     std::thread::sleep(Duration::from_millis(500));
     let leader_gap = writer.take_gap();

@@ -65,9 +65,13 @@ enum Command {
 /// Flags of `zk-entry resize`.
 #[derive(Debug, Clone, Args)]
 struct ResizeArgs {
-    /// The number of voting members to keep: ordinals 0 to N-1 stay
+    /// The number of members to keep: ordinals 0 to N-1 stay
     #[arg(value_name = "N")]
     size: String,
+
+    /// How many of them, the highest ordinals, are observers [default: the number recorded, else 0]
+    #[arg(long = "observers", value_name = "K")]
+    observers: Option<String>,
 
     #[command(flatten)]
     authorised: AuthorisedArgs,
@@ -89,6 +93,14 @@ struct JoinArgs {
     /// This server's participant line, server.N=HOST:QUORUM:ELECTION:participant;CLIENT
     #[arg(long = "line", value_name = "LINE")]
     line: String,
+
+    /// The shape to record when the ensemble has none: start's --servers
+    #[arg(long = "size", value_name = "N")]
+    size: String,
+
+    /// ... and start's --observers
+    #[arg(long = "observers", value_name = "K")]
+    observers: String,
 }
 
 /// The commands that change the membership: where they reach it, and the super user's secret.
@@ -636,6 +648,7 @@ pub(crate) struct AuthorisedInput {
 /// `zk-entry resize` as typed.
 pub(crate) struct ResizeInput {
     pub(crate) size: Raw,
+    pub(crate) observers: Option<Raw>,
     pub(crate) authorised: AuthorisedInput,
 }
 
@@ -643,6 +656,8 @@ pub(crate) struct ResizeInput {
 pub(crate) struct JoinInput {
     pub(crate) authorised: AuthorisedInput,
     pub(crate) line: Raw,
+    pub(crate) size: Raw,
+    pub(crate) observers: Raw,
 }
 
 /// `zk-entry metrics` as typed.
@@ -747,11 +762,14 @@ pub(crate) fn parse(
         Command::Members(args) => Invocation::Members(named.ensemble(args.ensemble)),
         Command::Resize(args) => Invocation::Resize(ResizeInput {
             size: named.raw("size", args.size),
+            observers: named.optional("observers", args.observers),
             authorised: named.authorised(args.authorised),
         }),
         Command::Leave(args) => Invocation::Leave(named.authorised(args.authorised)),
         Command::Join(args) => Invocation::Join(JoinInput {
             line: named.raw("line", args.line),
+            size: named.raw("size", args.size),
+            observers: named.raw("observers", args.observers),
             authorised: named.authorised(args.authorised),
         }),
     })

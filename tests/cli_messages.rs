@@ -69,6 +69,14 @@ const MESSAGES: &[(&[&str], &str)] = &[
         "zk-entry: N: '0' is out of range; expected a whole number from 1 to 255",
     ),
     (
+        &["resize", "3", "--observers=3", "--super_password_file=/p"],
+        "zk-entry: --observers: '3' is out of range; expected a whole number from 0 to 2",
+    ),
+    (
+        &["start", "--reconfig", "--super_password_file=/p", "--servers=3", "--observers=2"],
+        "zk-entry: --observers: '2' leaves only 1 voting member of --servers 3; --reconfig keeps at least 2; expected 0 to 1",
+    ),
+    (
         &["members", "--server=zk-0"],
         "zk-entry: --server: 'zk-0' has no port; expected HOST:PORT, or several comma-separated, e.g. 127.0.0.1:2181",
     ),

@@ -104,13 +104,15 @@ fn three_five_three_five_loses_no_acknowledged_write() {
     );
     e.wait_serving(&[3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
     for ordinal in 3..5 {
-        let said = wait_for(Duration::from_secs(10), || e.log(ordinal).contains("votes").then_some(()));
+        let said = wait_for(Duration::from_secs(10), || {
+            e.log(ordinal).contains("serves as participant").then_some(())
+        });
         let log = e.log(ordinal);
         assert!(said.is_some() && log.contains("as an observer"), "{log}");
     }
 
     // 5 → 3: resize first, then the scale-down deletes the pods.
-    let out = resize(&mut e, "3");
+    let out = resize(&mut e, &["3"]);
     assert!(out.status.success(), "resize 3: {}{}", stderr(&out), e.log(0));
     eprintln!(
         "5 -> 3: resize took its share; longest write gap {:?}; {}",
@@ -151,6 +153,82 @@ fn three_five_three_five_loses_no_acknowledged_write() {
     );
 }
 
+/// Observers in a dynamic ensemble, with a writer running throughout: `--servers=4
+/// --observers=1` forms with zk-3 observing (Ready as one); `resize 4 --observers=2` demotes
+/// zk-2; `resize 5 --observers=2` promotes zk-2 again and records the shape, so the new zk-4
+/// joins as an observer and stays one; `resize 3` with the two recorded observers would leave
+/// one voter and is refused, changing nothing; `resize 3 --observers=0` removes both observers.
+/// No acknowledged write is lost on any member.
+#[test]
+fn dynamic_observers_follow_the_recorded_shape() {
+    const P: &str = "participant";
+    const O: &str = "observer";
+    let (_turn, mut e) = ensemble(5);
+    give_secret(&e);
+    let flags: Vec<&str> = [DYNAMIC, &["--servers=4", "--observers=1"]].concat();
+    for ordinal in 0..4 {
+        e.start_flags(ordinal, &flags);
+    }
+    e.wait_serving(&[0, 1, 2, 3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    let settle = |e: &mut Ensemble, want: &[(u64, &str)]| {
+        wait_members(e, 0, want, SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(0)));
+    };
+    settle(&mut e, &[(1, P), (2, P), (3, P), (4, O)]);
+    let serves_as = |e: &mut Ensemble, ordinal: usize, mode: &str| {
+        let found = wait_for(SERVE_LIMIT, || {
+            (e.four_letter(ordinal, "srvr").contains(&format!("Mode: {mode}\n")) && e.ready(ordinal, true))
+                .then_some(())
+        });
+        assert!(found.is_some(), "zk-{ordinal} never served as {mode}, Ready: {}", e.log(ordinal));
+    };
+    serves_as(&mut e, 3, "observer");
+
+    let client = e.client();
+    let first = wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/w", ""]).ok());
+    assert!(first.is_some(), "no write acknowledged: {}", e.log(0));
+    let writer = Writer::start(client, (0..2).map(only).collect());
+    std::thread::sleep(Duration::from_millis(300));
+    writer.take_gap();
+
+    let out = resize(&mut e, &["4", "--observers=2"]);
+    assert!(out.status.success(), "resize 4 --observers=2: {}", stderr(&out));
+    settle(&mut e, &[(1, P), (2, P), (3, O), (4, O)]);
+    serves_as(&mut e, 2, "observer");
+    let demote_gap = writer.take_gap();
+
+    let out = resize(&mut e, &["5", "--observers=2"]);
+    assert!(out.status.success(), "resize 5 --observers=2: {}", stderr(&out));
+    settle(&mut e, &[(1, P), (2, P), (3, P), (4, O)]);
+    let promote_gap = writer.take_gap();
+    e.start_flags(4, &flags);
+    settle(&mut e, &[(1, P), (2, P), (3, P), (4, O), (5, O)]);
+    serves_as(&mut e, 4, "observer");
+    let settled = wait_for(SERVE_LIMIT, || e.log(4).contains("serves as observer").then_some(()));
+    assert!(settled.is_some(), "zk-4's join never settled: {}", e.log(4));
+    settle(&mut e, &[(1, P), (2, P), (3, P), (4, O), (5, O)]);
+    let join_gap = writer.take_gap();
+
+    let out = resize(&mut e, &["3"]);
+    let line = stderr(&out);
+    assert!(!out.status.success() && line.lines().count() == 1, "{line}");
+    assert!(line.contains("would leave 1 voting member") && line.contains("nothing changed"), "{line}");
+    let out = resize(&mut e, &["3", "--observers=0"]);
+    assert!(out.status.success(), "resize 3 --observers=0: {}", stderr(&out));
+    settle(&mut e, &[(1, P), (2, P), (3, P)]);
+    let remove_gap = writer.take_gap();
+
+    let writes = writer.stop();
+    assert!(writes.acknowledged.len() >= 100, "too few writes to prove anything: {writes:?}");
+    for ordinal in 0..3 {
+        let lost = lacking(&e.client(), ordinal, &writes.acknowledged);
+        assert!(lost.is_empty(), "zk-{ordinal} lacks acknowledged writes {lost:?}");
+    }
+    eprintln!(
+        "dynamic observers: {} writes acknowledged, all on every member; longest write gaps: demote {demote_gap:?}, promote {promote_gap:?}, observer joins {join_gap:?}, two observers removed {remove_gap:?}",
+        writes.acknowledged.len()
+    );
+}
+
 /// A dynamic ensemble of `size` pods, the first three voting and `/w` written.
 fn three_voters(size: usize) -> (std::sync::MutexGuard<'static, ()>, Ensemble, Client) {
     let (turn, mut e) = ensemble(size);
@@ -172,7 +250,7 @@ fn resize_refuses_without_quorum_and_removes_the_leader() {
     // No quorum: two of three pods gone.
     e.delete(1);
     e.delete(2);
-    let out = resize(&mut e, "1");
+    let out = resize(&mut e, &["1"]);
     assert!(!out.status.success(), "resize without quorum succeeded: {}", stdout(&out));
     let line = stderr(&out);
     assert!(line.starts_with("zk-entry: ") && line.contains("quorum") && line.lines().count() == 1, "{line}");
@@ -182,11 +260,12 @@ fn resize_refuses_without_quorum_and_removes_the_leader() {
     e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
     wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(5))
         .unwrap_or_else(|why| panic!("refused resize changed the membership: {why}"));
-    let out = client.zkcli(&only(0), &["stat", "/zk-entry-size"]);
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("does not exist")
-            || String::from_utf8_lossy(&out.stdout).contains("does not exist"),
-        "a refused resize left its record"
+    // The shape is the one the members' `join` recorded from their flags.
+    let recorded = wait_for(Duration::from_secs(10), || client.get(&only(0), "/zk-entry-size"));
+    assert_eq!(
+        recorded.as_deref(),
+        Some("size=3 observers=0 version=0"),
+        "a refused resize changed the record"
     );
 
     // Make zk-2 lead (restart the others until it does), then remove it with resize 2.
@@ -204,7 +283,7 @@ fn resize_refuses_without_quorum_and_removes_the_leader() {
     let writer = Writer::start(client, (0..2).map(only).collect());
     std::thread::sleep(Duration::from_millis(500));
     writer.take_gap();
-    let out = resize(&mut e, "2");
+    let out = resize(&mut e, &["2"]);
     assert!(out.status.success(), "resize 2: {}", stderr(&out));
     let gap = writer.take_gap();
     wait_voters(&mut e, 0, &[1, 2], Duration::from_secs(5)).unwrap_or_else(|why| panic!("{why}"));
@@ -231,9 +310,9 @@ fn removed_members_never_form_a_quorum_of_their_own() {
     wait_voters(&mut e, 0, &[1, 2, 3, 4, 5], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
     client.write(&only(3), &["create", "/w/five", ""]).unwrap();
 
-    let out = resize(&mut e, "1");
+    let out = resize(&mut e, &["1"]);
     assert!(!out.status.success() && stderr(&out).contains("keeps at least 2"), "resize 1: {}", stderr(&out));
-    let out = resize(&mut e, "3");
+    let out = resize(&mut e, &["3"]);
     assert!(out.status.success(), "resize 3: {}", stderr(&out));
     wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(5)).unwrap_or_else(|why| panic!("{why}"));
     client.write(&only(0), &["create", "/w/three", ""]).unwrap();
@@ -298,6 +377,12 @@ fn joiners_converge_after_a_kill_and_wait_for_dns() {
     e.start_flags(3, DYNAMIC);
     wait_voters(&mut e, 0, &[1, 2, 3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
     e.wait_serving(&[3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    // Promoted: `join` took the pod's joining note away, and the voter is Ready.
+    let settled = wait_for(Duration::from_secs(10), || {
+        (!e.exec(3, &["test", "-e", "/tmp/zk-entry.joining"]).status.success() && e.ready(3, true))
+            .then_some(())
+    });
+    assert!(settled.is_some(), "zk-3 kept its joining note or is not Ready: {}", e.log(3));
 
     // zk-4's cluster DNS does not know its peers yet.
     let hosts = e.pod_dir(4).join("etc/hosts");
@@ -389,6 +474,11 @@ fn leave_removes_only_what_a_resize_meant_to_remove() {
     assert!(out.status.success() && stderr(&out).contains("stays a member"), "{}", stderr(&out));
     wait_voters(&mut e, 0, &[1, 2, 3, 4], Duration::from_secs(2)).unwrap_or_else(|why| panic!("{why}"));
 
+    // The members' `join` recorded the start flags' shape; replace it by one as an interrupted
+    // `resize 3` leaves it (any client may delete it: `/` is world-writable, docs/design.md).
+    let recorded = wait_for(Duration::from_secs(10), || client.get(&only(0), "/zk-entry-size"));
+    assert_eq!(recorded.as_deref(), Some("size=3 observers=0 version=0"));
+    client.write(&only(0), &["delete", "/zk-entry-size"]).unwrap();
     client.write(&only(0), &["create", "/zk-entry-size", "size=3 version=ffffffffffff"]).unwrap();
     let out = leave(&mut e, 2);
     assert!(out.status.success() && stderr(&out).contains("stays a member"), "{}", stderr(&out));

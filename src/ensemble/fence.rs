@@ -1,5 +1,8 @@
-//! The size `zk-entry resize` recorded, so a removed pod that restarts before `kubectl scale`
-//! deletes it does not join again, while a pod that scaling up creates later does.
+//! The ensemble's recorded shape: the size `zk-entry resize` asked for, so a removed pod that
+//! restarts before `kubectl scale` deletes it does not join again while a pod that scaling up
+//! creates later does; and how many of the highest ordinals below that size are observers, so
+//! every member knows the role it is meant to have ([`Fence::role`]). The first member to serve
+//! records the shape of its start flags; only `resize` changes it.
 //!
 //! The two are told apart by the pod's own age, not by its volume (a StatefulSet keeps the
 //! volumes of removed ordinals, so a new zk-3 may find the old zk-3's data): at its first start a
@@ -16,33 +19,58 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use super::secret::read_small_file;
+use crate::zk::config::Role;
 use crate::zk::session::{KeeperError, Session};
 
 /// Where the recorded size lives in the ensemble (readable by all, changed by the super user).
 pub(crate) const SIZE_ZNODE: &str = "/zk-entry-size";
 /// The pod-lifetime note of the membership version this pod first saw.
 pub(crate) const POD_MARKER: &str = "/tmp/zk-entry.pod";
+/// Present while this pod's server is a joiner not yet promoted: `start` leaves it, `join`
+/// takes it away, `ready --quorum` fails an observer while it is there. Like the other note, a
+/// convenience: forging or removing it changes only what readiness reports.
+pub(crate) const JOINING_NOTE: &str = "/tmp/zk-entry.joining";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Fence {
     /// Ordinals from this one up were removed.
     pub(crate) size: u64,
+    /// The highest this many ordinals below `size` are observers.
+    pub(crate) observers: u64,
     /// The membership version the resize ended at.
     pub(crate) version: u64,
 }
 
 impl Fence {
     fn text(self) -> String {
-        format!("size={} version={:x}\n", self.size, self.version)
+        format!("size={} observers={} version={:x}\n", self.size, self.observers, self.version)
+    }
+
+    /// The role the member at `ordinal` is meant to have. Ordinals beyond the recorded size
+    /// (pods a scale-up added without a resize) vote, as they do in an ensemble without
+    /// observers: growing needs no extra step.
+    pub(crate) fn role(self, ordinal: u64) -> Role {
+        let first_observer = self.size.saturating_sub(self.observers);
+        if (first_observer..self.size).contains(&ordinal) { Role::Observer } else { Role::Participant }
     }
 
     fn parse(text: &str) -> anyhow::Result<Fence> {
         let field = |key: &str| text.split_whitespace().find_map(|w| w.strip_prefix(key));
         let size = field("size=").and_then(|v| v.parse().ok());
         let version = field("version=").and_then(|v| u64::from_str_radix(v, 16).ok());
-        match (size, version) {
-            (Some(size), Some(version)) => Ok(Fence { size, version }),
-            _ => bail!("{SIZE_ZNODE} holds '{}', not size=N and version=HEX", text.escape_debug()),
+        // Records written before observers could be resized have none.
+        let observers = match field("observers=") {
+            None => Some(0),
+            Some(v) => v.parse().ok(),
+        };
+        match (size, observers, version) {
+            (Some(size), Some(observers), Some(version)) if observers < size => {
+                Ok(Fence { size, observers, version })
+            }
+            _ => bail!(
+                "{SIZE_ZNODE} holds '{}', not size=N observers=K (below N) version=HEX",
+                text.escape_debug()
+            ),
         }
     }
 
@@ -52,6 +80,17 @@ impl Fence {
             Ok(data) => Fence::parse(&String::from_utf8_lossy(&data.bytes)).map(Some),
             Err(e) if KeeperError::of(&e) == Some(KeeperError::NO_NODE) => Ok(None),
             Err(e) => Err(e).context(format!("cannot read {SIZE_ZNODE}")),
+        }
+    }
+
+    /// Record it unless a shape is recorded already; the one that is recorded afterwards.
+    pub(crate) fn create(self, session: &mut Session) -> anyhow::Result<Fence> {
+        match session.create(SIZE_ZNODE, self.text().as_bytes()) {
+            Ok(()) => Ok(self),
+            Err(e) if KeeperError::of(&e) == Some(KeeperError::NODE_EXISTS) => {
+                Fence::read(session)?.with_context(|| format!("{SIZE_ZNODE} vanished"))
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot record the shape in {SIZE_ZNODE}")),
         }
     }
 
@@ -105,27 +144,77 @@ pub(crate) fn first_seen(marker: &Path, now: u64) -> anyhow::Result<u64> {
     Ok(now)
 }
 
+/// Leave the joining note (`joining`) or take it away. Whatever is at the path goes first
+/// (unlinking a planted link removes only the link); the note is then created anew, never
+/// through a link.
+pub(crate) fn note_joining(note: &Path, joining: bool) -> anyhow::Result<()> {
+    match std::fs::remove_file(note) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot remove {}", note.display()));
+        }
+        _ => {}
+    }
+    if joining {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(note)
+            .and_then(|mut f| f.write_all(b"joining\n"))
+            .with_context(|| format!("cannot create {}", note.display()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_record_round_trips_and_refuses_garbage() {
-        let f = Fence { size: 3, version: 0x1_0000_0010 };
-        assert_eq!(f.text(), "size=3 version=100000010\n");
-        assert_eq!(Fence::parse("size=3\nversion=100000010").unwrap(), f);
+        let f = Fence { size: 3, observers: 1, version: 0x1_0000_0010 };
+        assert_eq!(f.text(), "size=3 observers=1 version=100000010\n");
         assert_eq!(Fence::parse(&f.text()).unwrap(), f);
+        let old = Fence::parse("size=3\nversion=100000010").unwrap();
+        assert_eq!(old, Fence { observers: 0, ..f }, "a record from before observers has none");
         assert!(Fence::parse("size=x\nversion=1").is_err());
+        assert!(Fence::parse("size=3 observers=3 version=1").is_err(), "no voter left");
+        assert!(Fence::parse("size=3 observers=-1 version=1").is_err());
         assert!(Fence::parse("").is_err());
     }
 
     #[test]
+    fn the_highest_ordinals_below_the_size_observe_and_later_ones_vote() {
+        let f = Fence { size: 5, observers: 2, version: 0 };
+        let roles: Vec<Role> = (0..7).map(|o| f.role(o)).collect();
+        use Role::{Observer as O, Participant as P};
+        assert_eq!(roles, [P, P, P, O, O, P, P]);
+        assert!((0..9).all(|o| Fence { observers: 0, ..f }.role(o) == P));
+    }
+
+    #[test]
     fn only_older_pods_at_or_beyond_the_size_are_removed() {
-        let f = Fence { size: 3, version: 0x20 };
+        let f = Fence { size: 3, observers: 0, version: 0x20 };
         assert!(f.removes(3, 0x10), "zk-3 that started before the resize");
         assert!(f.removes(4, 0x10));
         assert!(!f.removes(3, 0x20), "zk-3 created by a later scale-up");
         assert!(!f.removes(2, 0x10), "zk-2 stays a member");
+    }
+
+    #[test]
+    fn the_joining_note_comes_and_goes_and_replaces_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let note = dir.path().join("zk-entry.joining");
+        let target = dir.path().join("target");
+        std::fs::write(&target, "keep").unwrap();
+        std::os::unix::fs::symlink(&target, &note).unwrap();
+        note_joining(&note, true).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep", "written through a link");
+        assert_eq!(std::fs::read_to_string(&note).unwrap(), "joining\n");
+        note_joining(&note, false).unwrap();
+        assert!(!note.exists());
+        note_joining(&note, false).unwrap();
     }
 
     #[test]

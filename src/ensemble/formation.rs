@@ -3,7 +3,7 @@
 //!
 //! 1. the live ensemble's committed membership (`/zookeeper/config` through any peer that serves),
 //!    with this server in it: as committed if it is there, else added first as a non-voting
-//!    observer (the joiner is promoted once it serves, by [`super::join`]);
+//!    observer (a joiner meant to vote is promoted once it serves, by [`super::join`]);
 //! 2. nothing serves: the newest membership this volume recorded, only if it lists this server
 //!    (every member restarting at once). A member that the ensemble removed has a record without
 //!    itself, and waits: it must never form a quorum of its own;
@@ -46,6 +46,9 @@ pub(crate) struct Me {
     pub(crate) pod_marker: Option<PathBuf>,
     /// Its line when it votes.
     pub(crate) participant: Member,
+    /// The shape of its start flags (`--servers`, `--observers`), for when the ensemble has
+    /// none recorded yet.
+    pub(crate) shape: Fence,
     /// Where peers serve clients: the first formation's members, then those of a record.
     pub(crate) peers: Vec<String>,
     /// The first formation (template), when this server belongs to it.
@@ -64,6 +67,8 @@ pub(crate) enum Source {
 pub(crate) struct Formation {
     pub(crate) config: Config,
     pub(crate) source: Source,
+    /// The role this server is meant to have, by the recorded shape (or its flags').
+    pub(crate) intended: Role,
 }
 
 impl Formation {
@@ -78,7 +83,7 @@ impl Formation {
 
     /// True when this server still has to be promoted to a voter.
     pub(crate) fn joining(&self, id: u64) -> bool {
-        self.config.member(id).is_some_and(|m| m.role == Role::Observer)
+        self.intended == Role::Participant && self.config.member(id).is_some_and(|m| m.role == Role::Observer)
     }
 
     pub(crate) fn describe(&self, id: u64) -> String {
@@ -89,9 +94,10 @@ impl Formation {
             Source::Template => "the first formation (--servers)".to_string(),
         };
         format!(
-            "membership version {:x} from {from}: {} members, this server: {role}",
+            "membership version {:x} from {from}: {} members, this server: {role} (meant to be {})",
             self.config.version,
-            self.config.members.len()
+            self.config.members.len(),
+            self.intended.as_str()
         )
     }
 }
@@ -193,7 +199,13 @@ fn attempt(
     }
     let mut seen = std::collections::BTreeSet::new();
     peers.retain(|p| seen.insert(p.clone()));
+    // Offline, the membership on hand is the best guess until `join` reads the recorded shape.
+    let offline = |config: Config, source| {
+        let intended = config.member(me.id).map_or(Role::Participant, |m| m.role);
+        Formation { config, source, intended }
+    };
     if let Some((server, live, fence)) = read_live(&peers) {
+        let intended = fence.unwrap_or(me.shape).role(me.ordinal);
         let first_seen = match &me.pod_marker {
             Some(marker) if may_change => fence::first_seen(marker, live.version)?,
             _ => live.version,
@@ -207,7 +219,7 @@ fn attempt(
                     me.participant.host
                 );
             }
-            return Ok(Ok(Formation { config: live, source: Source::Live(server) }));
+            return Ok(Ok(Formation { config: live, source: Source::Live(server), intended }));
         }
         if let Some(fence) = fence.filter(|f| f.removes(me.ordinal, first_seen)) {
             return Ok(Err(format!(
@@ -217,17 +229,17 @@ fn attempt(
         }
         if !may_change {
             let observer = Member { role: Role::Observer, ..me.participant.clone() };
-            return Ok(Ok(Formation { config: live.with(observer), source: Source::Live(server) }));
+            return Ok(Ok(Formation { config: live.with(observer), source: Source::Live(server), intended }));
         }
         return Ok(match add_observer(me, &server, &live, password) {
-            Ok(config) => Ok(Formation { config, source: Source::Live(server) }),
+            Ok(config) => Ok(Formation { config, source: Source::Live(server), intended }),
             Err(e) => Err(format!("adding this server as an observer through {server}: {e:#}")),
         });
     }
     let asked = if peers.is_empty() { "no peer to ask".to_string() } else { peers.join(", ") };
     if let Some((path, record)) = &volume.record {
         if record.member(me.id).is_some() {
-            return Ok(Ok(Formation { config: record.clone(), source: Source::Record(path.clone()) }));
+            return Ok(Ok(offline(record.clone(), Source::Record(path.clone()))));
         }
         return Ok(Err(format!(
             "no peer serves ({asked}) and this volume's newest membership ({}) does not list server {}: it was removed, so it waits for the ensemble instead of forming its own",
@@ -241,7 +253,7 @@ fn attempt(
         )));
     }
     match &me.template {
-        Some(template) => Ok(Ok(Formation { config: template.clone(), source: Source::Template })),
+        Some(template) => Ok(Ok(offline(template.clone(), Source::Template))),
         None => Ok(Err(format!(
             "no member of the ensemble serves yet ({asked}); a new server joins a running ensemble"
         ))),
@@ -322,6 +334,7 @@ mod tests {
             ordinal: id - 1,
             pod_marker: None,
             participant: member(id, Role::Participant),
+            shape: Fence { size: 3, observers: 0, version: 0 },
             peers: Vec::new(),
             template: template.then(|| config(&[1, 2, 3], 0)),
         }

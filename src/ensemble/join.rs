@@ -1,19 +1,26 @@
-//! `zk-entry join` (hidden; `start --reconfig` runs it beside a joining JVM): once the local
-//! server serves as an observer, and so holds the ensemble's data, make it a voter with one
-//! `reconfig` on the version it read. Retried on the answers a changing ensemble gives (another
-//! reconfiguration, a version that moved on, a leader handing over), bounded by `--timeout`.
+//! `zk-entry join` (hidden; `start --reconfig` runs it beside the JVM at every start): once the
+//! local server serves, record the ensemble's shape if none is recorded yet (the start flags'
+//! `--servers` and `--observers`, [`super::fence`]), then give this server the role the recorded
+//! shape means for it. A joiner, added as a non-voting observer and now holding the ensemble's
+//! data, is made a voter with one `reconfig` on the version it read, unless the shape makes it
+//! an observer. Retried on the answers a changing ensemble gives (another reconfiguration, a
+//! version that moved on, a leader handing over), bounded by `--timeout`.
 //!
 //! One joiner is promoted per committed reconfiguration: each promotion is conditioned on the
 //! version it read, so two joiners never become voters in one step, and a joiner only ever
 //! votes after it has synced as an observer (never as an unlisted participant, which could
-//! form a quorum with another).
+//! form a quorum with another). A member that votes though the shape makes it an observer is
+//! left alone: demoting is `resize`'s, which checks the quorum first.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::fence::{self, Fence};
 use super::formation::is_transient;
 use super::members::CONFIG_ZNODE;
+use super::resize::ordinal;
 use super::secret::Password;
 use super::settings::Target;
 use crate::zk::config::{Config, Member, Role};
@@ -25,25 +32,29 @@ const NOTE: Duration = Duration::from_secs(15);
 /// One request to the local server.
 const ASK_LIMIT: Duration = Duration::from_secs(5);
 
-pub(crate) fn run(target: &Target, me: &Member, password: &Password) -> anyhow::Result<()> {
+pub(crate) fn run(target: &Target, me: &Member, flags: Fence, password: &Password) -> anyhow::Result<()> {
+    let Some(my_ordinal) = ordinal(me) else {
+        bail!("--line: host {} carries no StatefulSet ordinal; expected NAME-ORDINAL.DOMAIN", me.host);
+    };
     let started = Instant::now();
     let mut last = String::from("the local server does not serve yet");
     let mut noted: Option<Instant> = None;
     while started.elapsed() < target.timeout {
-        match step(target, me, password) {
-            Ok(Some(version)) => {
+        match step(target, me, my_ordinal, flags, password) {
+            Ok(Some((role, version))) => {
                 tracing::info!(
-                    "server {} votes (membership version {version:x}), {:?} after zk-entry join started",
+                    "server {} serves as {} (membership version {version:x}), {:?} after zk-entry join started",
                     me.id,
+                    role.as_str(),
                     started.elapsed()
                 );
-                return Ok(());
+                return fence::note_joining(Path::new(fence::JOINING_NOTE), false);
             }
             Ok(None) => {}
             Err(e) if is_transient(&e) || e.downcast_ref::<NotServing>().is_some() => {
                 last = format!("{e:#}");
                 if noted.is_none_or(|t: Instant| t.elapsed() >= NOTE) {
-                    tracing::info!("server {} not voting yet: {last}", me.id);
+                    tracing::info!("server {} not settled yet: {last}", me.id);
                     noted = Some(Instant::now());
                 }
             }
@@ -51,7 +62,7 @@ pub(crate) fn run(target: &Target, me: &Member, password: &Password) -> anyhow::
         }
         std::thread::sleep(RETRY);
     }
-    bail!("server {} was not promoted within {:?}: {last}", me.id, target.timeout)
+    bail!("server {} did not reach its role within {:?}: {last}", me.id, target.timeout)
 }
 
 #[derive(Debug)]
@@ -65,31 +76,50 @@ impl std::fmt::Display for NotServing {
 
 impl std::error::Error for NotServing {}
 
-/// One look and at most one reconfiguration: `Some(version)` once this server votes.
-fn step(target: &Target, me: &Member, password: &Password) -> anyhow::Result<Option<u64>> {
+/// One look and at most one change: `Some((role, version))` once this server has its role.
+fn step(
+    target: &Target,
+    me: &Member,
+    my_ordinal: u64,
+    flags: Fence,
+    password: &Password,
+) -> anyhow::Result<Option<(Role, u64)>> {
     let mut session =
         Session::connect(&target.servers, ASK_LIMIT).map_err(|e| NotServing(format!("{e:#}")))?;
     let data = session.get_data(CONFIG_ZNODE).with_context(|| format!("cannot read {CONFIG_ZNODE}"))?;
     let config = Config::parse(&String::from_utf8_lossy(&data.bytes))?;
-    match config.member(me.id) {
-        Some(m) if m.role == Role::Participant => {
-            session.close();
-            Ok(Some(config.version))
-        }
-        None => bail!(
+    let Some(listed) = config.member(me.id).map(|m| m.role) else {
+        bail!(
             "server {} is not in the membership (version {:x}): it was removed meanwhile; not promoting it",
             me.id,
             config.version
-        ),
-        Some(_) => {
+        );
+    };
+    let shape = match Fence::read(&mut session)? {
+        Some(shape) => shape,
+        None => {
             session.add_digest_auth(&password.credentials())?;
-            let result = session.reconfig(Some(&me.line()), None, None, config.version as i64);
-            session.close();
-            result.context("reconfig")?;
-            tracing::info!("promoted server {} to participant (from version {:x})", me.id, config.version);
-            Ok(None)
+            let shape = flags.create(&mut session)?;
+            tracing::info!(
+                "recorded the ensemble's shape: {} members, {} of them observers",
+                shape.size,
+                shape.observers
+            );
+            shape
         }
+    };
+    if listed == Role::Participant || shape.role(my_ordinal) == Role::Observer {
+        session.close();
+        return Ok(Some((listed, config.version)));
     }
+    if session.credentials.is_none() {
+        session.add_digest_auth(&password.credentials())?;
+    }
+    let result = session.reconfig(Some(&me.line()), None, None, config.version as i64);
+    session.close();
+    result.context("reconfig")?;
+    tracing::info!("promoted server {} to participant (from version {:x})", me.id, config.version);
+    Ok(None)
 }
 
 /// `server.N=...` as given to `join --line`.

@@ -1,13 +1,16 @@
-//! `zk-entry resize N`: shrink the voting membership to ordinals 0..N-1 before
-//! `kubectl scale statefulset zk --replicas=N`, one member at a time, each removal conditioned on
-//! the version it read and committed only while the rest keep a quorum (ZooKeeper checks that
-//! the new membership has a quorum connected and up to date).
+//! `zk-entry resize N [--observers=K]`: give the ensemble the shape of ordinals 0..N-1, the
+//! highest K of them observers, before `kubectl scale statefulset zk --replicas=N`: one
+//! reconfiguration at a time, each conditioned on the version it read and committed only while
+//! the rest keep a quorum (ZooKeeper checks that the new membership has a quorum connected and
+//! up to date). Promotions come first (more voters, more tolerance), then the removals, highest
+//! ordinal first, then the demotions.
 //!
-//! First it records N ([`super::fence`]) so that a removed pod restarting before it is deleted
-//! waits instead of joining again. It refuses, changing nothing (the record is put back), when no
-//! server serves (no quorum), when a server is still joining, or when another reconfiguration is
-//! running or the first removal is refused. A removal that loses its connection (removing the
-//! leader does) is checked by reading the membership again, never blindly repeated.
+//! First it records the shape ([`super::fence`]) so that a removed pod restarting before it is
+//! deleted waits instead of joining again, and pods created later take the role the shape gives
+//! them. It refuses, changing nothing (the record is put back), when no server serves (no
+//! quorum), when a server is still joining, or when another reconfiguration is running or the
+//! first step is refused. A step that loses its connection (removing or demoting the leader
+//! does) is checked by reading the membership again, never blindly repeated.
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +24,7 @@ use crate::zk::config::{Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 
 const RETRY: Duration = Duration::from_millis(500);
-/// How long a removal whose answer was lost is looked for before it counts as not committed.
+/// How long a step whose answer was lost is looked for before it counts as not committed.
 const SETTLE: Duration = Duration::from_secs(5);
 
 /// The StatefulSet ordinal in a member's host name (`zk-3.zk-hs...` is 3).
@@ -31,58 +34,130 @@ pub(crate) fn ordinal(member: &Member) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// What a resize to `size` removes, highest ordinal first; or why it must not start.
-pub(crate) fn plan(config: &Config, size: u64) -> Result<Vec<Member>, String> {
-    if let Some(joiner) = config.members.iter().find(|m| m.role == Role::Observer) {
+/// One reconfiguration of a resize.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `-add` the member's line with the role it is to have.
+    Change(Member),
+    Remove(Member),
+}
+
+impl Step {
+    fn member(&self) -> &Member {
+        match self {
+            Step::Change(m) | Step::Remove(m) => m,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let m = self.member();
+        match self {
+            Step::Change(_) if m.role == Role::Participant => {
+                format!("promoting server {} ({})", m.id, m.host)
+            }
+            Step::Change(_) => format!("demoting server {} ({}) to observer", m.id, m.host),
+            Step::Remove(_) => format!("removing server {} ({})", m.id, m.host),
+        }
+    }
+
+    /// True when `config` shows this step done.
+    fn done_in(&self, config: &Config) -> bool {
+        match self {
+            Step::Change(m) => config.member(m.id).is_some_and(|now| now.role == m.role),
+            Step::Remove(m) => config.member(m.id).is_none(),
+        }
+    }
+}
+
+/// What a resize to `shape` does, in order; or why it must not start. `current` is the shape
+/// recorded before it: an observer that it means to vote is a joiner not promoted yet.
+pub(crate) fn plan(config: &Config, current: Option<Fence>, shape: Fence) -> Result<Vec<Step>, String> {
+    let mut ordinals = Vec::new();
+    for m in &config.members {
+        match ordinal(m) {
+            Some(o) => ordinals.push((o, m)),
+            None => return Err(format!("server {}'s host {} carries no StatefulSet ordinal", m.id, m.host)),
+        }
+    }
+    // Without a record (members started by an older zk-entry) every observer is a joiner.
+    let meant = |o: u64| current.map_or(Role::Participant, |c| c.role(o));
+    if let Some((_, joiner)) =
+        ordinals.iter().find(|(o, m)| m.role == Role::Observer && meant(*o) == Role::Participant)
+    {
         return Err(format!(
             "server {} ({}) is still joining as an observer; wait until it votes (zk-entry members), then resize",
             joiner.id, joiner.host
         ));
     }
-    let mut removing = Vec::new();
-    for m in &config.members {
-        match ordinal(m) {
-            Some(o) if o >= size => removing.push(m.clone()),
-            Some(_) => {}
-            None => return Err(format!("server {}'s host {} carries no StatefulSet ordinal", m.id, m.host)),
+    let (mut promote, mut remove, mut demote) = (Vec::new(), Vec::new(), Vec::new());
+    for (o, m) in &ordinals {
+        let to = shape.role(*o);
+        if *o >= shape.size {
+            remove.push((*o, Step::Remove((*m).clone())));
+        } else if m.role != to {
+            let step = Step::Change(Member { role: to, ..(*m).clone() });
+            if to == Role::Participant { promote.push((*o, step)) } else { demote.push((*o, step)) }
         }
     }
+    let voters =
+        ordinals.iter().filter(|(o, _)| *o < shape.size && shape.role(*o) == Role::Participant).count();
     let min = crate::start::settings::MIN_VOTERS;
-    if config.members.len() - removing.len() < min as usize {
+    if (voters as u64) < min {
         return Err(format!(
-            "resize {size} would leave {} voting member(s); a dynamic ensemble keeps at least {min}, or no server could join it again",
-            config.members.len() - removing.len()
+            "resize {} with {} observer(s) would leave {voters} voting member(s); a dynamic ensemble keeps at least {min}, or no server could join it again",
+            shape.size, shape.observers
         ));
     }
-    removing.sort_by_key(|m| std::cmp::Reverse(ordinal(m)));
-    Ok(removing)
+    promote.sort_by_key(|(o, _)| *o);
+    remove.sort_by_key(|(o, _)| std::cmp::Reverse(*o));
+    demote.sort_by_key(|(o, _)| std::cmp::Reverse(*o));
+    Ok(promote.into_iter().chain(remove).chain(demote).map(|(_, step)| step).collect())
 }
 
-pub(crate) fn run(target: &Target, size: u64, password: &Password) -> anyhow::Result<()> {
+pub(crate) fn run(
+    target: &Target,
+    size: u64,
+    observers: Option<u64>,
+    password: &Password,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + target.timeout;
     let mut session = connect(target, deadline)?;
     let config = read(&mut session)?;
-    let removing =
-        plan(&config, size).map_err(|why| anyhow::anyhow!("refusing to resize: {why}; nothing changed"))?;
-    if removing.is_empty() {
-        tracing::info!("nothing to remove: every member's ordinal is below {size}");
+    let previous = Fence::read(&mut session)?;
+    let observers = match observers {
+        Some(k) => k,
+        None => match previous.map_or(0, |p| p.observers) {
+            k if k < size => k,
+            k => bail!(
+                "refusing to resize: the recorded shape has {k} observer(s), which {size} member(s) cannot hold beside a voter; give --observers=K (0 to {}); nothing changed",
+                size - 1
+            ),
+        },
+    };
+    // Any pod that first saw a version before this one was there before the resize.
+    let shape = Fence { size, observers, version: config.version + 1 };
+    let steps = plan(&config, previous, shape)
+        .map_err(|why| anyhow::anyhow!("refusing to resize: {why}; nothing changed"))?;
+    let recorded = previous.is_some_and(|p| (p.size, p.observers) == (size, observers));
+    if steps.is_empty() && recorded {
+        tracing::info!(
+            "nothing to change: the ensemble has the shape of {size} members, {observers} observers"
+        );
         session.close();
         return crate::write_stdout(&table(&config));
     }
     session.add_digest_auth(&password.credentials())?;
-    let previous = Fence::read(&mut session)?;
-    // Any pod that first saw a version before this one was there before the resize.
-    let fence = Fence { size, version: config.version + 1 };
-    fence.write(&mut session)?;
+    shape.write(&mut session)?;
+    tracing::info!("recorded the shape: {size} members, {observers} of them observers");
     let mut version = config.version;
-    for (n, member) in removing.iter().enumerate() {
-        match remove(target, &mut session, member, version, deadline) {
+    for (n, step) in steps.iter().enumerate() {
+        match apply(target, &mut session, step, version, deadline) {
             Ok((next, again)) => {
                 version = next;
                 session = again;
             }
             Err(e) if n == 0 => {
-                // Nothing was removed: put the record back as it was.
+                // Nothing changed: put the record back as it was.
                 let restored = match previous {
                     Some(old) => old.write(&mut connect_as_super(target, password, deadline)?),
                     None => connect_as_super(target, password, deadline)?.delete(SIZE_ZNODE),
@@ -93,9 +168,9 @@ pub(crate) fn run(target: &Target, size: u64, password: &Password) -> anyhow::Re
                 bail!("refusing to resize: {e:#}; nothing changed");
             }
             Err(e) => bail!(
-                "stopped after removing {}: removing server {} failed: {e:#}; run zk-entry resize {size} again once the ensemble is healthy",
-                removing[..n].iter().map(|m| m.id.to_string()).collect::<Vec<_>>().join(", "),
-                member.id
+                "stopped after {} step(s): {} failed: {e:#}; run zk-entry resize {size} --observers={observers} again once the ensemble is healthy",
+                n,
+                step.describe()
             ),
         }
     }
@@ -104,58 +179,61 @@ pub(crate) fn run(target: &Target, size: u64, password: &Password) -> anyhow::Re
     crate::write_stdout(&table(&final_config))
 }
 
-/// Remove `member` on `version`; the new version and a session that still works.
-fn remove(
+/// One step on `version`; the new version and a session that still works.
+fn apply(
     target: &Target,
     session: &mut Session,
-    member: &Member,
+    step: &Step,
     version: u64,
     deadline: Instant,
 ) -> anyhow::Result<(u64, Session)> {
     let started = Instant::now();
-    match session.reconfig(None, Some(&member.id.to_string()), None, version as i64) {
+    let member = step.member();
+    let id = member.id.to_string();
+    let result = match step {
+        Step::Change(m) => session.reconfig(Some(&m.line()), None, None, version as i64),
+        Step::Remove(_) => session.reconfig(None, Some(&id), None, version as i64),
+    };
+    match result {
         Ok(data) => {
             let config = Config::parse(&String::from_utf8_lossy(&data.bytes))?;
-            tracing::info!("removed server {} ({}) in {:?}", member.id, member.host, started.elapsed());
-            // A fresh session for the next step: the server this one used may have been removed.
+            tracing::info!("{} took {:?}", step.describe(), started.elapsed());
+            // A fresh session for the next step: the server this one used may have left.
             Ok((config.version, connect_as_super_again(target, session, deadline)?))
         }
         Err(e) if KeeperError::of(&e) == Some(KeeperError::CONNECTION_LOSS) => {
-            // Removing the leader may report a lost connection although it committed: look, for a
-            // few seconds, as the server read from may apply the commit a moment later.
+            // A step that takes the leader's vote may report a lost connection although it
+            // committed: look, for a few seconds, as the server read from may apply the commit
+            // a moment later.
             let settle = (Instant::now() + SETTLE).min(deadline);
             loop {
                 if Instant::now() > deadline {
-                    bail!(
-                        "lost the connection while removing server {} and could not check the outcome in time",
-                        member.id
-                    );
+                    bail!("lost the connection {} and could not check the outcome in time", step.describe());
                 }
                 std::thread::sleep(RETRY);
                 let Ok(mut again) = connect_as_super_again(target, session, deadline) else { continue };
                 let Ok(config) = read(&mut again) else { continue };
-                if config.member(member.id).is_none() {
+                if step.done_in(&config) {
                     tracing::info!(
-                        "removed server {} ({}) in {:?} (the connection was lost; the membership shows it gone)",
-                        member.id,
-                        member.host,
+                        "{} took {:?} (the connection was lost; the membership shows it done)",
+                        step.describe(),
                         started.elapsed()
                     );
                     return Ok((config.version, again));
                 }
                 if config.version != version {
                     bail!(
-                        "the membership changed meanwhile (version {:x}) but still lists server {}",
+                        "the membership changed meanwhile (version {:x}) without {}",
                         config.version,
-                        member.id
+                        step.describe()
                     );
                 }
                 if Instant::now() > settle {
-                    bail!("the removal of server {} did not commit: {e:#}", member.id);
+                    bail!("{} did not commit: {e:#}", step.describe());
                 }
             }
         }
-        Err(e) => Err(e).context(format!("reconfig removing server {}", member.id)),
+        Err(e) => Err(e).context(format!("reconfig {}", step.describe())),
     }
 }
 
@@ -205,27 +283,73 @@ mod tests {
         Config::parse(&text).unwrap()
     }
 
+    fn shape(size: u64, observers: u64) -> Fence {
+        Fence { size, observers, version: 9 }
+    }
+
+    /// (id, what) of each step.
+    fn steps(c: &Config, current: Option<Fence>, to: Fence) -> Vec<(u64, &'static str)> {
+        plan(c, current, to)
+            .unwrap()
+            .iter()
+            .map(|s| match s {
+                Step::Remove(m) => (m.id, "remove"),
+                Step::Change(m) if m.role == Role::Participant => (m.id, "promote"),
+                Step::Change(m) => (m.id, "demote"),
+            })
+            .collect()
+    }
+
+    fn five(roles: [Role; 5]) -> Config {
+        let hosts = ["zk-0.d", "zk-1.d", "zk-2.d", "zk-3.d", "zk-4.d"];
+        config(&(0..5).map(|i| (i as u64 + 1, hosts[i], roles[i])).collect::<Vec<_>>())
+    }
+
+    use Role::{Observer as O, Participant as P};
+
     #[test]
     fn removes_the_ordinals_at_or_above_n_highest_first() {
-        let c = config(&[
-            (1, "zk-0.d", Role::Participant),
-            (2, "zk-1.d", Role::Participant),
-            (3, "zk-2.d", Role::Participant),
-            (4, "zk-3.d", Role::Participant),
-            (5, "zk-4.d", Role::Participant),
-        ]);
-        let ids: Vec<u64> = plan(&c, 3).unwrap().iter().map(|m| m.id).collect();
-        assert_eq!(ids, [5, 4]);
-        assert!(plan(&c, 5).unwrap().is_empty());
-        assert!(plan(&c, 1).unwrap_err().contains("keeps at least 2"));
-        assert_eq!(plan(&c, 2).unwrap().len(), 3);
+        let c = five([P; 5]);
+        assert_eq!(steps(&c, None, shape(3, 0)), [(5, "remove"), (4, "remove")]);
+        assert!(plan(&c, None, shape(5, 0)).unwrap().is_empty());
+        assert!(plan(&c, None, shape(1, 0)).unwrap_err().contains("keeps at least 2"));
+        assert_eq!(plan(&c, None, shape(2, 0)).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn observers_are_promoted_first_and_demoted_last_highest_first() {
+        // Three voters and two observers, to four voters and one observer out of five.
+        let c = five([P, P, P, O, O]);
+        assert_eq!(steps(&c, Some(shape(5, 2)), shape(5, 1)), [(4, "promote")]);
+        // To five voters: both observers promoted, lowest first.
+        assert_eq!(steps(&c, Some(shape(5, 2)), shape(5, 0)), [(4, "promote"), (5, "promote")]);
+        // All voting, to 3 members with one observer: remove 5 and 4, then demote 3.
+        let c = five([P; 5]);
+        assert_eq!(steps(&c, None, shape(3, 1)), [(5, "remove"), (4, "remove"), (3, "demote")]);
+        assert_eq!(steps(&c, None, shape(5, 2)), [(5, "demote"), (4, "demote")]);
+        // Growing the shape beyond the pods changes only what exists.
+        let c = five([P, P, P, O, O]);
+        assert_eq!(steps(&c, Some(shape(5, 2)), shape(7, 2)), [(4, "promote"), (5, "promote")]);
+        assert!(plan(&c, Some(shape(5, 2)), shape(5, 4)).unwrap_err().contains("1 voting member"));
     }
 
     #[test]
     fn a_joiner_or_a_foreign_host_stops_it() {
-        let c = config(&[(1, "zk-0.d", Role::Participant), (2, "zk-1.d", Role::Observer)]);
-        assert!(plan(&c, 1).unwrap_err().contains("still joining"));
-        let c = config(&[(1, "zk-0.d", Role::Participant), (2, "other.d", Role::Participant)]);
-        assert!(plan(&c, 1).unwrap_err().contains("no StatefulSet ordinal"));
+        let c = config(&[(1, "zk-0.d", P), (2, "zk-1.d", P), (3, "zk-2.d", O)]);
+        assert!(plan(&c, None, shape(2, 0)).unwrap_err().contains("server 3 (zk-2.d) is still joining"));
+        assert!(plan(&c, Some(shape(3, 0)), shape(2, 0)).unwrap_err().contains("still joining"));
+        // An observer the recorded shape means to observe is no joiner.
+        assert_eq!(steps(&c, Some(shape(3, 1)), shape(2, 0)), [(3, "remove")]);
+        let c = config(&[(1, "zk-0.d", P), (2, "other.d", P)]);
+        assert!(plan(&c, None, shape(1, 0)).unwrap_err().contains("no StatefulSet ordinal"));
+    }
+
+    #[test]
+    fn a_step_is_done_when_the_membership_shows_it() {
+        let c = five([P, P, P, O, O]);
+        let m = |id: u64, role| Member { role, ..c.member(id).unwrap().clone() };
+        assert!(Step::Change(m(4, O)).done_in(&c) && !Step::Change(m(4, P)).done_in(&c));
+        assert!(!Step::Remove(m(5, O)).done_in(&c));
+        assert!(Step::Remove(m(5, O)).done_in(&config(&[(1, "zk-0.d", P)])));
     }
 }

@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
+use super::fence::Fence;
 use super::secret::Password;
 use crate::cli::{AuthorisedInput, EnsembleInput, JoinInput, ResizeInput};
 use crate::parse::Raw;
+use crate::start::settings::MAX_SERVER_ID;
 
 /// A membership command's whole budget: one request is milliseconds, a resize waits for syncs.
 const MIN_TIMEOUT: Duration = Duration::from_millis(100);
@@ -35,14 +37,18 @@ pub(crate) fn join(input: &JoinInput) -> anyhow::Result<()> {
             "server.N=HOST:QUORUM:ELECTION:participant;CLIENT",
         )
     })?;
-    super::join::run(&target, &me, &password)
+    let size = input.size.number(1, MAX_SERVER_ID)?;
+    let observers = input.observers.number(0, size - 1)?;
+    let shape = Fence { size, observers, version: 0 };
+    super::join::run(&target, &me, shape, &password)
 }
 
 /// Check `zk-entry resize`'s input and run it.
 pub(crate) fn resize(input: &ResizeInput) -> anyhow::Result<()> {
-    let size = input.size.number(1, 255)?;
+    let size = input.size.number(1, MAX_SERVER_ID)?;
+    let observers = input.observers.as_ref().map(|raw| raw.number(0, size - 1)).transpose()?;
     let (target, password) = authorised(&input.authorised)?;
-    super::resize::run(&target, size, &password)
+    super::resize::run(&target, size, observers, &password)
 }
 
 /// Check `zk-entry leave`'s input and run it.

@@ -42,8 +42,8 @@ pub(crate) fn run(ready: &Ready) -> anyhow::Result<()> {
     let outcome = if ready.quorum {
         ask(Word::Srvr).and_then(|reply| {
             serving_after_srvr(&reply, ready.allow_read_only)?;
-            let dynamic = std::path::Path::new(crate::ensemble::fence::POD_MARKER).exists();
-            serving_as_meant(mode(&reply), dynamic)
+            let joining = std::path::Path::new(crate::ensemble::fence::JOINING_NOTE).exists();
+            serving_as_meant(mode(&reply), joining)
         })
     } else {
         ask(Word::Ruok).and_then(|reply| match after_ruok(&reply)? {
@@ -87,12 +87,13 @@ pub(crate) fn serving_after_srvr(reply: &Reply, allow_read_only: bool) -> Result
     }
 }
 
-/// In a pod of a dynamic ensemble (`start --reconfig` left its note in the pod's /tmp) every
-/// member is meant to vote: an observer there is a joiner not promoted yet, not ready.
-pub(crate) fn serving_as_meant(mode: Option<&str>, dynamic: bool) -> Result<(), String> {
+/// In a pod of a dynamic ensemble whose server is a joiner meant to vote (`start --reconfig`
+/// left its joining note in the pod's /tmp until `zk-entry join` promotes it), serving as an
+/// observer is not yet serving as meant.
+pub(crate) fn serving_as_meant(mode: Option<&str>, joining: bool) -> Result<(), String> {
     match mode {
-        Some("observer") if dynamic => Err(
-            "Mode: observer in a dynamic ensemble (start --reconfig), where every member votes: still joining, not promoted yet".into(),
+        Some("observer") if joining => Err(
+            "Mode: observer, but this server joins a dynamic ensemble (start --reconfig) as a voter: still joining, not promoted yet".into(),
         ),
         _ => Ok(()),
     }
@@ -109,7 +110,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_observer_is_ready_unless_it_is_a_joiner_of_a_dynamic_ensemble() {
+    fn an_observer_is_ready_unless_it_is_a_joiner_meant_to_vote() {
         assert_eq!(serving_as_meant(Some("observer"), false), Ok(()));
         assert!(serving_as_meant(Some("observer"), true).unwrap_err().contains("still joining"));
         assert_eq!(serving_as_meant(Some("follower"), true), Ok(()));

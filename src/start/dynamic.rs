@@ -3,8 +3,9 @@
 //! ([`crate::ensemble::formation`]), write it as the dynamic file beside zoo.cfg (on the data
 //! volume, where ZooKeeper rewrites both) and drop older versions; the super user's digest
 //! reaches the JVM as every start's does ([`super::sasl`]: an argument file only its user can
-//! read). Beside the JVM: a joiner starts a short-lived `zk-entry join` that promotes it to a
-//! voter once it serves, so the supervising PID 1 never holds a ZooKeeper session.
+//! read). Beside the JVM: a short-lived `zk-entry join` that, once the server serves, records the
+//! ensemble's shape if none is recorded and promotes a joiner meant to vote, so the supervising
+//! PID 1 never holds a ZooKeeper session.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,6 +16,7 @@ use super::files::FileChange;
 use super::identity::Identity;
 use super::paths::Guard;
 use super::settings::Settings;
+use crate::ensemble::fence::{self, Fence};
 use crate::ensemble::formation::{self, Formation, Me, Volume};
 use crate::ensemble::secret::Password;
 use crate::pid1::signals::Signals;
@@ -57,7 +59,8 @@ impl Dynamic {
     }
 
     /// Remove every other dynamic file: ZooKeeper never deletes old versions, and a stale one
-    /// must not be mistaken for the membership next time.
+    /// must not be mistaken for the membership next time. Then note in the pod whether this
+    /// server is a joiner still to be promoted, which `ready --quorum` reads.
     pub(crate) fn apply(&self) -> anyhow::Result<()> {
         let keep = self.dynamic_file();
         for (_, path) in formation::dynamic_files(&self.conf_dir) {
@@ -65,24 +68,24 @@ impl Dynamic {
                 std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
             }
         }
-        Ok(())
+        fence::note_joining(Path::new(fence::JOINING_NOTE), self.formation.joining(self.me.id))
     }
 
-    /// Start the promotion of a joiner in a child process (nothing when this server votes
-    /// already). PID 1 reaps it like any other child and does not wait for it.
+    /// Start `zk-entry join` in a child process: once this server serves, it records the shape
+    /// if the ensemble has none and promotes this server if it is a joiner meant to vote. PID 1
+    /// reaps it like any other child and does not wait for it.
     pub(crate) fn spawn_joiner(
         &self,
         client_port: u16,
         password_file: &Path,
         signals: &Signals,
     ) -> anyhow::Result<()> {
-        if !self.formation.joining(self.me.id) {
-            return Ok(());
-        }
         let exe = std::env::current_exe().context("cannot find zk-entry's own program")?;
         let mut cmd = Command::new(exe);
         cmd.args(["join", "--timeout=600s", "--server", &format!("127.0.0.1:{client_port}")])
             .arg(format!("--line={}", self.me.participant.line()))
+            .arg(format!("--size={}", self.me.shape.size))
+            .arg(format!("--observers={}", self.me.shape.observers))
             .arg("--super_password_file")
             .arg(password_file)
             .stdin(Stdio::null());
@@ -90,8 +93,9 @@ impl Dynamic {
         let child = signals
             .spawn(&mut cmd, super::user::setup_helper(signals))
             .context("cannot start zk-entry join")?;
+        let why = if self.formation.joining(self.me.id) { "promote" } else { "settle the role of" };
         tracing::info!(
-            "started zk-entry join (pid {}) to promote server {} once it serves",
+            "started zk-entry join (pid {}) to {why} server {} once it serves",
             child.id(),
             self.me.id
         );
@@ -114,18 +118,21 @@ fn me(s: &Settings, id: &Identity) -> anyhow::Result<Me> {
         role: Role::Participant,
         client: Some(s.ports.client.to_string()),
     };
+    let shape = Fence { size: s.ensemble.servers, observers: s.ensemble.observers, version: 0 };
+    let template_line = |o: u64| Member { role: shape.role(o), ..line(o) };
     let servers = s.ensemble.servers;
     let peers = (0..servers.max(ordinal))
         .filter(|o| *o != ordinal)
         .map(|o| format!("{}:{}", line(o).host, s.ports.client))
         .collect();
-    let template =
-        (ordinal < servers).then(|| Config { members: (0..servers).map(line).collect(), version: 0 });
+    let template = (ordinal < servers)
+        .then(|| Config { members: (0..servers).map(template_line).collect(), version: 0 });
     Ok(Me {
         id: id.myid,
         ordinal,
-        pod_marker: Some(PathBuf::from(crate::ensemble::fence::POD_MARKER)),
+        pod_marker: Some(PathBuf::from(fence::POD_MARKER)),
         participant: line(ordinal),
+        shape,
         peers,
         template,
     })

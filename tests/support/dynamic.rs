@@ -62,14 +62,23 @@ pub fn wait_voters(
     ids: &[u64],
     limit: Duration,
 ) -> Result<Duration, String> {
+    let want: Vec<(u64, &str)> = ids.iter().map(|&id| (id, "participant")).collect();
+    wait_members(e, ordinal, &want, limit)
+}
+
+/// Wait until pod `ordinal` reports exactly the members `want`, (id, role) by id.
+pub fn wait_members(
+    e: &mut Ensemble,
+    ordinal: usize,
+    want: &[(u64, &str)],
+    limit: Duration,
+) -> Result<Duration, String> {
     let started = std::time::Instant::now();
     let mut last = String::new();
     while started.elapsed() < limit {
         match members(e, ordinal) {
             Ok(m) => {
-                let voters: Vec<u64> =
-                    m.iter().filter(|(_, r)| r == "participant").map(|(i, _)| *i).collect();
-                if voters == ids && m.len() == ids.len() {
+                if m.iter().map(|(id, role)| (*id, role.as_str())).eq(want.iter().copied()) {
                     return Ok(started.elapsed());
                 }
                 last = format!("{m:?}");
@@ -78,7 +87,7 @@ pub fn wait_voters(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    Err(format!("members never became {ids:?}: {last}"))
+    Err(format!("members never became {want:?}: {last}"))
 }
 
 /// A writer creating znodes `/w/NNNNN` without pause, with zk-entry's own client from the
@@ -183,9 +192,12 @@ pub fn lacking(client: &Client, ordinal: usize, acknowledged: &[u32]) -> Vec<u32
     }
 }
 
-/// `kubectl exec zk-0 -- zk-entry resize N`.
-pub fn resize(e: &mut Ensemble, n: &str) -> std::process::Output {
-    e.exec(0, &["env", &format!("ZK_SUPER_PASSWORD_FILE={PASSWORD_FILE}"), "zk-entry", "resize", n])
+/// `kubectl exec zk-0 -- zk-entry resize ARGS...`.
+pub fn resize(e: &mut Ensemble, args: &[&str]) -> std::process::Output {
+    let password = format!("ZK_SUPER_PASSWORD_FILE={PASSWORD_FILE}");
+    let mut argv = vec!["env", &password, "zk-entry", "resize"];
+    argv.extend_from_slice(args);
+    e.exec(0, &argv)
 }
 
 /// Start pods `ordinals` in dynamic mode with `extra` flags, and wait until `ids` vote.

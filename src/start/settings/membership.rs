@@ -1,7 +1,7 @@
 //! Dynamic membership (`--reconfig`) and the super user's secret that reconfiguration needs.
-//! Owns the rules that the two come together, that `--observers` stays with the static mode for
-//! now, and that `--set` does not contradict either (only when they are used: a static start
-//! keeps every `--set` it accepted before).
+//! Owns the rules that the two come together, that a dynamic ensemble's first formation keeps
+//! enough voters beside its `--observers`, and that `--set` does not contradict either (only
+//! when they are used: a static start keeps every `--set` it accepted before).
 
 use std::path::PathBuf;
 
@@ -38,9 +38,13 @@ impl Membership {
                 "is too few for --reconfig: a joiner becomes a voter only through a quorum that includes other voters, so a one-member dynamic ensemble could never grow",
                 &format!("{MIN_VOTERS} or more (3 is usual)"),
             )),
-            (true, Some(_)) if ensemble.observers > 0 => exit::usage(format!(
-                "{} with {reconfig} is not supported yet; use observers with the static membership",
-                a.observers.name
+            (true, Some(_)) if ensemble.servers - ensemble.observers < MIN_VOTERS => Err(a.observers.reject(
+                &format!(
+                    "leaves only {} voting member of --servers {}; {reconfig} keeps at least {MIN_VOTERS}",
+                    ensemble.servers - ensemble.observers,
+                    ensemble.servers
+                ),
+                &format!("0 to {}", ensemble.servers - MIN_VOTERS),
             )),
             _ => {
                 refuse_contradicting_sets(a, ensemble)?;
@@ -89,9 +93,11 @@ mod tests {
             &["--reconfig", "--super_password_file=/p"],
             &["--servers: '1' is too few for --reconfig", "2 or more"],
         );
+        let observed = settings(&["--reconfig", "--super_password_file=/p", "--servers=3", "--observers=1"]);
+        assert_eq!(observed.unwrap().ensemble.observers, 1);
         rejects(
-            &["--reconfig", "--super_password_file=/p", "--servers=3", "--observers=1"],
-            &["--observers with --reconfig"],
+            &["--reconfig", "--super_password_file=/p", "--servers=3", "--observers=2"],
+            &["--observers: '2' leaves only 1 voting member of --servers 3; --reconfig keeps", "0 to 1"],
         );
         assert_eq!(settings(&[]).unwrap().membership.super_password_file, None);
         let dynamic = ["--reconfig", "--super_password_file=/p", "--servers=3"];

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use crate::cli::StartInput;
 
-pub(crate) use ensemble::Ensemble;
+pub(crate) use ensemble::{Ensemble, MAX_SERVER_ID};
 pub(crate) use java::{Heap, Java};
 pub(crate) use membership::{MIN_VOTERS, Membership};
 pub(crate) use ports::Ports;
