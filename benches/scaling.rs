@@ -3,8 +3,11 @@
 //! - 3 → 5 (`kubectl scale`-equivalent: two pods started at once): time to both voting, and each
 //!   joiner's time from serving (as an observer) to voting;
 //! - the longest gap between acknowledged writes while the two join, while `resize 3` removes
-//!   them, and while `resize 2` removes the leader;
-//! - zk-entry's resident memory as PID 1 of a first-formation pod and of a joiner, supervising.
+//!   them, while `resize 3 --observers=1` demotes a follower and `resize 3 --observers=0`
+//!   promotes it again, and while `resize 2` removes the leader;
+//! - zk-entry's resident memory as PID 1 of a first-formation pod and of a joiner, supervising,
+//!   and how much of it is the binary's own pages (mapped from the file, shared with every other
+//!   process running it).
 //!
 //! Needs root. Run with `make bench`.
 
@@ -31,10 +34,14 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "within" } else { "OVER" }
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    support::proc_status(pid, "VmRSS")
-        .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
+/// VmRSS and, of it, RssFile (the binary's pages), in KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let kib = |key| {
+        support::proc_status(pid, key)
+            .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+            .unwrap_or(0)
+    };
+    (kib("VmRSS"), kib("RssFile"))
 }
 
 struct Round {
@@ -42,8 +49,11 @@ struct Round {
     serving_to_voting: Vec<Duration>,
     join_gap: Duration,
     remove_gap: Duration,
+    demote_gap: Duration,
+    promote_gap: Duration,
     leader_gap: Duration,
-    rss: (u64, u64),
+    /// (VmRSS, RssFile) of a first-formation pod's PID 1, then of a joiner's.
+    rss: [(u64, u64); 2],
 }
 
 /// Poll until both joiners vote; when each first served and first voted.
@@ -90,7 +100,7 @@ fn round(bin: &Path) -> Round {
     let (all_voting, serving_to_voting) = watch_joiners(&mut e, started);
     std::thread::sleep(Duration::from_millis(300));
     let join_gap = writer.take_gap();
-    let rss = (rss_kib(e.pid1(0)), rss_kib(e.pid1(3)));
+    let rss = [rss_kib(e.pid1(0)), rss_kib(e.pid1(3))];
 
     let out = resize(&mut e, &["3"]);
     assert!(out.status.success(), "resize 3: {}", support::stderr(&out));
@@ -98,6 +108,28 @@ fn round(bin: &Path) -> Round {
     let remove_gap = writer.take_gap();
     e.delete(3);
     e.delete(4);
+
+    // Demote a follower (zk-2, restarted while it leads) to observer, then promote it again.
+    for _ in 0..6 {
+        if leader(&mut e, 0..3) != Some(2) {
+            break;
+        }
+        e.kill(2);
+        e.start_flags(2, DYNAMIC);
+        e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    }
+    assert_ne!(leader(&mut e, 0..3), Some(2), "zk-2 kept leading");
+    std::thread::sleep(Duration::from_millis(500));
+    writer.take_gap();
+    let out = resize(&mut e, &["3", "--observers=1"]);
+    assert!(out.status.success(), "resize 3 --observers=1: {}", support::stderr(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    let demote_gap = writer.take_gap();
+    let out = resize(&mut e, &["3", "--observers=0"]);
+    assert!(out.status.success(), "resize 3 --observers=0: {}", support::stderr(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    let promote_gap = writer.take_gap();
+    wait_voters(&mut e, 0, &[1, 2, 3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
 
     // Make zk-2 the leader (restarting whoever leads), then remove it.
     for _ in 0..6 {
@@ -121,7 +153,7 @@ fn round(bin: &Path) -> Round {
     let writes = writer.stop();
     let lost = lacking(&client, 0, &writes.acknowledged);
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
-    Round { all_voting, serving_to_voting, join_gap, remove_gap, leader_gap, rss }
+    Round { all_voting, serving_to_voting, join_gap, remove_gap, demote_gap, promote_gap, leader_gap, rss }
 }
 
 fn main() {
@@ -159,6 +191,8 @@ fn main() {
     for (what, f, target) in [
         ("joining (add, promote)", &(|r: &Round| r.join_gap) as &dyn Fn(&Round) -> Duration, TARGET_JOIN_GAP),
         ("resize 3 (two followers removed)", &|r: &Round| r.remove_gap, TARGET_JOIN_GAP),
+        ("resize 3 --observers=1 (a follower demoted)", &|r: &Round| r.demote_gap, TARGET_JOIN_GAP),
+        ("resize 3 --observers=0 (promoted again)", &|r: &Round| r.promote_gap, TARGET_JOIN_GAP),
         ("resize 2 (the leader removed)", &|r: &Round| r.leader_gap, TARGET_LEADER_GAP),
     ] {
         println!(
@@ -168,10 +202,15 @@ fn main() {
             verdict(max(f) <= target)
         );
     }
-    let rss_max = rounds.iter().map(|r| r.rss.0.max(r.rss.1)).max().unwrap_or(0);
+    let rss_max = rounds.iter().flat_map(|r| r.rss.map(|(all, _)| all)).max().unwrap_or(0);
+    let show = |(all, file): (u64, u64)| format!("{all} ({file} from the binary)");
     println!(
         "PID 1 resident memory while supervising, first-formation pod / joiner: {} KiB (target {TARGET_RSS_KIB} KiB): {}",
-        rounds.iter().map(|r| format!("{} / {}", r.rss.0, r.rss.1)).collect::<Vec<_>>().join(", "),
+        rounds
+            .iter()
+            .map(|r| format!("{} / {}", show(r.rss[0]), show(r.rss[1])))
+            .collect::<Vec<_>>()
+            .join(", "),
         verdict(rss_max <= TARGET_RSS_KIB)
     );
 }

@@ -81,9 +81,14 @@ impl Formation {
         }
     }
 
+    /// True when this server starts as an observer (a joiner, or an observer by the shape).
+    pub(crate) fn observes(&self, id: u64) -> bool {
+        self.config.member(id).is_some_and(|m| m.role == Role::Observer)
+    }
+
     /// True when this server still has to be promoted to a voter.
     pub(crate) fn joining(&self, id: u64) -> bool {
-        self.intended == Role::Participant && self.config.member(id).is_some_and(|m| m.role == Role::Observer)
+        self.intended == Role::Participant && self.observes(id)
     }
 
     pub(crate) fn describe(&self, id: u64) -> String {

@@ -3,9 +3,9 @@
 //! ([`crate::ensemble::formation`]), write it as the dynamic file beside zoo.cfg (on the data
 //! volume, where ZooKeeper rewrites both) and drop older versions; the super user's digest
 //! reaches the JVM as every start's does ([`super::sasl`]: an argument file only its user can
-//! read). Beside the JVM: a short-lived `zk-entry join` that, once the server serves, records the
-//! ensemble's shape if none is recorded and promotes a joiner meant to vote, so the supervising
-//! PID 1 never holds a ZooKeeper session.
+//! read). Beside an observer's JVM: a short-lived `zk-entry join` that, once the server serves,
+//! records the ensemble's shape if none is recorded and promotes a joiner meant to vote, so the
+//! supervising PID 1 never holds a ZooKeeper session.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -71,15 +71,20 @@ impl Dynamic {
         fence::note_joining(Path::new(fence::JOINING_NOTE), self.formation.joining(self.me.id))
     }
 
-    /// Start `zk-entry join` in a child process: once this server serves, it records the shape
-    /// if the ensemble has none and promotes this server if it is a joiner meant to vote. PID 1
-    /// reaps it like any other child and does not wait for it.
+    /// Start `zk-entry join` in a child process when this server starts as an observer: once it
+    /// serves, `join` records the shape if the ensemble has none (so `resize` can tell an
+    /// observer meant to observe from a joiner) and promotes a joiner meant to vote. A voter
+    /// starts none: spawning costs PID 1 resident pages (about 100 KiB, `make bench`), and a
+    /// voter has nothing to settle. PID 1 reaps it like any other child and does not wait for it.
     pub(crate) fn spawn_joiner(
         &self,
         client_port: u16,
         password_file: &Path,
         signals: &Signals,
     ) -> anyhow::Result<()> {
+        if !self.formation.observes(self.me.id) {
+            return Ok(());
+        }
         let exe = std::env::current_exe().context("cannot find zk-entry's own program")?;
         let mut cmd = Command::new(exe);
         cmd.args(["join", "--timeout=600s", "--server", &format!("127.0.0.1:{client_port}")])
