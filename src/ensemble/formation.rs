@@ -204,11 +204,9 @@ fn attempt(
     }
     let mut seen = std::collections::BTreeSet::new();
     peers.retain(|p| seen.insert(p.clone()));
-    // Offline, the membership on hand is the best guess until `join` reads the recorded shape.
-    let offline = |config: Config, source| {
-        let intended = config.member(me.id).map_or(Role::Participant, |m| m.role);
-        Formation { config, source, intended }
-    };
+    // Offline, the flags' shape stands in until `join` reads the recorded one: an observer it
+    // takes for a joiner is held not Ready until `join` settles it, never Ready too early.
+    let offline = |config, source| Formation { config, source, intended: me.shape.role(me.ordinal) };
     if let Some((server, live, fence)) = read_live(&peers) {
         let intended = fence.unwrap_or(me.shape).role(me.ordinal);
         let first_seen = match &me.pod_marker {
@@ -379,6 +377,19 @@ mod tests {
         let volume = Volume { record: Some((path, config(&[1], 0x1_0000_0009))), has_data: true };
         let why = decide_offline(&me(2, true), &volume).unwrap_err();
         assert!(why.contains("does not list server 2") && why.contains("waits"), "{why}");
+    }
+
+    #[test]
+    fn offline_the_flags_shape_says_whether_a_listed_observer_still_joins() {
+        let mut listed = config(&[1, 2, 3], 0x10);
+        listed.members.push(Member { role: Role::Observer, ..member(4, Role::Participant) });
+        let volume = Volume { record: Some((PathBuf::from("/v/r"), listed)), has_data: true };
+        let joiner = me(4, false);
+        let f = decide_offline(&joiner, &volume).unwrap();
+        assert!(f.observes(4) && f.joining(4), "flags without observers: server 4 is to vote");
+        let observer = Me { shape: Fence { size: 4, observers: 1, version: 0 }, ..me(4, false) };
+        let f = decide_offline(&observer, &volume).unwrap();
+        assert!(f.observes(4) && !f.joining(4), "flags with one observer: server 4 observes");
     }
 
     #[test]
