@@ -53,7 +53,7 @@ enum Command {
     TlsWatch(TlsWatchArgs),
     /// Print the ensemble's committed membership (from /zookeeper/config): id, host, role, ports
     Members(MembersArgs),
-    /// Shrink a --reconfig ensemble to ordinals 0..N-1, one member at a time, before kubectl scale --replicas=N
+    /// Give a --reconfig ensemble ordinals 0..N-1, the highest K observing, one change at a time; before kubectl scale --replicas=N
     Resize(ResizeArgs),
     /// preStop of a --reconfig pod: leave the membership only if zk-entry resize removed this ordinal
     Leave(LeaveArgs),
