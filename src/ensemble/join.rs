@@ -1,10 +1,11 @@
 //! `zk-entry join` (hidden; `start --reconfig` runs it beside the JVM of a server that starts as
 //! an observer): once the local server serves, record the ensemble's shape if none is recorded
 //! yet (the start flags' `--servers` and `--observers`, [`super::fence`]), then give this server
-//! the role the recorded shape means for it. A joiner, added as a non-voting observer and now holding the ensemble's
-//! data, is made a voter with one `reconfig` on the version it read, unless the shape makes it
-//! an observer. Retried on the answers a changing ensemble gives (another reconfiguration, a
-//! version that moved on, a leader handing over), bounded by `--timeout`.
+//! the role the recorded shape means for it. A joiner, added as a non-voting observer and now
+//! holding the ensemble's data, is made a voter with one `reconfig` on the version it read,
+//! unless the shape makes it an observer. Retried on the answers a changing ensemble gives
+//! (another reconfiguration, a version that moved on, a leader handing over), bounded by
+//! `--timeout`.
 //!
 //! One joiner is promoted per committed reconfiguration: each promotion is conditioned on the
 //! version it read, so two joiners never become voters in one step, and a joiner only ever
@@ -101,7 +102,7 @@ fn step(
             session.add_digest_auth(&password.credentials())?;
             let shape = flags.create(&mut session)?;
             tracing::info!(
-                "recorded the ensemble's shape: {} members, {} of them observers",
+                "the ensemble's recorded shape: {} members, {} of them observers",
                 shape.size,
                 shape.observers
             );
