@@ -74,8 +74,8 @@ impl Dynamic {
     /// Start `zk-entry join` in a child process when this server starts as an observer: once it
     /// serves, `join` records the shape if the ensemble has none (so `resize` can tell an
     /// observer meant to observe from a joiner) and promotes a joiner meant to vote. A voter
-    /// starts none: spawning costs PID 1 resident pages (about 100 KiB, `make bench`), and a
-    /// voter has nothing to settle. PID 1 reaps it like any other child and does not wait for it.
+    /// starts none: it has nothing to settle. PID 1 reaps it like any other child and does not
+    /// wait for it.
     pub(crate) fn spawn_joiner(
         &self,
         client_port: u16,
