@@ -132,16 +132,21 @@ pub(crate) fn first_seen(marker: &Path, now: u64) -> anyhow::Result<u64> {
             }) => {}
         Err(e) => return Err(e),
     }
-    let mut file = std::fs::OpenOptions::new()
+    create_note(marker, &format!("{now:x}\n"))?;
+    Ok(now)
+}
+
+/// Create a pod note holding `text`: a new file, never through a link (the pod's /tmp is
+/// writable by ZooKeeper's user), readable by all.
+fn create_note(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o644)
         .custom_flags(libc::O_NOFOLLOW)
-        .open(marker)
-        .with_context(|| format!("cannot create {}", marker.display()))?;
-    file.write_all(format!("{now:x}\n").as_bytes())
-        .with_context(|| format!("cannot write {}", marker.display()))?;
-    Ok(now)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot create {}", path.display()))
 }
 
 /// Leave the joining note (`joining`) or take it away. Whatever is at the path goes first
@@ -154,17 +159,7 @@ pub(crate) fn note_joining(note: &Path, joining: bool) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    if joining {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(note)
-            .and_then(|mut f| f.write_all(b"joining\n"))
-            .with_context(|| format!("cannot create {}", note.display()))?;
-    }
-    Ok(())
+    if joining { create_note(note, "joining\n") } else { Ok(()) }
 }
 
 #[cfg(test)]
