@@ -55,6 +55,10 @@ const MESSAGES: &[(&[&str], &str)] = &[
         &["start", "--heap=512"],
         "zk-entry: --heap: '512' is not a JVM heap size; expected digits and a unit k, m or g, such as 512M or 2G, or a share of the container's memory limit such as 75%",
     ),
+    (
+        &["start", "--heap=1k"],
+        "zk-entry: --heap: '1k' is below the 32M that ZooKeeper needs to run; expected a size of at least 32M, such as 512M or 2G, or a share of the container's memory limit such as 75%",
+    ),
     // Dynamic membership and the membership commands.
     (
         &["start", "--reconfig", "--servers=3"],

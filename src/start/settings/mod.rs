@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use crate::cli::StartInput;
 
 pub(crate) use ensemble::{Ensemble, MAX_SERVER_ID};
-pub(crate) use java::{Heap, Java};
+pub(crate) use java::{Heap, Java, MIN_HEAP, MIN_HEAP_BYTES};
 pub(crate) use membership::{MIN_VOTERS, Membership};
 pub(crate) use ports::Ports;
 pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, QuorumTls, Security};
