@@ -81,6 +81,14 @@ const MESSAGES: &[(&[&str], &str)] = &[
         "zk-entry: --observers: '2' leaves only 1 voting member of --servers 3; --reconfig keeps at least 2; expected 0 to 1",
     ),
     (
+        &["leave"],
+        "zk-entry: leave needs --super_password_file=PATH (file holding the super user's password; or set ZK_SUPER_PASSWORD_FILE) (see zk-entry leave --help)",
+    ),
+    (
+        &["resize"],
+        "zk-entry: resize needs N (the number of members to keep: ordinals 0 to N-1 stay) and --super_password_file=PATH (file holding the super user's password; or set ZK_SUPER_PASSWORD_FILE) (see zk-entry resize --help)",
+    ),
+    (
         &["members", "--server=zk-0"],
         "zk-entry: --server: 'zk-0' has no port; expected HOST:PORT, or several comma-separated, e.g. 127.0.0.1:2181",
     ),
