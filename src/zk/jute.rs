@@ -1,7 +1,6 @@
 //! ZooKeeper's wire encoding (jute) for the few records zk-entry sends and reads: big-endian
-//! integers, length-prefixed strings and buffers (length -1 is null, never read as empty), one-byte
-//! booleans, and the
-//! 4-byte length that frames every packet.
+//! integers, length-prefixed strings and buffers (length -1 is null, never read as empty),
+//! one-byte booleans, and the 4-byte length that frames every packet.
 //!
 //! Reading is bounded: every length is checked against what is left of the frame, so a hostile
 //! or broken peer can make a read fail but never make it allocate beyond the frame it sent.
