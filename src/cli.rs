@@ -22,8 +22,6 @@ use crate::parse::{Raw, Source};
 /// with that subcommand.
 const ALIASES: &[(&str, &str)] =
     &[("start-zookeeper", "start"), ("zookeeper-ready", "ready"), ("zookeeper-metrics", "metrics")];
-/// Subcommands without a script name, for pointing a refusal at their help.
-const PLAIN_SUBCOMMANDS: &[&str] = &["members", "resize", "leave"];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -98,7 +96,7 @@ struct JoinArgs {
     #[arg(long = "size", value_name = "N")]
     size: String,
 
-    /// ... and start's --observers
+    /// The observers of that shape: start's --observers
     #[arg(long = "observers", value_name = "K")]
     observers: String,
 }
@@ -705,19 +703,17 @@ pub(crate) fn parse(
         Ok(m) => m,
         Err(err) => {
             // Point at the help of what was typed: `start-zookeeper --help`, `zk-entry ready --help`.
-            let help = match alias {
-                Some((alias, _)) => format!("{alias} --help"),
-                None => {
-                    match args
-                        .get(1)
-                        .and_then(|a| a.to_str())
-                        .filter(|a| ALIASES.iter().any(|(_, s)| s == a) || PLAIN_SUBCOMMANDS.contains(a))
-                    {
-                        Some(sub) => format!("zk-entry {sub} --help"),
-                        None => "zk-entry --help".to_string(),
-                    }
-                }
+            let typed = args.get(1).and_then(|a| a.to_str()).and_then(|a| command.find_subcommand(a));
+            let help = match (alias, typed) {
+                (Some((alias, _)), _) => format!("{alias} --help"),
+                (None, Some(sub)) => format!("zk-entry {} --help", sub.get_name()),
+                (None, None) => "zk-entry --help".to_string(),
             };
+            if err.kind() == ErrorKind::MissingRequiredArgument
+                && let Some(line) = typed.and_then(|sub| missing(&err, sub))
+            {
+                return exit::usage(format!("{line} (see {help})"));
+            }
             if err.kind() == ErrorKind::InvalidUtf8
                 && let Some(var) = non_utf8_variable(&command, env)
             {
@@ -950,6 +946,56 @@ fn clap_outcome(err: clap::Error, help: &str) -> anyhow::Result<Invocation> {
     }
 }
 
+/// What `sub` still needs, named with what each takes: `resize needs N (...) and
+/// --super_password_file=PATH (...; or set ZK_SUPER_PASSWORD_FILE)`. clap lists the missing
+/// arguments on lines of their own, which the one-line form would cut off.
+fn missing(err: &clap::Error, sub: &clap::Command) -> Option<String> {
+    let Some(ContextValue::Strings(shown)) = err.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    // clap shows an option as `--long <VALUE>`, a positional as `<VALUE>`.
+    let value_name = |arg: &clap::Arg| {
+        arg.get_value_names()
+            .and_then(|v| v.first())
+            .map_or_else(|| arg.get_id().to_string(), |n| n.to_string())
+    };
+    let named = |text: &str| {
+        sub.get_arguments().find(|arg| match arg.get_long() {
+            Some(long) => text.strip_prefix("--").and_then(|t| t.split(' ').next()) == Some(long),
+            None => text == format!("<{}>", value_name(arg)),
+        })
+    };
+    // Positionals first, as the usage line writes them.
+    let mut shown: Vec<&String> = shown.iter().collect();
+    shown.sort_by_key(|text| text.starts_with("--"));
+    let described: Vec<String> = shown
+        .into_iter()
+        .map(|text| {
+            let Some(arg) = named(text) else { return text.clone() };
+            let mut out = match arg.get_long() {
+                Some(long) => format!("--{long}={}", value_name(arg)),
+                None => value_name(arg),
+            };
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            let mut what: Vec<String> = Vec::new();
+            let mut chars = help.trim().chars();
+            if let Some(first) = chars.next() {
+                what.push(first.to_lowercase().chain(chars).collect());
+            }
+            if let Some(var) = arg.get_env() {
+                what.push(format!("or set {}", var.to_string_lossy()));
+            }
+            if !what.is_empty() {
+                out.push_str(&format!(" ({})", what.join("; ")));
+            }
+            out
+        })
+        .collect();
+    let (last, rest) = described.split_last()?;
+    let list = if rest.is_empty() { last.clone() } else { format!("{} and {last}", rest.join(", ")) };
+    Some(format!("{} needs {list}", sub.get_name()))
+}
+
 /// clap's error reduced to its first line, plus the suggestion clap found, if any.
 fn clap_line(err: &clap::Error, help: &str) -> String {
     let rendered = err.render().to_string();
@@ -1052,6 +1098,26 @@ pub(crate) mod tests {
         assert!(line(&["start-zookeeper", "--servres=3"]).ends_with("(see start-zookeeper --help)"));
         assert!(line(&["zk-entry", "metrics", "--fromat=raw"]).ends_with("(see zk-entry metrics --help)"));
         assert!(line(&["zk-entry", "--bogus"]).ends_with("(see zk-entry --help)"));
+    }
+
+    /// clap lists what is missing on lines of their own, which the one-line form cut off:
+    /// "the following required arguments were not provided:" and nothing after it.
+    #[test]
+    fn a_missing_required_flag_is_named_with_what_it_takes() {
+        let line = |args: &[&str]| exit::one_line(&parse_strs(args).err().expect("must fail"));
+        let leave = line(&["zk-entry", "leave"]);
+        assert_eq!(
+            leave,
+            "leave needs --super_password_file=PATH (file holding the super user's password; or set ZK_SUPER_PASSWORD_FILE) (see zk-entry leave --help)"
+        );
+        let resize = line(&["zk-entry", "resize", "--observers=1"]);
+        assert!(resize.starts_with("resize needs N (the number of members to keep: ordinals 0 to N-1 stay) and --super_password_file=PATH ("), "{resize}");
+        let join = line(&["zk-entry", "join", "--super_password_file=/p", "--size=3"]);
+        assert!(join.starts_with("join needs --line=LINE (this server's participant line, "), "{join}");
+        assert!(join.contains(" and --observers=K ("), "{join}");
+        assert!(join.ends_with("(see zk-entry join --help)"), "{join}");
+        let watch = line(&["zk-entry", "tls-watch", "--tls_dir=/t", "--fqdn=a"]);
+        assert_eq!(watch, "tls-watch needs --store=STORE (see zk-entry tls-watch --help)");
     }
 
     #[test]

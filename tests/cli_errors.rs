@@ -35,6 +35,7 @@ const CASES: &[Case] = &[
     case(&["--purge_interval=1.5"], &["--purge_interval", "'1.5'"]),
     case(&["--heap=512"], &["--heap", "'512'", "512M or 2G"]),
     case(&["--heap=2GB"], &["--heap", "'2GB'"]),
+    case(&["--heap=1k"], &["--heap", "'1k'", "below the 32M", "at least 32M"]),
     case(&["--log_level=VERBOSE"], &["--log_level", "'VERBOSE'", "TRACE, DEBUG, INFO, WARN, ERROR or FATAL"]),
     case(
         &["--min_session_timeout=50000", "--max_session_timeout=40000"],
@@ -70,6 +71,11 @@ const CASES: &[Case] = &[
         needles: &["ZK_EXIT_CODE_MAP (environment)", "'1'"],
     },
     Case { args: &[], env: &[("ZK_SERVERS", "three")], needles: &["ZK_SERVERS (environment)", "'three'"] },
+    Case {
+        args: &[],
+        env: &[("ZK_HEAP", "16m")],
+        needles: &["ZK_HEAP (environment)", "'16m'", "at least 32M"],
+    },
     Case {
         args: &[],
         env: &[("ZK_CLIENT_PORT", "tcp://10.96.0.12:2181")],

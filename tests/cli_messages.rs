@@ -55,6 +55,10 @@ const MESSAGES: &[(&[&str], &str)] = &[
         &["start", "--heap=512"],
         "zk-entry: --heap: '512' is not a JVM heap size; expected digits and a unit k, m or g, such as 512M or 2G, or a share of the container's memory limit such as 75%",
     ),
+    (
+        &["start", "--heap=1k"],
+        "zk-entry: --heap: '1k' is below the 32M that ZooKeeper needs to run; expected a size of at least 32M, such as 512M or 2G, or a share of the container's memory limit such as 75%",
+    ),
     // Dynamic membership and the membership commands.
     (
         &["start", "--reconfig", "--servers=3"],
@@ -75,6 +79,14 @@ const MESSAGES: &[(&[&str], &str)] = &[
     (
         &["start", "--reconfig", "--super_password_file=/p", "--servers=3", "--observers=2"],
         "zk-entry: --observers: '2' leaves only 1 voting member of --servers 3; --reconfig keeps at least 2; expected 0 to 1",
+    ),
+    (
+        &["leave"],
+        "zk-entry: leave needs --super_password_file=PATH (file holding the super user's password; or set ZK_SUPER_PASSWORD_FILE) (see zk-entry leave --help)",
+    ),
+    (
+        &["resize"],
+        "zk-entry: resize needs N (the number of members to keep: ordinals 0 to N-1 stay) and --super_password_file=PATH (file holding the super user's password; or set ZK_SUPER_PASSWORD_FILE) (see zk-entry resize --help)",
     ),
     (
         &["members", "--server=zk-0"],

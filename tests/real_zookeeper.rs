@@ -7,6 +7,7 @@
 mod support;
 
 use std::fs;
+use std::path::Path;
 use std::time::Duration;
 
 use support::*;
@@ -137,4 +138,92 @@ fn mntr_of_a_thousand_long_named_top_level_znodes_is_read_whole() {
         .unwrap();
     assert_eq!(prometheus.status.code(), Some(0), "{}", stderr(&prometheus));
     assert!(stdout(&prometheus).contains("\nzk_up 1\n"), "{}", stderr(&prometheus));
+}
+
+/// `zk-entry start` into the private directory `dir` with /bin/true as java: it writes the
+/// files and runs nothing.
+fn start_into(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let d = dir.display();
+    let mut cmd = zk_entry();
+    cmd.arg("start").args([
+        format!("--conf_dir={d}/conf"),
+        format!("--data_dir={d}/data"),
+        format!("--data_log_dir={d}/data/log"),
+        format!("--log_dir={d}/log"),
+        "--java=/bin/true".into(),
+    ]);
+    cmd.args(extra).output().unwrap()
+}
+
+/// What ZooKeeper's own parser keeps of each key of `zoo_cfg`, as UTF-8 in hex
+/// (tests/fixtures/ReadZooCfg.java, run with the machine's java on Debian's jars).
+fn zookeeper_reads(zoo_cfg: &Path, keys: &[&str]) -> Vec<String> {
+    let jars = ["zookeeper.jar", "log4j-1.2.jar", "slf4j-api.jar", "slf4j-log4j12.jar"];
+    let classpath: Vec<String> = jars.iter().map(|j| format!("/usr/share/java/{j}")).collect();
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ReadZooCfg.java");
+    let out = std::process::Command::new("java")
+        .args(["-cp", &classpath.join(":")])
+        .arg(program)
+        .arg(zoo_cfg)
+        .args(keys)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "ReadZooCfg: {}", stderr(&out));
+    let text = stdout(&out);
+    keys.iter()
+        .map(|k| {
+            let prefix = format!("{k}=");
+            text.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or("missing").to_string()
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// java.util.Properties treats a backslash as an escape (`\n`, `\uXXXX`), a trailing one as a
+/// line continuation, and reads the file as ISO 8859-1: a `--set_file` or `--set` value with any
+/// of these reaches ZooKeeper exactly as given.
+#[test]
+fn set_and_set_file_values_reach_zookeeper_byte_for_byte() {
+    require_zookeeper();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    let tricky = "a\\b \\n\\u0041 donnée ✓ 😀 #x !y =z :w end\\";
+    let file = secrets.path().join("value");
+    fs::write(&file, format!("{tricky}\n")).unwrap();
+    let set_file = format!("tricky.file={}", file.display());
+    let set = format!("tricky.set={tricky}");
+    let out = start_into(dir.path(), &["--set_file", &set_file, "--set", &set]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let read = zookeeper_reads(&dir.path().join("conf/zoo.cfg"), &["tricky.file", "tricky.set"]);
+    assert_eq!(read, [hex(tricky.as_bytes()), hex(tricky.as_bytes())], "ZooKeeper read another value");
+}
+
+/// ZooKeeper trims every zoo.cfg value after Properties has read it, so a value that starts or
+/// ends with white space cannot reach it as written: refused, naming the flag, key and file,
+/// never quoting the secret; nothing written.
+#[test]
+fn values_zookeeper_would_trim_are_refused_naming_the_file() {
+    let secrets = tempfile::tempdir().unwrap();
+    for (name, value) in [("leading", "  s3cret"), ("trailing", "s3cret \n")] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = secrets.path().join(name);
+        fs::write(&file, value).unwrap();
+        let out = start_into(dir.path(), &["--set_file", &format!("my.secret={}", file.display())]);
+        let what = format!("--set_file {name}");
+        assert_refused(
+            &what,
+            &out,
+            1,
+            &[&format!("--set_file my.secret: {}: ", file.display()), "white space", "ZooKeeper trims"],
+        );
+        assert!(!stderr(&out).contains("s3cret"), "{what}: the secret is quoted");
+        assert!(snapshot(dir.path()).is_empty(), "{what}: files were written");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = start_into(dir.path(), &["--set", "my.setting= on"]);
+    assert_refused("--set", &out, 2, &["--set: 'my.setting= on'", "white space", "ZooKeeper trims"]);
+    assert!(snapshot(dir.path()).is_empty(), "--set: files were written");
 }

@@ -550,6 +550,10 @@ enum KeyKind {
     /// `EC PRIVATE KEY`.
     EcSec1,
     Ed25519,
+    /// `EC PRIVATE KEY` on P-521, which Java takes and zk-entry's check cannot sign with.
+    EcP521,
+    /// A 1024-bit RSA key, which Java takes and zk-entry refuses as too weak.
+    Rsa1024,
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -589,6 +593,10 @@ impl Pki {
                 openssl(&out, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "tls.key"])
             }
             KeyKind::Ed25519 => openssl(&out, &["genpkey", "-algorithm", "ed25519", "-out", "tls.key"]),
+            KeyKind::EcP521 => {
+                openssl(&out, &["ecparam", "-name", "secp521r1", "-genkey", "-noout", "-out", "tls.key"])
+            }
+            KeyKind::Rsa1024 => openssl(&out, &["genrsa", "-traditional", "-out", "tls.key", "1024"]),
         }
         // "IP:..." entries are address names; the rest DNS names.
         let sans: Vec<String> = dns
@@ -722,6 +730,12 @@ fn tls_pairs_that_would_fail_are_refused_naming_the_problem_and_nothing_is_writt
     fs::copy(spare.join("tls.key"), mismatch.join("tls.key")).unwrap();
     let server_only = pki.issue("server-only", &good_names, KeyKind::RsaPkcs1, 30, "serverAuth");
     let ed25519 = pki.issue("ed25519", &good_names, KeyKind::Ed25519, 30, BOTH_USAGES);
+    let p521 = pki.issue("p521", &good_names, KeyKind::EcP521, 30, BOTH_USAGES);
+    let rsa1024 = pki.issue("rsa1024", &good_names, KeyKind::Rsa1024, 30, BOTH_USAGES);
+    // A copy cut short in its middle, as an interrupted write leaves it.
+    let truncated = pki.issue("truncated", &good_names, KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+    let crt = fs::read(truncated.join("tls.crt")).unwrap();
+    fs::write(truncated.join("tls.crt"), &crt[..crt.len() / 2]).unwrap();
     let not_pem = pki.issue("not-pem", &good_names, KeyKind::RsaPkcs1, 30, BOTH_USAGES);
     fs::write(
         not_pem.join("tls.key"),
@@ -741,6 +755,18 @@ fn tls_pairs_that_would_fail_are_refused_naming_the_problem_and_nothing_is_writt
         (&server_only, "does not allow both server auth and client auth"),
         (&ed25519, "/opt/tls/tls.key: is an Ed25519 key, which ZooKeeper's PEM loader cannot read"),
         (&not_pem, "/opt/tls/tls.key: holds no private key (an encrypted key is not read"),
+        (
+            &p521,
+            "/opt/tls/tls.key: is an EC key on curve P-521, which ZooKeeper could use but zk-entry cannot check against the certificate (its TLS library signs with P-256 and P-384 only); expected an RSA key of 2048 to 4096 bits or an EC key on P-256 or P-384",
+        ),
+        (
+            &rsa1024,
+            "/opt/tls/tls.key: is an RSA key of 1024 bits, which zk-entry refuses as too weak (Java would still take it); expected an RSA key of 2048 to 4096 bits or an EC key on P-256 or P-384",
+        ),
+        (
+            &truncated,
+            "/opt/tls/tls.crt: ends inside a CERTIFICATE block (no -----END CERTIFICATE----- line: is the file cut short?); expected PEM certificates",
+        ),
     ];
     for (secret, needle) in cases {
         let (_pod, out) = start_with_tls(secret, &[]);

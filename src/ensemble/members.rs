@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Context;
 
 use super::settings::Target;
+use crate::quote;
 use crate::zk::config::Config;
 use crate::zk::session::Session;
 
@@ -29,17 +30,21 @@ pub(crate) fn read(target: &Target) -> anyhow::Result<Config> {
 }
 
 /// Aligned columns: id, host, role, quorum, election and client ports; then the version.
+/// The host and client parts are the znode's text, printed through [`quote::escaped`].
 pub(crate) fn table(config: &Config) -> String {
-    let width = config.members.iter().map(|m| m.host.len()).max().unwrap_or(4).max(4);
+    let rows: Vec<(String, String)> = config
+        .members
+        .iter()
+        .map(|m| (quote::escaped(&m.host), m.client.as_deref().map_or_else(|| "-".into(), quote::escaped)))
+        .collect();
+    let width = rows.iter().map(|(host, _)| host.chars().count()).max().unwrap_or(4).max(4);
     let mut out =
         format!("{:<4} {:<width$}  {:<12} {:<6} {:<8} CLIENT\n", "ID", "HOST", "ROLE", "QUORUM", "ELECTION");
-    for m in &config.members {
-        let client = m.client.as_deref().unwrap_or("-");
+    for (m, (host, client)) in config.members.iter().zip(&rows) {
         let _ = writeln!(
             out,
-            "{:<4} {:<width$}  {:<12} {:<6} {:<8} {client}",
+            "{:<4} {host:<width$}  {:<12} {:<6} {:<8} {client}",
             m.id,
-            m.host,
             m.role.as_str(),
             m.quorum_port,
             m.election_port
@@ -63,5 +68,18 @@ mod tests {
              12   zk-11.d  observer     2888   3888     -\n\
              version 10000000a\n"
         );
+    }
+
+    /// The client part after `;` is free text in ZooKeeper's own parser: whoever may reconfigure
+    /// can put a terminal's escape sequences there.
+    #[test]
+    fn control_characters_from_the_znode_are_printed_escaped() {
+        let c = Config::parse(
+            "server.1=zk-0.d:2888:3888:participant;\u{1b}[2J\u{1b}]0;owned\u{7}:2181\nversion=1",
+        )
+        .unwrap();
+        let out = table(&c);
+        assert!(!out.chars().any(|ch| ch.is_control() && ch != '\n'), "{out:?}");
+        assert!(out.contains(r"\u001b[2J\u001b]0;owned\u0007:2181"), "{out}");
     }
 }

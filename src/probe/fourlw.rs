@@ -309,28 +309,12 @@ pub(crate) fn quote(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let cut = text.char_indices().nth(QUOTE_LIMIT).map(|(at, _)| at);
     let mut out = String::from("\"");
-    push_escaped(&mut out, &text[..cut.unwrap_or(text.len())]);
+    crate::quote::push_escaped(&mut out, &text[..cut.unwrap_or(text.len())]);
     out.push('"');
     if cut.is_some() {
         out.push_str(&format!("... ({} bytes in all)", bytes.len()));
     }
     out
-}
-
-/// `text` escaped for the inside of a JSON string (RFC 8259): quotes, backslashes and every
-/// control character. Messages quote replies with it, and `metrics --format json` writes with it.
-pub(crate) fn push_escaped(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
 }
 
 /// A duration in messages, in the unit `--timeout` is usually given in: `800ms`.

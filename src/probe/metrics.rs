@@ -410,7 +410,7 @@ fn is_json_number(text: &str) -> bool {
 fn json_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
-    fourlw::push_escaped(&mut out, text);
+    crate::quote::push_escaped(&mut out, text);
     out.push('"');
     out
 }

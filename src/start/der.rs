@@ -109,6 +109,73 @@ pub(crate) fn pkcs8_from_sec1(sec1: &[u8]) -> Option<Vec<u8>> {
     Some(pkcs8(algorithm, &write(SEQUENCE, &inner)))
 }
 
+/// What a PKCS#8 key is, read from its algorithm identifier, for messages about keys the check
+/// cannot use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeyAlgorithm {
+    Rsa {
+        bits: usize,
+    },
+    /// The curve's name (`P-521`), or its OID in dotted form when it has none here.
+    Ec {
+        curve: String,
+    },
+    /// Any other algorithm, its OID in dotted form.
+    Other(String),
+}
+
+/// Named curves: OID content octets and name.
+const CURVES: &[(&[u8], &str)] = &[
+    (&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07], "P-256"),
+    (&[0x2b, 0x81, 0x04, 0x00, 0x22], "P-384"),
+    (&[0x2b, 0x81, 0x04, 0x00, 0x23], "P-521"),
+    (&[0x2b, 0x81, 0x04, 0x00, 0x0a], "secp256k1"),
+];
+
+/// The algorithm of a PKCS#8 PrivateKeyInfo, and for RSA the modulus size; `None` when it is not
+/// one.
+pub(crate) fn key_algorithm(pkcs8: &[u8]) -> Option<KeyAlgorithm> {
+    let (info, _) = expect(pkcs8, SEQUENCE)?;
+    let (_version, rest) = expect(info, INTEGER)?;
+    let (algorithm, rest) = expect(rest, SEQUENCE)?;
+    let (oid, parameters) = expect(algorithm, OID)?;
+    if oid == RSA_ENCRYPTION {
+        let (private, _) = expect(rest, OCTET_STRING)?;
+        let (rsa, _) = expect(private, SEQUENCE)?;
+        let (_version, rest) = expect(rsa, INTEGER)?;
+        let (modulus, _) = expect(rest, INTEGER)?;
+        let modulus: Vec<u8> = modulus.iter().copied().skip_while(|b| *b == 0).collect();
+        let bits = modulus.first().map_or(0, |top| modulus.len() * 8 - top.leading_zeros() as usize);
+        return Some(KeyAlgorithm::Rsa { bits });
+    }
+    if oid == EC_PUBLIC_KEY {
+        let (curve, _) = expect(parameters, OID)?;
+        let name =
+            CURVES.iter().find(|(c, _)| *c == curve).map_or_else(|| dotted(curve), |(_, n)| n.to_string());
+        return Some(KeyAlgorithm::Ec { curve: name });
+    }
+    Some(KeyAlgorithm::Other(dotted(oid)))
+}
+
+/// An OID's content octets in dotted form (X.690 8.19).
+fn dotted(oid: &[u8]) -> String {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut value: u64 = 0;
+    for b in oid {
+        value = (value << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let first = (value / 40).min(2);
+                arcs.extend([first, value - first * 40]);
+            } else {
+                arcs.push(value);
+            }
+            value = 0;
+        }
+    }
+    arcs.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+}
+
 /// A certificate's serial number (hex) and notAfter (as `YYYY-MM-DD HH:MM:SS UTC`), for logs.
 pub(crate) fn serial_and_not_after(cert: &[u8]) -> Option<(String, String)> {
     let (certificate, _) = expect(cert, SEQUENCE)?;
@@ -154,6 +221,37 @@ mod tests {
         assert_eq!(read(&[0x04, 0x85, 1, 1, 1, 1, 1]), None, "too long a length");
         assert_eq!(read(&[0x04, 5, 1]), None, "truncated");
         assert_eq!(read(&[0x30, 0x80]), None, "indefinite length is not DER");
+    }
+
+    /// A PKCS#8 key of `algorithm` whose private part is `private`.
+    fn info(algorithm: &[u8], private: &[u8]) -> Vec<u8> {
+        pkcs8(algorithm.to_vec(), private)
+    }
+
+    #[test]
+    fn key_algorithms_name_the_rsa_size_and_the_curve() {
+        for (top, bytes, bits) in [(0x80u8, 128usize, 1024usize), (0x80, 1024, 8192), (0x01, 257, 2049)] {
+            let mut modulus = vec![0u8, top];
+            modulus.extend(vec![0xff; bytes - 1]);
+            let mut rsa = write(INTEGER, &[0]);
+            rsa.extend(write(INTEGER, &modulus));
+            rsa.extend(write(INTEGER, &[1, 0, 1]));
+            let key = pkcs8_from_pkcs1(&write(SEQUENCE, &rsa));
+            assert_eq!(key_algorithm(&key), Some(KeyAlgorithm::Rsa { bits }), "{bits}");
+        }
+        let mut ec = write(OID, EC_PUBLIC_KEY);
+        ec.extend(write(OID, &[0x2b, 0x81, 0x04, 0x00, 0x23]));
+        assert_eq!(key_algorithm(&info(&ec, &[])), Some(KeyAlgorithm::Ec { curve: "P-521".into() }));
+        let mut brainpool = write(OID, EC_PUBLIC_KEY);
+        brainpool.extend(write(OID, &[0x2b, 0x24, 0x03, 0x03, 0x02, 0x08, 0x01, 0x01, 0x07]));
+        assert_eq!(
+            key_algorithm(&info(&brainpool, &[])),
+            Some(KeyAlgorithm::Ec { curve: "1.3.36.3.3.2.8.1.1.7".into() })
+        );
+        let ed448 = write(OID, &[0x2b, 0x65, 0x71]);
+        assert_eq!(key_algorithm(&info(&ed448, &[])), Some(KeyAlgorithm::Other("1.3.101.113".into())));
+        assert_eq!(dotted(RSA_ENCRYPTION), "1.2.840.113549.1.1.1");
+        assert_eq!(key_algorithm(b"junk"), None);
     }
 
     #[test]

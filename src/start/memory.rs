@@ -15,6 +15,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::settings::{MIN_HEAP, MIN_HEAP_BYTES};
 use crate::exit;
 
 pub(crate) const PROC_SELF_CGROUP: &str = "/proc/self/cgroup";
@@ -40,11 +41,20 @@ pub(crate) fn heap_note(flag: &str, percent: u64, proc_cgroup: &Path, root: &Pat
             "{flag}: {percent}% needs a container memory limit, and there is none ({looked}); set resources.limits.memory on the container, or give a size such as 2G"
         ));
     };
+    let heap = limit.bytes / 100 * percent + limit.bytes % 100 * percent / 100;
+    if heap < MIN_HEAP_BYTES {
+        return exit::usage(format!(
+            "{flag}: {percent}% of the memory limit {} ({}) is {}, below the {MIN_HEAP} that ZooKeeper needs to run; raise resources.limits.memory, or give a size of at least {MIN_HEAP}",
+            size(limit.bytes),
+            limit.file.display(),
+            size(heap)
+        ));
+    }
     Ok(format!(
         "memory limit {} ({}); heap {percent}% of it: {} (-XX:MaxRAMPercentage={percent})",
         size(limit.bytes),
         limit.file.display(),
-        size(limit.bytes / 100 * percent + limit.bytes % 100 * percent / 100)
+        size(heap)
     ))
 }
 
@@ -152,6 +162,17 @@ mod tests {
         let err = heap_note("--heap", 75, &cgroup.path().join("cgroup"), none.path()).unwrap_err();
         assert_eq!(exit::code_of(&err), exit::USAGE);
         assert!(exit::one_line(&err).contains("needs a container memory limit, and there is none"));
+    }
+
+    #[test]
+    fn a_share_of_a_small_limit_below_the_heap_floor_is_refused() {
+        let root = tree(&[("memory.max", "33554432\n")]);
+        let cgroup = tree(&[("cgroup", "0::/\n")]);
+        let err = heap_note("--heap", 75, &cgroup.path().join("cgroup"), root.path()).unwrap_err();
+        assert_eq!(exit::code_of(&err), exit::USAGE);
+        let line = exit::one_line(&err);
+        assert!(line.starts_with("--heap: 75% of the memory limit 32 MiB ("), "{line}");
+        assert!(line.contains("is 24 MiB, below the 32M"), "{line}");
     }
 
     #[test]

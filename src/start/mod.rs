@@ -240,6 +240,12 @@ impl Plan {
                     &guard,
                 )?);
             } else {
+                if let Some(problem) = settings::zoo_cfg_value_problem(&value) {
+                    anyhow::bail!(
+                        "{what}: {}: the value {problem}; expected the value without it",
+                        secret.path.display()
+                    );
+                }
                 entries.push((secret.key.clone(), value, true));
             }
         }

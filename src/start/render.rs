@@ -74,14 +74,22 @@ pub(crate) fn zoo_cfg_entries(s: &Settings, id: &Identity) -> Vec<(String, Strin
     entries
 }
 
-/// java.util.Properties reads zoo.cfg as ISO 8859-1 with backslash escapes: escape backslashes
-/// and write anything beyond ASCII as \uXXXX so paths survive the round trip.
+/// A value as java.util.Properties reads it back exactly: zoo.cfg is read as ISO 8859-1 with
+/// backslash escapes, so a backslash is doubled (a trailing one would join the next line, `\n`
+/// or `\u0041` in a value would be decoded), anything beyond ASCII and any control character is
+/// written as `\uXXXX` (a line break would end the value), and leading white space, which
+/// Properties skips, as `\ `. ZooKeeper then trims every value, so the settings refuse values
+/// that start or end with white space ([`super::settings::zoo_cfg_value_problem`]) rather than
+/// let them arrive changed.
 fn properties_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    let mut leading = true;
     for c in value.chars() {
+        leading &= c == ' ';
         match c {
             '\\' => out.push_str("\\\\"),
-            c if c.is_ascii() => out.push(c),
+            ' ' if leading => out.push_str("\\ "),
+            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
             c => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
@@ -179,6 +187,9 @@ mod tests {
         assert_eq!(properties_value("C:\\x"), "C:\\\\x");
         assert_eq!(properties_value("/données"), "/donn\\u00E9es");
         assert_eq!(properties_value("😀"), "\\uD83D\\uDE00");
+        assert_eq!(properties_value("end\\"), "end\\\\");
+        assert_eq!(properties_value("  a b"), "\\ \\ a b");
+        assert_eq!(properties_value("a\nb\tc\r\u{7f}"), "a\\u000Ab\\u0009c\\u000D\\u007F");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! zk-entry refuses, in one line naming the file and the problem, a pair where: a file is not
 //! PEM; the key does not belong to the certificate; the certificate is expired or not yet valid;
 //! its names do not cover this pod's FQDN (quorum host-name verification would fail); its chain
-//! does not verify against `ca.crt`; the key is of a kind ZooKeeper cannot read (Ed25519).
+//! does not verify against `ca.crt`; the key is of a kind ZooKeeper cannot read (Ed25519), or
+//! one the check cannot sign with (P-521, RSA above 4096 bits; RSA below 2048 is refused as
+//! weak), each named with its curve or size.
 //!
 //! Why a key store of our own: the PEM loader wants the key and the chain in ONE file, and only
 //! PKCS#8 keys; cert-manager writes separate files and PKCS#1 (RSA) or SEC1 (EC) keys by
@@ -186,7 +188,7 @@ static ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
 fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("is not valid PEM ({e}); expected PEM certificates"))?;
+        .map_err(|e| format!("{}; expected PEM certificates", pem_problem(&e)))?;
     if certs.is_empty() {
         return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
     }
@@ -209,7 +211,7 @@ fn pkcs8_key(pem: &[u8]) -> Result<(Vec<u8>, &'static str), String> {
         Err(rustls_pki_types::pem::Error::NoItemsFound) => Err(format!(
             "holds no private key (an encrypted key is not read: ZooKeeper needs it unencrypted); {expected}"
         )),
-        Err(e) => Err(format!("is not valid PEM ({e}); {expected}")),
+        Err(e) => Err(format!("{}; {expected}", pem_problem(&e))),
     }
 }
 
@@ -217,8 +219,9 @@ fn pkcs8_key(pem: &[u8]) -> Result<(Vec<u8>, &'static str), String> {
 fn key_matches(pkcs8: &[u8], leaf: &webpki::EndEntityCert<'_>) -> Result<String, String> {
     const MESSAGE: &[u8] = b"zk-entry: does this key belong to this certificate?";
     let rng = SystemRandom::new();
+    let rsa = RsaKeyPair::from_pkcs8(pkcs8);
     let (kind, signature, verifier): (String, Vec<u8>, &dyn SignatureVerificationAlgorithm) = if let Ok(rsa) =
-        RsaKeyPair::from_pkcs8(pkcs8)
+        &rsa
     {
         let mut sig = vec![0; rsa.public().modulus_len()];
         rsa.sign(&signature::RSA_PKCS1_SHA256, &rng, MESSAGE, &mut sig)
@@ -233,12 +236,61 @@ fn key_matches(pkcs8: &[u8], leaf: &webpki::EndEntityCert<'_>) -> Result<String,
     } else if signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).is_ok() {
         return Err("is an Ed25519 key, which ZooKeeper's PEM loader cannot read; expected an RSA or EC (P-256, P-384) key".into());
     } else {
-        return Err("cannot be read as an RSA or EC (P-256, P-384) private key".into());
+        return Err(unusable_key(pkcs8, rsa.err()));
     };
     leaf.verify_signature(verifier, MESSAGE, &signature).map_err(|_| {
         format!("does not belong to the certificate in {CERT_FILE} (a {kind} key whose public key is not the certificate's); mount the matching pair")
     })?;
     Ok(kind)
+}
+
+/// The keys the check can use: what ring signs with.
+const USABLE_KEYS: &str = "an RSA key of 2048 to 4096 bits or an EC key on P-256 or P-384";
+
+/// Why a key that ring would not load cannot be used, as exactly as the key itself tells:
+/// ZooKeeper's PEM loader (Java 17) reads a 1024- or 8192-bit RSA key and a P-521 key, but
+/// zk-entry can only check a pair whose key ring signs with.
+fn unusable_key(pkcs8: &[u8], rsa: Option<ring::error::KeyRejected>) -> String {
+    let problem = match der::key_algorithm(pkcs8) {
+        Some(der::KeyAlgorithm::Rsa { bits }) if bits < 2048 => {
+            format!(
+                "is an RSA key of {bits} bits, which zk-entry refuses as too weak (Java would still take it)"
+            )
+        }
+        Some(der::KeyAlgorithm::Rsa { bits }) if bits > 4096 => format!(
+            "is an RSA key of {bits} bits, which ZooKeeper could use but zk-entry cannot check against the certificate (its TLS library signs with RSA keys of at most 4096 bits)"
+        ),
+        Some(der::KeyAlgorithm::Rsa { bits }) => format!(
+            "is an RSA key of {bits} bits that cannot be used ({})",
+            rsa.map_or_else(|| "rejected".to_string(), |e| e.to_string())
+        ),
+        Some(der::KeyAlgorithm::Ec { curve }) if curve == "P-256" || curve == "P-384" => {
+            format!("is an EC key on {curve} whose parts do not fit together")
+        }
+        Some(der::KeyAlgorithm::Ec { curve }) => format!(
+            "is an EC key on curve {curve}, which ZooKeeper could use but zk-entry cannot check against the certificate (its TLS library signs with P-256 and P-384 only)"
+        ),
+        Some(der::KeyAlgorithm::Other(oid)) => format!("is a key of algorithm {oid}, neither RSA nor EC"),
+        None => "cannot be read as a PKCS#8 private key".into(),
+    };
+    format!("{problem}; expected {USABLE_KEYS}")
+}
+
+/// A PEM file's problem as a sentence: rustls-pki-types' own messages quote the marker as a byte
+/// array (`missing section end marker: [67, 69, ...]`).
+fn pem_problem(e: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error;
+    match e {
+        Error::MissingSectionEnd { end_marker } => {
+            let label = crate::quote::escaped(&String::from_utf8_lossy(end_marker));
+            format!("ends inside a {label} block (no -----END {label}----- line: is the file cut short?)")
+        }
+        Error::IllegalSectionStart { .. } => "has a malformed -----BEGIN line".into(),
+        Error::Base64Decode(_) => "holds a PEM block whose body is not valid base64".into(),
+        Error::SectionTooLarge => "holds a PEM block larger than any certificate or key".into(),
+        Error::NoItemsFound => "holds no PEM block".into(),
+        other => format!("cannot be read as PEM ({})", crate::quote::escaped(&other.to_string())),
+    }
 }
 
 fn chain_problem(e: &webpki::Error, ca: &Path) -> String {
@@ -337,6 +389,42 @@ mod tests {
     fn names_without_their_debug_wrapping() {
         let names = vec!["DnsName(\"a.example\")".to_string(), "IpAddress(10.0.0.1)".to_string()];
         assert_eq!(presented(&names), "a.example, IpAddress(10.0.0.1)");
+    }
+
+    #[test]
+    fn keys_the_check_cannot_sign_with_are_named_by_size_or_curve() {
+        let rsa = |bits: usize| {
+            let mut modulus = vec![0u8, 0x80];
+            modulus.extend(vec![0xff; bits / 8 - 1]);
+            let mut key = der::write(der::INTEGER, &[0]);
+            key.extend(der::write(der::INTEGER, &modulus));
+            der::pkcs8_from_pkcs1(&der::write(der::SEQUENCE, &key))
+        };
+        let large = unusable_key(&rsa(8192), None);
+        assert!(large.starts_with("is an RSA key of 8192 bits, which ZooKeeper could use but"), "{large}");
+        assert!(large.ends_with("; expected an RSA key of 2048 to 4096 bits or an EC key on P-256 or P-384"));
+        let small = unusable_key(&rsa(512), None);
+        assert!(
+            small.starts_with("is an RSA key of 512 bits, which zk-entry refuses as too weak"),
+            "{small}"
+        );
+        assert!(unusable_key(b"junk", None).starts_with("cannot be read as a PKCS#8 private key; expected"));
+    }
+
+    #[test]
+    fn a_truncated_pem_is_a_sentence_naming_the_block_not_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = pem("CERTIFICATE", &[7u8; 300]);
+        std::fs::write(dir.path().join(CERT_FILE), &pem[..pem.len() / 2]).unwrap();
+        std::fs::write(dir.path().join(KEY_FILE), "-----BEGIN PRIVATE KEY-----\nAAAA\n").unwrap();
+        std::fs::write(dir.path().join(CA_FILE), &pem).unwrap();
+        let line = crate::exit::one_line(&check(dir.path(), "zk-0.zk-hs", SystemTime::now()).unwrap_err());
+        assert!(line.ends_with("tls.crt: ends inside a CERTIFICATE block (no -----END CERTIFICATE----- line: is the file cut short?); expected PEM certificates"), "{line}");
+        assert_eq!(
+            pkcs8_key(b"-----BEGIN PRIVATE KEY-----\nAAAA\n").unwrap_err(),
+            "ends inside a PRIVATE KEY block (no -----END PRIVATE KEY----- line: is the file cut short?); expected an unencrypted PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC)"
+        );
+        assert!(!line.contains('['), "{line}");
     }
 
     #[test]

@@ -3,11 +3,14 @@
 //!
 //! A line is `server.N=HOST:QUORUM_PORT:ELECTION_PORT[:participant|:observer][;[ADDR:]CLIENT_PORT]`;
 //! `/zookeeper/config` ends in `version=<hex>`, which a dynamic config file must not contain.
-//! The text comes from the network: anything else is refused with the line quoted, never guessed.
+//! The text comes from the network: anything else is refused with the line quoted (escaped by
+//! [`quote`]), never guessed; the client part is kept as written and escaped wherever printed.
 
 use std::fmt;
 
 use anyhow::{Result, bail};
+
+use crate::quote;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Role {
@@ -78,7 +81,7 @@ impl Config {
             }
             if let Some(hex) = line.strip_prefix("version=") {
                 config.version = u64::from_str_radix(hex, 16)
-                    .map_err(|_| anyhow::anyhow!("version '{}' is not hexadecimal", hex.escape_debug()))?;
+                    .map_err(|_| anyhow::anyhow!("version '{}' is not hexadecimal", quote::escaped(hex)))?;
                 continue;
             }
             let member = parse_line(line)?;
@@ -118,7 +121,7 @@ impl fmt::Display for Config {
 }
 
 fn parse_line(line: &str) -> Result<Member> {
-    let bad = |why: &str| anyhow::anyhow!("'{}' is not a server line: {why}", line.escape_debug());
+    let bad = |why: &str| anyhow::anyhow!("'{}' is not a server line: {why}", quote::escaped(line));
     let (key, value) = line.split_once('=').ok_or_else(|| bad("no '='"))?;
     let id = key
         .strip_prefix("server.")

@@ -1,6 +1,6 @@
 //! ZooKeeper's wire encoding (jute) for the few records zk-entry sends and reads: big-endian
-//! integers, length-prefixed strings and buffers (length -1 is null), one-byte booleans, and the
-//! 4-byte length that frames every packet.
+//! integers, length-prefixed strings and buffers (length -1 is null, never read as empty),
+//! one-byte booleans, and the 4-byte length that frames every packet.
 //!
 //! Reading is bounded: every length is checked against what is left of the frame, so a hostile
 //! or broken peer can make a read fail but never make it allocate beyond the frame it sent.
@@ -84,18 +84,15 @@ impl<'a> Reader<'a> {
         Ok(i64::from_be_bytes(b))
     }
 
-    /// A buffer; null (-1) reads as empty.
-    pub(crate) fn buffer(&mut self) -> Result<&'a [u8]> {
-        let len = self.int()?;
-        if len < 0 {
-            return Ok(&[]);
+    /// A buffer, or `None` for jute's null (length -1): null is not empty, and each caller
+    /// decides what null means for it. Any other negative length is refused, as ZooKeeper's own
+    /// reader refuses it.
+    pub(crate) fn buffer(&mut self) -> Result<Option<&'a [u8]>> {
+        match self.int()? {
+            -1 => Ok(None),
+            len if len < 0 => bail!("a reply holds length {len}, neither a size nor null (-1)"),
+            len => self.take(len as usize).map(Some),
         }
-        self.take(len as usize)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn string(&mut self) -> Result<String> {
-        Ok(String::from_utf8_lossy(self.buffer()?).into_owned())
     }
 
     /// Skip `n` bytes (fields zk-entry does not use).
@@ -135,8 +132,8 @@ mod tests {
         let mut r = Reader::new(&frame[4..]);
         assert_eq!(r.int().unwrap(), 7);
         assert_eq!(r.long().unwrap(), -2);
-        assert_eq!(r.string().unwrap(), "server.1=a:1:2");
-        assert_eq!(r.buffer().unwrap(), [9, 9]);
+        assert_eq!(r.buffer().unwrap(), Some(&b"server.1=a:1:2"[..]));
+        assert_eq!(r.buffer().unwrap(), Some(&[9u8, 9][..]));
         assert!(r.is_empty());
         assert!(r.int().is_err());
     }
@@ -146,6 +143,15 @@ mod tests {
         let mut r = Reader::new(&[0x7f, 0xff, 0xff, 0xff, b'x']);
         let err = r.buffer().unwrap_err().to_string();
         assert!(err.contains("2147483647 bytes expected, 1 left"), "{err}");
-        assert_eq!(Reader::new(&[0xff, 0xff, 0xff, 0xff]).buffer().unwrap(), b"");
+    }
+
+    #[test]
+    fn null_is_none_not_empty_and_other_negative_lengths_are_errors() {
+        assert_eq!(Reader::new(&[0xff, 0xff, 0xff, 0xff]).buffer().unwrap(), None);
+        assert_eq!(Reader::new(&[0, 0, 0, 0]).buffer().unwrap(), Some(&[][..]));
+        let err = Reader::new(&[0xff, 0xff, 0xff, 0xfe, 0]).buffer().unwrap_err().to_string();
+        assert!(err.contains("length -2, neither a size nor null"), "{err}");
+        let err = Reader::new(&[0x80, 0, 0, 0]).buffer().unwrap_err().to_string();
+        assert!(err.contains("length -2147483648"), "{err}");
     }
 }

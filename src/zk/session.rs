@@ -232,12 +232,13 @@ impl Session {
         Ok(())
     }
 
-    /// The data of `path`.
+    /// The data of `path`. Every znode zk-entry reads (`/zookeeper/config`, the membership
+    /// record) must hold data: null, which any client may create, is an error naming `path`.
     pub(crate) fn get_data(&mut self, path: &str) -> Result<Data> {
         let body = self.call(OP_GET_DATA, None, |w| {
             w.string(Some(path)).boolean(false);
         })?;
-        read_data(&body)
+        read_data(&body, path)
     }
 
     /// `reconfig`: incremental when `joining`/`leaving` are given, else `new_members` replaces
@@ -253,7 +254,7 @@ impl Session {
         let body = self.call(OP_RECONFIG, None, |w| {
             w.string(joining).string(leaving).string(new_members).long(from_config);
         })?;
-        read_data(&body)
+        read_data(&body, "the reconfig reply")
     }
 
     /// Create a persistent znode that everyone may read and only the super user may change
@@ -289,10 +290,14 @@ impl Session {
     }
 }
 
-/// `GetDataResponse`: the data, then the Stat (czxid, mzxid, ...).
-fn read_data(body: &[u8]) -> Result<Data> {
+/// `GetDataResponse`: the data, then the Stat (czxid, mzxid, ...). `what` names the znode for
+/// the error when its data is null.
+fn read_data(body: &[u8], what: &str) -> Result<Data> {
     let mut r = Reader::new(body);
-    let bytes = r.buffer()?.to_vec();
+    let Some(bytes) = r.buffer()? else {
+        bail!("{what} holds no data (null, not even empty), where zk-entry expects its text");
+    };
+    let bytes = bytes.to_vec();
     r.skip(8)?;
     let mzxid = r.long()?;
     Ok(Data { bytes, mzxid })
@@ -308,10 +313,30 @@ mod tests {
         w.buffer(b"server.1=a:2888:3888:participant;2181\nversion=100000000");
         w.long(1).long(0x1_0000_0000).long(0).long(0).int(0).int(0).int(-1).long(0).int(0).int(0).long(0);
         let frame = w.frame();
-        let data = read_data(&frame[4..]).unwrap();
+        let data = read_data(&frame[4..], "/zookeeper/config").unwrap();
         assert_eq!(data.mzxid, 0x1_0000_0000);
         assert!(data.bytes.starts_with(b"server.1="));
-        assert!(read_data(&frame[4..20]).is_err());
+        assert!(read_data(&frame[4..20], "/zookeeper/config").is_err());
+    }
+
+    /// A Stat: czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner,
+    /// dataLength, numChildren, pzxid.
+    fn stat(w: &mut Writer) {
+        w.long(1).long(0x1_0000_0000).long(0).long(0).int(0).int(0).int(-1).long(0).int(0).int(0).long(0);
+    }
+
+    #[test]
+    fn null_data_is_an_error_naming_the_znode_and_other_negative_lengths_are_refused() {
+        let mut w = Writer::default();
+        w.int(-1);
+        stat(&mut w);
+        let err = read_data(&w.frame()[4..], "/zookeeper/config").unwrap_err().to_string();
+        assert!(err.contains("/zookeeper/config holds no data (null, not even empty)"), "{err}");
+        let mut w = Writer::default();
+        w.int(-2);
+        stat(&mut w);
+        let err = read_data(&w.frame()[4..], "/zookeeper/config").unwrap_err().to_string();
+        assert!(err.contains("length -2"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,15 @@ pub(crate) enum Heap {
     Percent { percent: u64, flag: String },
 }
 
+/// The smallest heap accepted, in bytes, and as written in messages. Measured with Debian's
+/// OpenJDK 17 and ZooKeeper 3.8: the JVM does not start below 4M ("Too small maximum heap";
+/// at 2M "GC triggered before VM initialization completed"), and a standalone ZooKeeper died of
+/// OutOfMemoryError at 6M and served at 8M. An ensemble member also holds requests of up to
+/// jute.maxbuffer (1 MiB) and loads snapshots: 32M leaves it four times the measured need, and
+/// is still far below any heap a real deployment gives (the dev manifest's is 512M).
+pub(crate) const MIN_HEAP_BYTES: u64 = 32 << 20;
+pub(crate) const MIN_HEAP: &str = "32M";
+
 /// The JVM needs memory beyond its heap (metaspace, threads, direct buffers): a heap of all the
 /// limit would get the container OOM-killed.
 const MAX_HEAP_PERCENT: u64 = 90;
@@ -78,7 +87,10 @@ fn heap(raw: &Raw) -> anyhow::Result<Heap> {
         return Err(raw.reject("is not a JVM heap size", expected));
     }
     match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit_factor)) {
-        Some(0) => Err(raw.reject("is zero", expected)),
+        Some(bytes) if bytes < MIN_HEAP_BYTES => Err(raw.reject(
+            &format!("is below the {MIN_HEAP} that ZooKeeper needs to run"),
+            &format!("a size of at least {MIN_HEAP}, such as 512M or 2G, or a share of the container's memory limit such as 75%"),
+        )),
         Some(_) => Ok(Heap::Size(v.to_string())),
         None => Err(raw.reject("is too large", expected)),
     }
@@ -100,10 +112,10 @@ mod tests {
 
     #[test]
     fn heap_needs_jvm_form() {
-        for ok in ["512M", "2G", "1024k", "4g"] {
+        for ok in ["512M", "2G", "1048576k", "4g"] {
             assert_eq!(settings(&["--heap", ok]).unwrap().java.heap, Heap::Size(ok.into()));
         }
-        for bad in ["512", "2GB", "G", "1.5G", "-1G", "0M", "99999999999999999999G"] {
+        for bad in ["512", "2GB", "G", "1.5G", "-1G", "99999999999999999999G"] {
             rejects(&[&format!("--heap={bad}")], &["--heap", "512M or 2G", "such as 75%"]);
         }
         let percent = settings(&["--heap=75%"]).unwrap().java.heap;
@@ -111,6 +123,23 @@ mod tests {
         for bad in ["0%", "91%", "100%", "7.5%", "-5%", "%", "75 %", "+75%"] {
             rejects(&[&format!("--heap={bad}")], &["--heap", "is not a heap percentage", "from 1 to 90"]);
         }
+    }
+
+    /// `--heap=1k` was accepted and the JVM then died ("Too small maximum heap").
+    #[test]
+    fn heaps_below_what_zookeeper_runs_with_are_refused() {
+        for ok in ["32M", "32m", "32768k", "1G"] {
+            assert_eq!(settings(&["--heap", ok]).unwrap().java.heap, Heap::Size(ok.into()));
+        }
+        for small in ["0M", "1k", "1024k", "31M", "32767k"] {
+            rejects(
+                &[&format!("--heap={small}")],
+                &["--heap", &format!("'{small}'"), "below the 32M", "expected a size of at least 32M"],
+            );
+        }
+        let env = crate::parse::Raw::new("ZK_HEAP (environment)", "8m", crate::parse::Source::Environment);
+        let line = crate::exit::one_line(&super::heap(&env).unwrap_err());
+        assert!(line.starts_with("ZK_HEAP (environment): '8m' is below the 32M"), "{line}");
     }
 
     #[test]

@@ -149,7 +149,20 @@ fn set_entry(raw: &Raw) -> anyhow::Result<(String, String)> {
         return Err(shown.reject("does not start with a valid key", expected));
     }
     check_unmanaged(&raw.name, key)?;
+    if let Some(problem) = zoo_cfg_value_problem(value) {
+        return Err(shown.reject(&format!("has a value that {problem}"), "the value without it"));
+    }
     Ok((key.to_string(), value.to_string()))
+}
+
+/// Why ZooKeeper would not read `value` as written in zoo.cfg, if it would not. Properties can
+/// carry any character ([`crate::start::render`] escapes them), but ZooKeeper 3.8's
+/// `QuorumPeerConfig` then trims every value (`String.trim`: each character up to U+0020 at
+/// either end): `--set_file` with "  s3cret" gave ZooKeeper "s3cret". No escaping survives that.
+pub(crate) fn zoo_cfg_value_problem(value: &str) -> Option<&'static str> {
+    let trimmed = |c: char| c <= ' ';
+    (value.starts_with(trimmed) || value.ends_with(trimmed))
+        .then_some("starts or ends with white space, which ZooKeeper trims off every zoo.cfg value")
 }
 
 /// A zoo.cfg key as `--set` and `--set_file` accept it.
