@@ -10,6 +10,9 @@
 //! 3. nothing serves, the volume has neither data nor a record, and the ordinal belongs to the
 //!    first formation (`--servers`): the template. This is the only use of `--servers`.
 //!
+//! A pod is taken for one that a resize removed only on the word of a record that carries the
+//! super password's MAC ([`super::record`]); any other record counts as none.
+//!
 //! Anything else waits, retrying, and says what for; after [`WAIT_LIMIT`] the start fails, so
 //! the kubelet restarts it with its back-off.
 

@@ -1,9 +1,9 @@
 //! `zk-entry join` (hidden; `start --reconfig` runs it beside the JVM of a server that starts as
-//! an observer): once the local server serves, record the ensemble's shape if none is recorded
-//! yet (the start flags' `--servers` and `--observers`, [`super::fence`]), then give this server
-//! the role the recorded shape means for it. A joiner, added as a non-voting observer and now
-//! holding the ensemble's data, is made a voter with one `reconfig` on the version it read,
-//! unless the shape makes it an observer. Retried on the answers a changing ensemble gives
+//! an observer): once the local server serves, record the ensemble's shape if no trusted one is
+//! recorded yet (the start flags' `--servers` and `--observers`, [`super::record`]; the super
+//! password proven first), then give this server the role the recorded shape means for it. A
+//! joiner, added as a non-voting observer and now holding the ensemble's data, is made a voter
+//! with one `reconfig` on the version it read, unless the shape makes it an observer. Retried on the answers a changing ensemble gives
 //! (another reconfiguration, a version that moved on, a leader handing over), bounded by
 //! `--timeout`.
 //!

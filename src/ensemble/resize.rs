@@ -158,7 +158,12 @@ pub(crate) fn run(
     if steps.is_empty() {
         // No step: the membership stays at its version, and so does the record, so that a pod a
         // later scale-up adds (which first sees this version or a newer one) joins.
-        if previous.trusted().map(|p| (p.size, p.observers)) == Some((size, observers)) {
+        // A record of a version the membership never reached (a resize that stopped before its
+        // first step) would fence out later pods: replaced.
+        if previous
+            .trusted()
+            .is_some_and(|p| (p.size, p.observers) == (size, observers) && p.version <= config.version)
+        {
             tracing::info!(
                 "nothing to change: the ensemble has the shape of {size} members, {observers} observers"
             );
