@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use support::dynamic::*;
 use support::ensemble::{Client, Ensemble};
+use support::zk::session::{Acl, KeeperError};
 use support::*;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -261,12 +262,7 @@ fn resize_refuses_without_quorum_and_removes_the_leader() {
     e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
     wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(5))
         .unwrap_or_else(|why| panic!("refused resize changed the membership: {why}"));
-    let out = client.zkcli(&only(0), &["stat", "/zk-entry-size"]);
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("does not exist")
-            || String::from_utf8_lossy(&out.stdout).contains("does not exist"),
-        "a refused resize left a record"
-    );
+    assert_eq!(data(&client, 0, SHAPE), None, "a refused resize left a record");
 
     // Make zk-2 lead (restart the others until it does), then remove it with resize 2.
     let mut tries = 0;
@@ -459,30 +455,193 @@ fn a_static_ensemble_moves_to_dynamic_by_a_rolling_restart() {
 }
 
 /// `zk-entry leave` (the preStop hook) removes nobody on a restart, and removes a pod only when
-/// a recorded resize meant to remove its ordinal and it is still listed (a resize that did not
-/// finish; the record is written by hand here, as `resize` writes it).
+/// a recorded resize meant to remove its ordinal and it is still listed (a resize that stopped
+/// after its first step; the record is written here as the super user, with the password's MAC,
+/// as `resize` writes it).
 #[test]
 fn leave_removes_only_what_a_resize_meant_to_remove() {
     let (_turn, mut e, client) = three_voters(4);
     e.start_flags(3, DYNAMIC);
     wait_voters(&mut e, 0, &[1, 2, 3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
     e.wait_serving(&[3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
-    let leave = |e: &mut Ensemble, ordinal: usize| {
-        e.exec(ordinal, &["env", &format!("ZK_SUPER_PASSWORD_FILE={PASSWORD_FILE}"), "zk-entry", "leave"])
-    };
     let out = leave(&mut e, 3);
     assert!(out.status.success() && stderr(&out).contains("stays a member"), "{}", stderr(&out));
     wait_voters(&mut e, 0, &[1, 2, 3, 4], Duration::from_secs(2)).unwrap_or_else(|why| panic!("{why}"));
 
-    // The joiner's `join` recorded the start flags' shape; replace it by one as an interrupted
-    // `resize 3` leaves it (any client may delete it: `/` is world-writable, docs/design.md).
-    let recorded = wait_for(Duration::from_secs(10), || client.get(&only(0), "/zk-entry-size"));
-    assert_eq!(recorded.as_deref(), Some("size=3 observers=0 version=0"));
-    client.write(&only(0), &["delete", "/zk-entry-size"]).unwrap();
-    client.write(&only(0), &["create", "/zk-entry-size", "size=3 version=ffffffffffff"]).unwrap();
+    // The joiner's `join` recorded the start flags' shape; replace it by one as `resize 3`
+    // leaves it when it stops after its first step (at the live version, which zk-3's pod
+    // note predates).
+    let recorded = wait_for(Duration::from_secs(10), || data(&client, 0, SHAPE));
+    let expected = signed_shape("size=3 observers=0 version=0");
+    assert_eq!(recorded.as_deref(), Some(expected.as_bytes()), "{}", e.log(3));
+    let stopped = signed_shape(&format!("size=3 observers=0 version={:x}", live_version(&client, 0)));
+    let credentials = super_credentials();
+    with_session(&client, &only(0), Some(&credentials), move |s| s.set_data(SHAPE, stopped.as_bytes()))
+        .unwrap();
     let out = leave(&mut e, 2);
     assert!(out.status.success() && stderr(&out).contains("stays a member"), "{}", stderr(&out));
     let out = leave(&mut e, 3);
     assert!(out.status.success() && stderr(&out).contains("removed server 4"), "{}", stderr(&out));
     wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(5)).unwrap_or_else(|why| panic!("{why}"));
+}
+
+/// The forgery: what an anonymous client writes where it can (the old release's
+/// `/zk-entry-size`, and `/zk-entry/shape` under a parent it created before any record existed).
+const FORGED: &str = "size=1 observers=0 version=ffffffffffffffff";
+
+/// What ZooKeeper answers (`KeeperException.Code`).
+const NO_AUTH: i32 = -102;
+const NOT_EMPTY: i32 = -111;
+const EVERYTHING: i32 = 31;
+
+/// Through pod `ordinal`, as an anonymous client before any record exists: take `/zk-entry`
+/// (world:cdrwa), put [`FORGED`] under it and where earlier releases kept the record.
+fn plant_forgeries(client: &Client, ordinal: usize) {
+    let planted = with_session(client, &only(ordinal), None, |s| {
+        let all = [Acl::anyone(EVERYTHING)];
+        [
+            code(s.create_with(SHAPE_PARENT, b"", &all)),
+            code(s.create_with(SHAPE, FORGED.as_bytes(), &all)),
+            code(s.create(OLD_SHAPE, FORGED.as_bytes())),
+        ]
+    });
+    assert_eq!(planted, [0, 0, 0], "an anonymous client could not plant the forgeries");
+}
+
+/// The record lives where only the super user can create, change or delete it: an anonymous
+/// client that took `/zk-entry` for itself (world:cdrwa) before any record existed, planted a
+/// child there and left a record where earlier releases kept it, is undone by `resize`; then
+/// every create, setData, delete and setACL it tries on the record and its parent is refused.
+/// The resize needed no step, so the record carries the live version.
+#[test]
+fn the_record_is_the_super_users_alone() {
+    let (_turn, mut e, client) = three_voters(3);
+    plant_forgeries(&client, 1);
+    let out = resize(&mut e, &["3"]);
+    assert!(out.status.success(), "resize 3: {}", stderr(&out));
+    eprintln!("resize 3 over the planted znodes:\n{}", stderr(&out).trim_end());
+
+    let version = live_version(&client, 0);
+    let recorded = data(&client, 0, SHAPE).unwrap();
+    let expected = signed_shape(&format!("size=3 observers=0 version={version:x}"));
+    assert_eq!(String::from_utf8_lossy(&recorded), expected, "{}", stderr(&out));
+    assert_eq!(data(&client, 0, OLD_SHAPE), None, "the old release's record was left");
+    let tries = with_session(&client, &only(2), None, |s| {
+        let all = [Acl::anyone(EVERYTHING)];
+        vec![
+            ("getACL parent", s.get_acl(SHAPE_PARENT).map(|(acl, _)| acl)),
+            ("getACL record", s.get_acl(SHAPE).map(|(acl, _)| acl)),
+            ("create a child", s.create_with("/zk-entry/other", b"", &all).map(|_| vec![])),
+            ("create the record", s.create_with(SHAPE, FORGED.as_bytes(), &all).map(|_| vec![])),
+            ("setData record", s.set_data(SHAPE, FORGED.as_bytes()).map(|_| vec![])),
+            ("setData parent", s.set_data(SHAPE_PARENT, FORGED.as_bytes()).map(|_| vec![])),
+            ("delete record", s.delete(SHAPE).map(|_| vec![])),
+            ("delete parent", s.delete(SHAPE_PARENT).map(|_| vec![])),
+            ("setACL record", s.set_acl(SHAPE, &all, -1).map(|_| vec![])),
+            ("setACL parent", s.set_acl(SHAPE_PARENT, &all, -1).map(|_| vec![])),
+        ]
+        .into_iter()
+        .map(|(what, r)| (what, r.map_err(|e| KeeperError::of(&e).map_or(0, |k| k.0))))
+        .collect::<Vec<_>>()
+    });
+    let read_only = Ok(vec![Acl::anyone(1)]);
+    let expected = [
+        ("getACL parent", read_only.clone()),
+        ("getACL record", read_only),
+        ("create a child", Err(NO_AUTH)),
+        ("create the record", Err(NO_AUTH)),
+        ("setData record", Err(NO_AUTH)),
+        ("setData parent", Err(NO_AUTH)),
+        ("delete record", Err(NO_AUTH)),
+        ("delete parent", Err(NOT_EMPTY)),
+        ("setACL record", Err(NO_AUTH)),
+        ("setACL parent", Err(NO_AUTH)),
+    ];
+    assert_eq!(tries, expected);
+    assert_eq!(data(&client, 1, SHAPE), Some(recorded), "the record changed");
+}
+
+/// A forged record (the issue's `size=1 observers=0 version=ffffffffffffffff`, written by an
+/// anonymous client wherever it can) makes no `leave` remove anything: each refuses on one line
+/// and nothing changes. Nor does a record with a valid MAC that would keep one voter: `leave`
+/// never takes the ensemble below two.
+#[test]
+fn a_forged_record_never_makes_leave_remove_anyone() {
+    let (_turn, mut e, client) = three_voters(3);
+    plant_forgeries(&client, 0);
+    for ordinal in [2, 1] {
+        let out = leave(&mut e, ordinal);
+        let line = stderr(&out);
+        assert!(!out.status.success() && line.lines().count() == 1, "zk-{ordinal}: {line}");
+        assert!(line.starts_with("zk-entry: leave: not trusting the recorded shape"), "{line}");
+        assert!(line.ends_with("stays a member; nothing changed\n"), "{line}");
+        eprintln!("zk-{ordinal}, forged: {}", line.trim_end());
+    }
+    wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(2)).unwrap_or_else(|why| panic!("{why}"));
+
+    // Signed with the password, at the live version, in both places: still one voter too few.
+    let one = signed_shape(&format!("size=1 observers=0 version={:x}", live_version(&client, 0)));
+    let credentials = super_credentials();
+    with_session(&client, &only(0), Some(&credentials), move |s| {
+        s.set_data(SHAPE, one.as_bytes()).unwrap();
+        s.set_data(OLD_SHAPE, one.as_bytes()).unwrap();
+    });
+    for ordinal in [2, 1] {
+        let out = leave(&mut e, ordinal);
+        let line = stderr(&out);
+        assert!(!out.status.success() && line.lines().count() == 1, "zk-{ordinal}: {line}");
+        assert!(line.contains("keeps 1 of the live membership's members voting"), "{line}");
+        eprintln!("zk-{ordinal}, signed size=1: {}", line.trim_end());
+    }
+    wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(2)).unwrap_or_else(|why| panic!("{why}"));
+}
+
+/// A wrong super password fails `resize` on one line, exit 1, with nothing changed, also when
+/// the resize needs no step: before any record, after one, and when a step is needed.
+#[test]
+fn a_wrong_password_changes_nothing_even_without_steps() {
+    let (_turn, mut e, client) = three_voters(3);
+    std::fs::write(e.pod_dir(0).join("opt/secret/wrong"), "not the password\n").unwrap();
+    let refused = |e: &mut Ensemble, args: &[&str]| {
+        let out = resize_with(e, "/opt/secret/wrong", args);
+        let line = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "resize {args:?}: {line}{}", stdout(&out));
+        assert!(line.lines().count() == 1, "{line}");
+        assert!(line.starts_with("zk-entry: the super password in /opt/secret/wrong is wrong"), "{line}");
+        assert!(line.ends_with("; nothing changed\n"), "{line}");
+        eprintln!("resize {}, wrong password: {}", args.join(" "), line.trim_end());
+    };
+    refused(&mut e, &["3"]);
+    for path in [SHAPE, SHAPE_PARENT, OLD_SHAPE] {
+        assert_eq!(data(&client, 0, path), None, "{path} written with a wrong password");
+    }
+    let out = resize(&mut e, &["3"]);
+    assert!(out.status.success(), "resize 3: {}", stderr(&out));
+    let recorded = data(&client, 0, SHAPE).unwrap();
+    refused(&mut e, &["3"]);
+    refused(&mut e, &["3", "--observers=1"]);
+    assert_eq!(data(&client, 0, SHAPE), Some(recorded), "the record changed");
+    wait_voters(&mut e, 0, &[1, 2, 3], Duration::from_secs(2)).unwrap_or_else(|why| panic!("{why}"));
+}
+
+/// A resize that needs no step records the live version, so a pod a later `kubectl scale` adds
+/// (a new pod: its note says it first saw that version) joins and votes, as the README says
+/// ordinals beyond N do.
+#[test]
+fn a_resize_without_steps_leaves_scale_ups_working() {
+    let (_turn, mut e, client) = three_voters(4);
+    let out = resize(&mut e, &["3"]);
+    assert!(out.status.success(), "resize 3: {}", stderr(&out));
+    let version = live_version(&client, 0);
+    let expected = signed_shape(&format!("size=3 observers=0 version={version:x}"));
+    assert_eq!(data(&client, 0, SHAPE).as_deref(), Some(expected.as_bytes()));
+    e.start_flags(3, DYNAMIC);
+    let fenced = wait_for(SERVE_LIMIT, || {
+        let log = e.log(3);
+        (log.contains("waits to be deleted") || log.contains("serves as participant")).then_some(log)
+    });
+    let log = fenced.unwrap_or_else(|| e.log(3));
+    assert!(!log.contains("waits to be deleted"), "a new pod was taken for a removed one: {log}");
+    wait_voters(&mut e, 0, &[1, 2, 3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
+    e.wait_serving(&[3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
 }

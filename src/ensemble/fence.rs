@@ -1,8 +1,9 @@
 //! The ensemble's recorded shape: the size `zk-entry resize` asked for, so a removed pod that
 //! restarts before `kubectl scale` deletes it does not join again while a pod that scaling up
 //! creates later does; and how many of the highest ordinals below that size are observers, so
-//! every member knows the role it is meant to have ([`Fence::role`]). The first member to serve
-//! records the shape of its start flags; only `resize` changes it.
+//! every member knows the role it is meant to have ([`Fence::role`]). The first observer to
+//! serve records the shape of its start flags; only `resize` changes it. How it is stored, and
+//! why only the super user's record is believed: [`super::record`].
 //!
 //! The two are told apart by the pod's own age, not by its volume (a StatefulSet keeps the
 //! volumes of removed ordinals, so a new zk-3 may find the old zk-3's data): at its first start a
@@ -16,14 +17,11 @@ use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use super::secret::read_small_file;
 use crate::zk::config::Role;
-use crate::zk::session::{KeeperError, Session};
 
-/// Where the recorded size lives in the ensemble (readable by all, changed by the super user).
-pub(crate) const SIZE_ZNODE: &str = "/zk-entry-size";
 /// The pod-lifetime note of the membership version this pod first saw.
 pub(crate) const POD_MARKER: &str = "/tmp/zk-entry.pod";
 /// Present while this pod's server is a joiner not yet promoted: `start` leaves it, `join`
@@ -37,73 +35,18 @@ pub(crate) struct Fence {
     pub(crate) size: u64,
     /// The highest this many ordinals below `size` are observers.
     pub(crate) observers: u64,
-    /// The membership version the resize ended at.
+    /// The membership version the resize ended at (or, while its steps run, the first version
+    /// after the one it started from): a pod that first saw an older one was there before.
     pub(crate) version: u64,
 }
 
 impl Fence {
-    fn text(self) -> String {
-        format!("size={} observers={} version={:x}\n", self.size, self.observers, self.version)
-    }
-
     /// The role the member at `ordinal` is meant to have. Ordinals beyond the recorded size
     /// (pods a scale-up added without a resize) vote, as they do in an ensemble without
     /// observers: growing needs no extra step.
     pub(crate) fn role(self, ordinal: u64) -> Role {
         let first_observer = self.size.saturating_sub(self.observers);
         if (first_observer..self.size).contains(&ordinal) { Role::Observer } else { Role::Participant }
-    }
-
-    fn parse(text: &str) -> anyhow::Result<Fence> {
-        let field = |key: &str| text.split_whitespace().find_map(|w| w.strip_prefix(key));
-        let size = field("size=").and_then(|v| v.parse().ok());
-        let version = field("version=").and_then(|v| u64::from_str_radix(v, 16).ok());
-        // Records written before observers could be resized have none.
-        let observers = match field("observers=") {
-            None => Some(0),
-            Some(v) => v.parse().ok(),
-        };
-        match (size, observers, version) {
-            (Some(size), Some(observers), Some(version)) if observers < size => {
-                Ok(Fence { size, observers, version })
-            }
-            _ => bail!(
-                "{SIZE_ZNODE} holds '{}', not size=N observers=K (below N) version=HEX",
-                text.escape_debug()
-            ),
-        }
-    }
-
-    /// The recorded size, if a resize ever ran.
-    pub(crate) fn read(session: &mut Session) -> anyhow::Result<Option<Fence>> {
-        match session.get_data(SIZE_ZNODE) {
-            Ok(data) => Fence::parse(&String::from_utf8_lossy(&data.bytes)).map(Some),
-            Err(e) if KeeperError::of(&e) == Some(KeeperError::NO_NODE) => Ok(None),
-            Err(e) => Err(e).context(format!("cannot read {SIZE_ZNODE}")),
-        }
-    }
-
-    /// Record it unless a shape is recorded already; the one that is recorded afterwards.
-    pub(crate) fn create(self, session: &mut Session) -> anyhow::Result<Fence> {
-        match session.create(SIZE_ZNODE, self.text().as_bytes()) {
-            Ok(()) => Ok(self),
-            Err(e) if KeeperError::of(&e) == Some(KeeperError::NODE_EXISTS) => {
-                Fence::read(session)?.with_context(|| format!("{SIZE_ZNODE} vanished"))
-            }
-            Err(e) => Err(e).with_context(|| format!("cannot record the shape in {SIZE_ZNODE}")),
-        }
-    }
-
-    /// Record it (the session must be the super user's).
-    pub(crate) fn write(self, session: &mut Session) -> anyhow::Result<()> {
-        let text = self.text();
-        match session.create(SIZE_ZNODE, text.as_bytes()) {
-            Err(e) if KeeperError::of(&e) == Some(KeeperError::NODE_EXISTS) => {
-                session.set_data(SIZE_ZNODE, text.as_bytes())
-            }
-            other => other,
-        }
-        .with_context(|| format!("cannot record the size in {SIZE_ZNODE}"))
     }
 
     /// True when a pod of `ordinal` that first saw membership `first_seen` was removed by it.
@@ -165,19 +108,6 @@ pub(crate) fn note_joining(note: &Path, joining: bool) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_record_round_trips_and_refuses_garbage() {
-        let f = Fence { size: 3, observers: 1, version: 0x1_0000_0010 };
-        assert_eq!(f.text(), "size=3 observers=1 version=100000010\n");
-        assert_eq!(Fence::parse(&f.text()).unwrap(), f);
-        let old = Fence::parse("size=3\nversion=100000010").unwrap();
-        assert_eq!(old, Fence { observers: 0, ..f }, "a record from before observers has none");
-        assert!(Fence::parse("size=x\nversion=1").is_err());
-        assert!(Fence::parse("size=3 observers=3 version=1").is_err(), "no voter left");
-        assert!(Fence::parse("size=3 observers=-1 version=1").is_err());
-        assert!(Fence::parse("").is_err());
-    }
 
     #[test]
     fn the_highest_ordinals_below_the_size_observe_and_later_ones_vote() {

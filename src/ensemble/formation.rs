@@ -10,6 +10,9 @@
 //! 3. nothing serves, the volume has neither data nor a record, and the ordinal belongs to the
 //!    first formation (`--servers`): the template. This is the only use of `--servers`.
 //!
+//! A pod is taken for one that a resize removed only on the word of a record that carries the
+//! super password's MAC ([`super::record`]); any other record counts as none.
+//!
 //! Anything else waits, retrying, and says what for; after [`WAIT_LIMIT`] the start fails, so
 //! the kubelet restarts it with its back-off.
 
@@ -20,6 +23,7 @@ use anyhow::{Context, bail};
 
 use super::fence::{self, Fence};
 use super::members::CONFIG_ZNODE;
+use super::record::{self, Recorded};
 use super::secret::{Password, read_small_file};
 use crate::pid1::signals::Signals;
 use crate::zk::config::{Config, Member, Role};
@@ -207,7 +211,7 @@ fn attempt(
     // Offline, the flags' shape stands in until `join` reads the recorded one: an observer it
     // takes for a joiner is held not Ready until `join` settles it, never Ready too early.
     let offline = |config, source| Formation { config, source, intended: me.shape.role(me.ordinal) };
-    if let Some((server, live, fence)) = read_live(&peers) {
+    if let Some((server, live, fence)) = read_live(&peers, password) {
         let intended = fence.unwrap_or(me.shape).role(me.ordinal);
         let first_seen = match &me.pod_marker {
             Some(marker) if may_change => fence::first_seen(marker, live.version)?,
@@ -263,14 +267,19 @@ fn attempt(
     }
 }
 
-/// The committed membership from the first peer that serves, and the size a resize recorded.
-fn read_live(peers: &[String]) -> Option<(String, Config, Option<Fence>)> {
+/// The committed membership from the first peer that serves, and the shape recorded, if a
+/// holder of the super password recorded it: no pod is taken for removed on anyone else's word.
+fn read_live(peers: &[String], password: &Password) -> Option<(String, Config, Option<Fence>)> {
     for peer in peers {
         let Ok(mut session) = Session::connect(std::slice::from_ref(peer), ASK_LIMIT) else { continue };
         let data = session.get_data(CONFIG_ZNODE);
-        let fence = Fence::read(&mut session);
+        let recorded = record::read(&mut session, password);
         session.close();
-        let (Ok(data), Ok(fence)) = (data, fence) else { continue };
+        let (Ok(data), Ok(recorded)) = (data, recorded) else { continue };
+        if let Recorded::Untrusted(why) = &recorded {
+            tracing::warn!("{peer}: not trusting the recorded shape ({why}); going by the start flags");
+        }
+        let fence = recorded.trusted();
         match Config::parse(&String::from_utf8_lossy(&data.bytes)) {
             Ok(config) if !config.members.is_empty() => return Some((peer.clone(), config, fence)),
             Ok(_) => continue,

@@ -1,9 +1,9 @@
 //! `zk-entry join` (hidden; `start --reconfig` runs it beside the JVM of a server that starts as
-//! an observer): once the local server serves, record the ensemble's shape if none is recorded
-//! yet (the start flags' `--servers` and `--observers`, [`super::fence`]), then give this server
-//! the role the recorded shape means for it. A joiner, added as a non-voting observer and now
-//! holding the ensemble's data, is made a voter with one `reconfig` on the version it read,
-//! unless the shape makes it an observer. Retried on the answers a changing ensemble gives
+//! an observer): once the local server serves, record the ensemble's shape if no trusted one is
+//! recorded yet (the start flags' `--servers` and `--observers`, [`super::record`]; the super
+//! password proven first), then give this server the role the recorded shape means for it. A
+//! joiner, added as a non-voting observer and now holding the ensemble's data, is made a voter
+//! with one `reconfig` on the version it read, unless the shape makes it an observer. Retried on the answers a changing ensemble gives
 //! (another reconfiguration, a version that moved on, a leader handing over), bounded by
 //! `--timeout`.
 //!
@@ -21,6 +21,7 @@ use anyhow::{Context, bail};
 use super::fence::{self, Fence};
 use super::formation::is_transient;
 use super::members::CONFIG_ZNODE;
+use super::record::{self, Recorded};
 use super::resize::ordinal;
 use super::secret::Password;
 use super::settings::Target;
@@ -96,11 +97,14 @@ fn step(
             config.version
         );
     };
-    let shape = match Fence::read(&mut session)? {
-        Some(shape) => shape,
-        None => {
-            session.add_digest_auth(&password.credentials())?;
-            let shape = flags.create(&mut session)?;
+    let shape = match record::read(&mut session, password)? {
+        Recorded::Trusted(shape) => shape,
+        other => {
+            if let Recorded::Untrusted(why) = other {
+                tracing::warn!("not trusting the recorded shape ({why}); recording the start flags' instead");
+            }
+            password.log_in(&mut session)?;
+            let shape = record::create(flags, &mut session, password)?;
             tracing::info!(
                 "the ensemble's recorded shape: {} members, {} of them observers",
                 shape.size,
@@ -114,7 +118,7 @@ fn step(
         return Ok(Some((listed, config.version)));
     }
     if session.credentials.is_none() {
-        session.add_digest_auth(&password.credentials())?;
+        password.log_in(&mut session)?;
     }
     let result = session.reconfig(Some(&me.line()), None, None, config.version as i64);
     session.close();

@@ -8,6 +8,7 @@ pub(crate) mod formation;
 pub(crate) mod join;
 pub(crate) mod leave;
 pub(crate) mod members;
+pub(crate) mod record;
 pub(crate) mod resize;
 pub(crate) mod secret;
 pub(crate) mod settings;

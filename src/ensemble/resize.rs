@@ -5,19 +5,22 @@
 //! up to date). Promotions come first (more voters, more tolerance), then the removals, highest
 //! ordinal first, then the demotions.
 //!
-//! First it records the shape ([`super::fence`]) so that a removed pod restarting before it is
-//! deleted waits instead of joining again, and pods created later take the role the shape gives
-//! them. It refuses, changing nothing (the record is put back), when no server serves (no
-//! quorum), when a server is still joining, or when another reconfiguration is running or the
-//! first step is refused. A step that loses its connection (removing or demoting the leader
+//! First it proves the super password ([`Password::log_in`]): a wrong one changes nothing, also
+//! when no step is needed. Then it records the shape ([`super::record`]) so that a removed pod
+//! restarting before it is deleted waits instead of joining again, and pods created later take
+//! the role the shape gives them; the record's version is the membership's when no step is
+//! needed, and the version the last step reached once they are done. It refuses, changing
+//! nothing (the record is put back), when no server serves (no quorum), when a server is still
+//! joining, or when another reconfiguration is running or the first step is refused. A step that loses its connection (removing or demoting the leader
 //! does) is checked by reading the membership again, never blindly repeated.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::fence::{Fence, SIZE_ZNODE};
+use super::fence::Fence;
 use super::members::{CONFIG_ZNODE, table};
+use super::record::{self, Recorded, SHAPE_ZNODE};
 use super::secret::Password;
 use super::settings::Target;
 use crate::zk::config::{Config, Member, Role};
@@ -123,31 +126,59 @@ pub(crate) fn run(
     let deadline = Instant::now() + target.timeout;
     let mut session = connect(target, deadline)?;
     let config = read(&mut session)?;
-    let previous = Fence::read(&mut session)?;
-    let observers = match observers {
-        Some(k) => k,
-        None => match previous.map_or(0, |p| p.observers) {
-            k if k < size => k,
-            k => bail!(
-                "refusing to resize: the recorded shape has {k} observer(s), which {size} member(s) cannot hold beside a voter; give --observers=K (0 to {}); nothing changed",
-                size - 1
-            ),
-        },
+    // Before anything else, also when no step is needed: a wrong password changes nothing.
+    password.log_in(&mut session)?;
+    let previous = record::read(&mut session, password)?;
+    let observers = match (observers, &previous) {
+        (Some(k), _) => k,
+        (None, Recorded::Trusted(p)) if p.observers < size => p.observers,
+        (None, Recorded::Trusted(p)) => bail!(
+            "refusing to resize: the recorded shape has {} observer(s), which {size} member(s) cannot hold beside a voter; give --observers=K (0 to {}); nothing changed",
+            p.observers,
+            size - 1
+        ),
+        (None, Recorded::Untrusted(why)) if config.members.iter().any(|m| m.role == Role::Observer) => {
+            bail!("refusing to resize: {why}; give --observers=K to record the shape anew; nothing changed")
+        }
+        (None, _) => 0,
     };
-    // Any pod that first saw a version before this one was there before the resize.
-    let shape = Fence { size, observers, version: config.version + 1 };
-    let steps = plan(&config, previous, shape)
+    let asked = Fence { size, observers, version: config.version };
+    // Without a trusted record, the observers the asked shape keeps are no joiners; without any
+    // (members of an older zk-entry), every observer is one.
+    let current = match &previous {
+        Recorded::Trusted(p) => Some(*p),
+        Recorded::Untrusted(why) => {
+            tracing::warn!("not trusting the recorded shape ({why}); recording it anew");
+            Some(asked)
+        }
+        Recorded::Absent => None,
+    };
+    let steps = plan(&config, current, asked)
         .map_err(|why| anyhow::anyhow!("refusing to resize: {why}; nothing changed"))?;
-    let recorded = previous.is_some_and(|p| (p.size, p.observers) == (size, observers));
-    if steps.is_empty() && recorded {
-        tracing::info!(
-            "nothing to change: the ensemble has the shape of {size} members, {observers} observers"
-        );
+    if steps.is_empty() {
+        // No step: the membership stays at its version, and so does the record, so that a pod a
+        // later scale-up adds (which first sees this version or a newer one) joins.
+        // A record of a version the membership never reached (a resize that stopped before its
+        // first step) would fence out later pods: replaced.
+        if previous
+            .trusted()
+            .is_some_and(|p| (p.size, p.observers) == (size, observers) && p.version <= config.version)
+        {
+            tracing::info!(
+                "nothing to change: the ensemble has the shape of {size} members, {observers} observers"
+            );
+        } else {
+            record::write(asked, &mut session, password)?;
+            forget_old(&mut session);
+            tracing::info!("recorded the shape: {size} members, {observers} of them observers");
+        }
         session.close();
         return crate::write_stdout(&table(&config));
     }
-    session.add_digest_auth(&password.credentials())?;
-    shape.write(&mut session)?;
+    // Any pod that first saw a version before the first step's was there before the resize.
+    let shape = Fence { version: config.version + 1, ..asked };
+    record::write(shape, &mut session, password)?;
+    forget_old(&mut session);
     tracing::info!("recorded the shape: {size} members, {observers} of them observers");
     let mut version = config.version;
     for (n, step) in steps.iter().enumerate() {
@@ -157,13 +188,15 @@ pub(crate) fn run(
                 session = again;
             }
             Err(e) if n == 0 => {
-                // Nothing changed: put the record back as it was.
-                let restored = match previous {
-                    Some(old) => old.write(&mut connect_as_super(target, password, deadline)?),
-                    None => connect_as_super(target, password, deadline)?.delete(SIZE_ZNODE),
-                };
+                // Nothing changed: put the record back as it was (an untrusted one, which no
+                // reader acted on, goes).
+                let restored =
+                    connect_as_super(target, password, deadline).and_then(|mut s| match previous {
+                        Recorded::Trusted(old) => record::write(old, &mut s, password),
+                        _ => record::remove(&mut s),
+                    });
                 if let Err(undo) = restored {
-                    tracing::warn!("could not restore {SIZE_ZNODE}: {undo:#}");
+                    tracing::warn!("could not restore {SHAPE_ZNODE}: {undo:#}");
                 }
                 bail!("refusing to resize: {e:#}; nothing changed");
             }
@@ -175,8 +208,23 @@ pub(crate) fn run(
         }
     }
     let final_config = read(&mut session)?;
+    // The version the resize ended at: a pod that first saw an older one was there during it.
+    let done = Fence { version: final_config.version, ..shape };
+    if let Err(e) = record::write(done, &mut session, password) {
+        tracing::warn!(
+            "the membership has the shape; recording its final version failed ({e:#}): {SHAPE_ZNODE} keeps version {:x}",
+            shape.version
+        );
+    }
     session.close();
     crate::write_stdout(&table(&final_config))
+}
+
+/// Delete the unprotected record of earlier releases; failing to only leaves it unread.
+fn forget_old(session: &mut Session) {
+    if let Err(e) = record::remove_old(session) {
+        tracing::warn!("{e:#}");
+    }
 }
 
 /// One step on `version`; the new version and a session that still works.

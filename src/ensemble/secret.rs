@@ -1,36 +1,84 @@
 //! The super user's password: read from its file (a Kubernetes Secret volume), turned into the
-//! digest ZooKeeper's `DigestAuthenticationProvider.superDigest` expects, and never written to
-//! a log, a command line or `--dry-run`'s report.
+//! digest ZooKeeper's `DigestAuthenticationProvider.superDigest` expects, proven to the server
+//! before zk-entry changes anything ([`Password::log_in`]), used as the key that authenticates
+//! the recorded shape ([`super::record`]), and never written to a log, a command line or
+//! `--dry-run`'s report.
 
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
+use super::members::CONFIG_ZNODE;
 use crate::start::sasl::SUPER_USER;
 use crate::start::secrets;
+use crate::zk::session::{Acl, KeeperError, PERMS_ADMIN, Session};
 
 /// The password, without the trailing newline an editor or `kubectl create secret --from-file`
-/// may leave.
-pub(crate) struct Password(String);
+/// may leave, and the file it came from (for messages).
+pub(crate) struct Password {
+    text: String,
+    file: PathBuf,
+}
 
 impl Password {
     /// Read as every secret file is read ([`secrets::read_file`]): a Secret volume's file is a
     /// link into `..data`, followed; one trailing newline trimmed; one line only.
     pub(crate) fn read(path: &Path) -> anyhow::Result<Password> {
-        Ok(Password(secrets::read_file("--super_password_file", path)?))
+        Ok(Password { text: secrets::read_file("--super_password_file", path)?, file: path.to_path_buf() })
     }
 
     /// `super:PASSWORD`, what `addauth digest` sends.
     pub(crate) fn credentials(&self) -> String {
-        format!("{SUPER_USER}:{}", self.0)
+        format!("{SUPER_USER}:{}", self.text)
+    }
+
+    /// The key of the shape's MAC: only the pods and the operator hold the password.
+    pub(crate) fn mac_key(&self) -> ring::hmac::Key {
+        ring::hmac::Key::new(ring::hmac::HMAC_SHA256, self.text.as_bytes())
+    }
+
+    /// `addauth digest super:PASSWORD`, then proof that the server took it. ZooKeeper answers
+    /// `addauth` with success whatever the password, so zk-entry asks for something only the
+    /// super user may do and that changes nothing: a setACL of `/zookeeper/config` (its ACL
+    /// as it is, readable by all and changeable by no one else, kept so by the server) on an
+    /// ACL version it does not have. The server checks the rights first: the super user is
+    /// told the version is wrong (-103), anyone else is not authorised (-102). Nothing is
+    /// written either way.
+    pub(crate) fn log_in(&self, session: &mut Session) -> anyhow::Result<()> {
+        session.add_digest_auth(&self.credentials())?;
+        let (acl, stat) = session
+            .get_acl(CONFIG_ZNODE)
+            .with_context(|| format!("cannot read the ACL of {CONFIG_ZNODE}"))?;
+        let anyone = Acl::anyone(0);
+        if acl
+            .iter()
+            .any(|a| (&a.scheme, &a.id) == (&anyone.scheme, &anyone.id) && a.perms & PERMS_ADMIN != 0)
+        {
+            bail!(
+                "cannot check the super password in {}: {CONFIG_ZNODE} lets anyone change its ACL; nothing changed",
+                self.file.display()
+            );
+        }
+        let never = if stat.aversion == i32::MAX { 0 } else { stat.aversion + 1 };
+        match session.set_acl(CONFIG_ZNODE, &acl, never) {
+            Err(e) if KeeperError::of(&e) == Some(KeeperError::BAD_VERSION) => Ok(()),
+            Err(e) if KeeperError::of(&e) == Some(KeeperError::NO_AUTH) => bail!(
+                "the super password in {} is wrong: {} refused the super user's rights; nothing changed",
+                self.file.display(),
+                session.server
+            ),
+            Err(e) => Err(e).context(format!("checking the super password on {CONFIG_ZNODE}")),
+            // The version matched after all: the ACL was set to itself.
+            Ok(()) => Ok(()),
+        }
     }
 }
 
 #[cfg(test)]
 impl Password {
     pub(crate) fn read_test(password: &str) -> Password {
-        Password(password.to_string())
+        Password { text: password.to_string(), file: PathBuf::from("/test/password") }
     }
 }
 
@@ -64,9 +112,9 @@ mod tests {
     #[test]
     fn digest_is_zookeepers() {
         // What ZooKeeper 3.8's own `DigestAuthenticationProvider super:secret` prints.
-        let p = Password("secret".into());
+        let p = Password::read_test("secret");
         assert_eq!(p.credentials(), "super:secret");
-        assert_eq!(crate::start::sasl::digest(SUPER_USER, &p.0), "lK75jTNcA+U9vtVEw5vB51mj/w4=");
+        assert_eq!(crate::start::sasl::digest(SUPER_USER, &p.text), "lK75jTNcA+U9vtVEw5vB51mj/w4=");
         assert_eq!(format!("{p:?}"), "Password(..)");
     }
 
@@ -75,7 +123,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("password");
         std::fs::write(&file, "s3cret\n").unwrap();
-        assert_eq!(Password::read(&file).unwrap().0, "s3cret");
+        assert_eq!(Password::read(&file).unwrap().text, "s3cret");
         std::fs::write(&file, "\n").unwrap();
         assert!(format!("{:#}", Password::read(&file).unwrap_err()).contains("is empty"));
         std::fs::write(&file, "a\nb").unwrap();
@@ -86,7 +134,7 @@ mod tests {
         std::fs::write(&file, "s3cret\n").unwrap();
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&file, &link).unwrap();
-        assert_eq!(Password::read(&link).unwrap().0, "s3cret");
+        assert_eq!(Password::read(&link).unwrap().text, "s3cret");
         assert!(Password::read(dir.path()).is_err());
     }
 }

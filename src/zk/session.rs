@@ -1,10 +1,10 @@
 //! One short ZooKeeper session over one TCP connection, synchronous: connect, authenticate,
-//! read a znode, reconfigure, create, close. Everything zk-entry's membership work needs, and
+//! read a znode, reconfigure, create, read and set ACLs, close. Everything zk-entry's membership work needs, and
 //! nothing else (no watches, no reconnection, no pings: a session lives for a few requests).
 //!
 //! Why not a crate: the well-kept Rust client (`zookeeper-client`) is async and brings an async
 //! runtime and its dependency tree into a binary that is otherwise synchronous and small, for
-//! five requests; this module is a few hundred lines over [`super::jute`] with a deadline on
+//! a handful of requests; this module is a few hundred lines over [`super::jute`] with a deadline on
 //! every read and write and a cap on every frame (docs/design.md, "Talking to ZooKeeper").
 
 use std::fmt;
@@ -23,6 +23,8 @@ const OP_CREATE: i32 = 1;
 const OP_DELETE: i32 = 2;
 const OP_GET_DATA: i32 = 4;
 const OP_SET_DATA: i32 = 5;
+const OP_GET_ACL: i32 = 6;
+const OP_SET_ACL: i32 = 7;
 const OP_RECONFIG: i32 = 16;
 const OP_CLOSE: i32 = -11;
 const OP_AUTH: i32 = 100;
@@ -39,7 +41,9 @@ impl KeeperError {
     pub(crate) const NEW_CONFIG_NO_QUORUM: KeeperError = KeeperError(-13);
     pub(crate) const RECONFIG_IN_PROGRESS: KeeperError = KeeperError(-14);
     pub(crate) const NO_NODE: KeeperError = KeeperError(-101);
+    pub(crate) const NO_AUTH: KeeperError = KeeperError(-102);
     pub(crate) const BAD_VERSION: KeeperError = KeeperError(-103);
+    pub(crate) const NO_CHILDREN_FOR_EPHEMERALS: KeeperError = KeeperError(-108);
     pub(crate) const NODE_EXISTS: KeeperError = KeeperError(-110);
 
     fn name(self) -> &'static str {
@@ -53,7 +57,9 @@ impl KeeperError {
             -101 => "no such znode",
             -102 => "not authorised (the super user's password is wrong or missing)",
             -103 => "the configuration changed meanwhile (version check failed)",
+            -108 => "an ephemeral znode cannot have children",
             -110 => "the znode exists",
+            -111 => "the znode has children",
             -112 => "session expired",
             -115 => "authentication failed",
             -123 => "reconfiguration is disabled on the server (reconfigEnabled=false)",
@@ -76,7 +82,33 @@ impl fmt::Display for KeeperError {
 impl std::error::Error for KeeperError {}
 
 /// ACL perms (`ZooDefs.Perms`).
-const PERMS_READ: i32 = 1;
+pub(crate) const PERMS_READ: i32 = 1;
+pub(crate) const PERMS_ADMIN: i32 = 16;
+
+/// One ACL entry: who (`scheme:id`) may do what (`perms`, a bit set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Acl {
+    pub(crate) perms: i32,
+    pub(crate) scheme: String,
+    pub(crate) id: String,
+}
+
+impl Acl {
+    /// `world:anyone` with `perms`: with [`PERMS_READ`], readable by all and changeable by the
+    /// super user alone, who passes every check.
+    pub(crate) fn anyone(perms: i32) -> Acl {
+        Acl { perms, scheme: "world".into(), id: "anyone".into() }
+    }
+}
+
+/// The fields of a znode's Stat that zk-entry uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat {
+    /// The ACL's version, which a conditional setACL names.
+    pub(crate) aversion: i32,
+    /// The session owning an ephemeral znode; 0 for a persistent one.
+    pub(crate) ephemeral_owner: i64,
+}
 
 /// A znode's data and the version fields zk-entry uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,10 +292,33 @@ impl Session {
     /// Create a persistent znode that everyone may read and only the super user may change
     /// (the super user passes every ACL).
     pub(crate) fn create(&mut self, path: &str, data: &[u8]) -> Result<()> {
+        self.create_with(path, data, &[Acl::anyone(PERMS_READ)])
+    }
+
+    /// Create a persistent znode with `acl`.
+    pub(crate) fn create_with(&mut self, path: &str, data: &[u8], acl: &[Acl]) -> Result<()> {
         self.call(OP_CREATE, None, |w| {
             w.string(Some(path)).buffer(data);
-            w.int(1).int(PERMS_READ).string(Some("world")).string(Some("anyone"));
+            write_acl(w, acl);
             w.int(0);
+        })
+        .map(|_| ())
+    }
+
+    /// The ACL of `path`, and its Stat.
+    pub(crate) fn get_acl(&mut self, path: &str) -> Result<(Vec<Acl>, Stat)> {
+        let body = self.call(OP_GET_ACL, None, |w| {
+            w.string(Some(path));
+        })?;
+        read_acl(&body)
+    }
+
+    /// Replace the ACL of `path` if its ACL version is `version` (-1: whatever it is).
+    pub(crate) fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<()> {
+        self.call(OP_SET_ACL, None, |w| {
+            w.string(Some(path));
+            write_acl(w, acl);
+            w.int(version);
         })
         .map(|_| ())
     }
@@ -288,6 +343,43 @@ impl Session {
     pub(crate) fn close(mut self) {
         let _ = self.call(OP_CLOSE, None, |_| {});
     }
+}
+
+/// jute's `vector<ACL>`.
+fn write_acl(w: &mut Writer, acl: &[Acl]) {
+    // A handful of entries, all of them ours.
+    w.int(i32::try_from(acl.len()).unwrap_or(i32::MAX));
+    for entry in acl {
+        w.int(entry.perms).string(Some(&entry.scheme)).string(Some(&entry.id));
+    }
+}
+
+/// `GetACLResponse`: the entries, then the Stat.
+fn read_acl(body: &[u8]) -> Result<(Vec<Acl>, Stat)> {
+    let mut r = Reader::new(body);
+    let count = r.int()?;
+    // An entry takes 12 bytes at least: a count beyond the frame is a broken reply.
+    if count < 0 || count as usize > body.len() / 12 {
+        bail!("a reply's ACL claims {count} entries");
+    }
+    let mut acl = Vec::new();
+    for _ in 0..count {
+        let perms = r.int()?;
+        let scheme = String::from_utf8_lossy(r.buffer()?.unwrap_or_default()).into_owned();
+        let id = String::from_utf8_lossy(r.buffer()?.unwrap_or_default()).into_owned();
+        acl.push(Acl { perms, scheme, id });
+    }
+    Ok((acl, read_stat(&mut r)?))
+}
+
+/// A Stat: czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner,
+/// dataLength, numChildren, pzxid.
+fn read_stat(r: &mut Reader) -> Result<Stat> {
+    r.skip(8 * 4 + 4 * 2)?;
+    let aversion = r.int()?;
+    let ephemeral_owner = r.long()?;
+    r.skip(4 * 2 + 8)?;
+    Ok(Stat { aversion, ephemeral_owner })
 }
 
 /// `GetDataResponse`: the data, then the Stat (czxid, mzxid, ...). `what` names the znode for
@@ -337,6 +429,26 @@ mod tests {
         stat(&mut w);
         let err = read_data(&w.frame()[4..], "/zookeeper/config").unwrap_err().to_string();
         assert!(err.contains("length -2"), "{err}");
+    }
+
+    #[test]
+    fn get_acl_reply_gives_entries_and_stat() {
+        let mut w = Writer::default();
+        write_acl(
+            &mut w,
+            &[Acl::anyone(PERMS_READ), Acl { perms: 31, scheme: "digest".into(), id: "u:x".into() }],
+        );
+        w.long(1).long(2).long(0).long(0).int(0).int(0).int(7).long(0x55).int(0).int(0).long(0);
+        let frame = w.frame();
+        let (acl, stat) = read_acl(&frame[4..]).unwrap();
+        assert_eq!(
+            acl,
+            [Acl::anyone(PERMS_READ), Acl { perms: 31, scheme: "digest".into(), id: "u:x".into() }]
+        );
+        assert_eq!(stat, Stat { aversion: 7, ephemeral_owner: 0x55 });
+        assert_eq!(frame[4..20], [0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 5, b'w', b'o', b'r', b'l']);
+        assert!(read_acl(&frame[4..frame.len() - 1]).is_err(), "a short Stat was read");
+        assert!(read_acl(&[0x7f, 0xff, 0xff, 0xff]).unwrap_err().to_string().contains("claims"));
     }
 
     #[test]

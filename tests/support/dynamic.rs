@@ -1,7 +1,9 @@
 //! Dynamic ensembles on the pod harness, shared by tests/scaling.rs and benches/scaling.rs: the
 //! super user's password in every pod, `start --reconfig` as zookeeper-scalable.yaml runs it,
-//! the committed membership as `zk-entry members` shows it, `resize`, and a native writer (the
-//! binary's own client, [`super::zk`]) that measures the gaps between acknowledged writes.
+//! the committed membership as `zk-entry members` shows it, `resize`, sessions of the binary's
+//! own client ([`super::zk`]) as an anonymous client or the super user, the recorded shape as
+//! the password's holder signs it, and a native writer that measures the gaps between
+//! acknowledged writes.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::ensemble::{Client, Ensemble, pod_ip};
-use super::zk::session::Session;
+use super::zk::session::{KeeperError, Session};
 use super::{stderr, stdout};
 
 /// How long pods may take to serve or to vote.
@@ -194,10 +196,92 @@ pub fn lacking(client: &Client, ordinal: usize, acknowledged: &[u32]) -> Vec<u32
 
 /// `kubectl exec zk-0 -- zk-entry resize ARGS...`.
 pub fn resize(e: &mut Ensemble, args: &[&str]) -> std::process::Output {
-    let password = format!("ZK_SUPER_PASSWORD_FILE={PASSWORD_FILE}");
+    resize_with(e, PASSWORD_FILE, args)
+}
+
+/// `resize` with the super password read from `password_file` in zk-0.
+pub fn resize_with(e: &mut Ensemble, password_file: &str, args: &[&str]) -> std::process::Output {
+    let password = format!("ZK_SUPER_PASSWORD_FILE={password_file}");
     let mut argv = vec!["env", &password, "zk-entry", "resize"];
     argv.extend_from_slice(args);
     e.exec(0, &argv)
+}
+
+/// `kubectl exec zk-N -- zk-entry leave` (the preStop hook).
+pub fn leave(e: &mut Ensemble, ordinal: usize) -> std::process::Output {
+    e.exec(ordinal, &["env", &format!("ZK_SUPER_PASSWORD_FILE={PASSWORD_FILE}"), "zk-entry", "leave"])
+}
+
+/// Where the shape is recorded, and its parent; where earlier releases recorded it.
+pub const SHAPE: &str = "/zk-entry/shape";
+pub const SHAPE_PARENT: &str = "/zk-entry";
+pub const OLD_SHAPE: &str = "/zk-entry-size";
+
+/// Run `f` on a session of zk-entry's own client to `server`, from the client sandbox's
+/// network (in a thread of its own, which enters that namespace): anonymous unless
+/// `credentials` (`super:PASSWORD`) are given.
+pub fn with_session<T: Send + 'static>(
+    client: &Client,
+    server: &str,
+    credentials: Option<&str>,
+    f: impl FnOnce(&mut Session) -> T + Send + 'static,
+) -> T {
+    let netns = client.netns();
+    let server = server.to_string();
+    let credentials = credentials.map(str::to_string);
+    std::thread::spawn(move || {
+        let netns = std::fs::File::open(netns).unwrap();
+        nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let mut session = Session::connect(&[server], Duration::from_secs(10)).unwrap();
+        if let Some(c) = credentials {
+            session.add_digest_auth(&c).unwrap();
+        }
+        let out = f(&mut session);
+        session.close();
+        out
+    })
+    .join()
+    .unwrap()
+}
+
+/// `super:PASSWORD`, as the pods log in.
+pub fn super_credentials() -> String {
+    format!("super:{PASSWORD}")
+}
+
+/// The ZooKeeper error code of a request's outcome (0: it succeeded).
+pub fn code<T>(result: anyhow::Result<T>) -> i32 {
+    match result {
+        Ok(_) => 0,
+        Err(e) => KeeperError::of(&e).map_or_else(|| panic!("not a ZooKeeper error: {e:#}"), |k| k.0),
+    }
+}
+
+/// The data of `path` through pod `ordinal`, `None` if there is no such znode.
+pub fn data(client: &Client, ordinal: usize, path: &'static str) -> Option<Vec<u8>> {
+    with_session(client, &only(ordinal), None, move |s| match s.get_data(path) {
+        Ok(d) => Some(d.bytes),
+        Err(e) if KeeperError::of(&e) == Some(KeeperError::NO_NODE) => None,
+        Err(e) => panic!("get {path}: {e:#}"),
+    })
+}
+
+/// The committed membership's version, through pod `ordinal`.
+pub fn live_version(client: &Client, ordinal: usize) -> u64 {
+    let text = String::from_utf8(data(client, ordinal, "/zookeeper/config").unwrap()).unwrap();
+    let hex = text.lines().find_map(|l| l.strip_prefix("version=")).unwrap_or_else(|| panic!("{text}"));
+    u64::from_str_radix(hex, 16).unwrap()
+}
+
+/// The record of `fields` (`size=N observers=K version=HEX`) as a holder of the test's super
+/// password writes it: HMAC-SHA256 of a fixed domain line and the fields, in base64
+/// (docs/design.md, "Dynamic reconfiguration"). Computed here, apart from zk-entry's code, so a
+/// change of the format shows.
+pub fn signed_shape(fields: &str) -> String {
+    use base64::Engine as _;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, PASSWORD.as_bytes());
+    let tag = ring::hmac::sign(&key, format!("zk-entry shape v1\n{fields}").as_bytes());
+    format!("{fields} mac={}\n", base64::engine::general_purpose::STANDARD.encode(tag))
 }
 
 /// Start pods `ordinals` in dynamic mode with `extra` flags, and wait until `ids` vote.
