@@ -5,9 +5,10 @@
 //! folder: [`start`] (settings, identity, user, files, ownership, the JVM command line), [`probe`]
 //! (`ready` and `metrics` over the four-letter-word client) and [`pid1`] (signal state and the
 //! supervision loop that `start` ends in). Shared beside them: [`parse`] (checking values typed
-//! on the command line or in `ZK_*` variables), [`log`] (zk-entry's own log lines), [`quote`]
-//! (printing text that came from a server) and [`sys`] (every libc call, and the only module
-//! allowed `unsafe`).
+//! on the command line or in `ZK_*` variables), [`log`] (zk-entry's own log lines), [`net`]
+//! (network steps under a deadline, for the probe and the ZooKeeper client), [`quote`] (printing
+//! text that came from a server) and [`sys`] (every libc call, and the only module allowed
+//! `unsafe`).
 
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -16,6 +17,7 @@ mod cli;
 mod ensemble;
 mod exit;
 mod log;
+mod net;
 mod parse;
 mod pid1;
 mod probe;

@@ -265,10 +265,12 @@ pub(crate) fn install_child_setup(cmd: &mut Command, setup: ChildSetup) {
         set_signal_mask(&setup.mask)?;
         Ok(())
     };
-    // SAFETY: the closure runs in the forked child of this single-threaded process and calls only
-    // async-signal-safe functions (rt_sigaction, prctl, setgroups, setgid, setuid, getppid,
-    // rt_sigprocmask); it allocates nothing (the groups vector was built before fork and is only
-    // read) and takes no locks. Errors are built from raw errno values, which allocate nothing.
+    // SAFETY: the closure runs in the forked child, which has only the forking thread (zk-entry
+    // may have a helper thread then: a name lookup that outlived its deadline, see net.rs), and
+    // calls only async-signal-safe functions (rt_sigaction, prctl, setgroups, setgid, setuid,
+    // getppid, rt_sigprocmask); it allocates nothing (the groups vector was built before fork
+    // and is only read) and takes no locks, so no lock another thread held at fork can block it.
+    // Errors are built from raw errno values, which allocate nothing.
     unsafe {
         cmd.pre_exec(child_setup);
     }

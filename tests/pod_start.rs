@@ -349,24 +349,12 @@ fn a_read_only_mount_inside_the_data_dir_is_left_alone() {
 
 /// Regression: a SIGTERM that arrived while the resolver hung (looking for the domain) ended the
 /// start with exit 2 and "the resolver gave none", as if the host name were wrong. It now ends
-/// as the signal does (143), once the lookup returns. The name server is an address behind a
-/// veth pair in the pod's own network namespace that nothing answers for, so queries go nowhere
-/// and the lookup waits out its timeout.
+/// as the signal does (143), once the lookup returns. The name server never answers
+/// ([`Pod::silent_name_server`]), so the lookup waits out its timeout.
 #[test]
 fn sigterm_during_a_hanging_domain_lookup_exits_143() {
     let mut pod = Pod::new("zk-0", "127.0.0.1\tlocalhost\n");
-    fs::write(
-        pod.root.path().join("etc/resolv.conf"),
-        "nameserver 198.18.0.53\noptions timeout:3 attempts:1\n",
-    )
-    .unwrap();
-    pod.setup = vec![
-        "ip link set lo up".into(),
-        "ip link add zkdns0 type veth peer name zkdns1".into(),
-        "ip addr add 198.18.0.1/24 dev zkdns0".into(),
-        "ip link set zkdns0 up".into(),
-        "ip link set zkdns1 up".into(),
-    ];
+    pod.silent_name_server(3);
     let started = std::time::Instant::now();
     let mut zk = Reaped(
         pod.command(BIN, &["start", "--servers=3", "--java=/bin/true"])

@@ -15,6 +15,12 @@
 //!
 //! Anything else waits, retrying, and says what for; after [`WAIT_LIMIT`] the start fails, so
 //! the kubelet restarts it with its back-off.
+//!
+//! The peers asked are pods of this StatefulSet only ([`Pods`]): those the flags name, and the
+//! ordinals of the volume's record. The record is a file ZooKeeper's user can write, and this
+//! runs as root and may log in as the super user: a host of its own choosing is never asked.
+//! Every ask ends by its deadline and as soon as a signal that ends the start is pending (this
+//! runs in PID 1 before the JVM, with signals blocked).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,7 +31,9 @@ use super::fence::{self, Fence};
 use super::members::CONFIG_ZNODE;
 use super::record::{self, Recorded};
 use super::secret::{Password, read_small_file};
+use crate::net::Deadline;
 use crate::pid1::signals::Signals;
+use crate::start::settings::MAX_SERVER_ID;
 use crate::zk::config::{Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 
@@ -41,6 +49,39 @@ pub(crate) const DYNAMIC_FILE: &str = "zoo.cfg.dynamic";
 /// A recorded membership larger than this is not one.
 const CONFIG_CAP: u64 = 1 << 20;
 
+/// The pods of this server's StatefulSet, where they serve clients: the only peers a start asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pods {
+    /// The StatefulSet's name (pod `NAME-N`) and its headless service's domain.
+    pub(crate) name: String,
+    pub(crate) domain: String,
+    /// The flags' client port, the same in every pod of the set.
+    pub(crate) client_port: u16,
+}
+
+impl Pods {
+    pub(crate) fn host(&self, ordinal: u64) -> String {
+        format!("{}-{ordinal}.{}", self.name, self.domain)
+    }
+
+    /// What their host names look like, for messages.
+    fn pattern(&self) -> String {
+        format!("{}-N.{}", self.name, self.domain)
+    }
+
+    /// `host:port` where pod `ordinal` serves clients.
+    pub(crate) fn address(&self, ordinal: u64) -> String {
+        format!("{}:{}", self.host(ordinal), self.client_port)
+    }
+
+    /// The ordinal of `host` when it is exactly the name of one of these pods.
+    pub(crate) fn ordinal_of(&self, host: &str) -> Option<u64> {
+        let rest = host.strip_prefix(self.name.as_str())?.strip_prefix('-')?;
+        let ordinal: u64 = rest.split_once('.')?.0.parse().ok()?;
+        (ordinal < MAX_SERVER_ID && host == self.host(ordinal)).then_some(ordinal)
+    }
+}
+
 /// This server as the ensemble should know it.
 #[derive(Debug, Clone)]
 pub(crate) struct Me {
@@ -53,7 +94,9 @@ pub(crate) struct Me {
     /// The shape of its start flags (`--servers`, `--observers`), for when the ensemble has
     /// none recorded yet.
     pub(crate) shape: Fence,
-    /// Where peers serve clients: the first formation's members, then those of a record.
+    /// Its StatefulSet's pods.
+    pub(crate) pods: Pods,
+    /// The peers the flags name (the first formation's members and the ordinals below this one).
     pub(crate) peers: Vec<String>,
     /// The first formation (template), when this server belongs to it.
     pub(crate) template: Option<Config>,
@@ -166,10 +209,12 @@ pub(crate) fn decide(
     signals: &Signals,
 ) -> anyhow::Result<Formation> {
     let started = Instant::now();
+    let ask = Ask { signals, give_up: started + WAIT_LIMIT };
+    let peers = peers(me, volume);
     let mut noted: Option<Instant> = None;
     loop {
         signals.checkpoint()?;
-        let why = match attempt(me, volume, password, may_change)? {
+        let why = match attempt(me, volume, &peers, password, may_change, &ask)? {
             Ok(formation) => {
                 // The pod's first start notes the version it began with, whatever the source: a
                 // member of the first formation (version 0) is as removable as a joiner.
@@ -180,6 +225,8 @@ pub(crate) fn decide(
             }
             Err(why) => why,
         };
+        // An ask cut short by a signal is no answer: the signal ends the start.
+        signals.checkpoint()?;
         if started.elapsed() > WAIT_LIMIT {
             bail!("gave up after {WAIT_LIMIT:?}: {why}");
         }
@@ -187,31 +234,65 @@ pub(crate) fn decide(
             tracing::info!("waiting: {why}");
             noted = Some(Instant::now());
         }
-        std::thread::sleep(RETRY);
+        signals.sleep(RETRY)?;
     }
+}
+
+/// How every ask of a decision is bounded: by [`ASK_LIMIT`] (or its multiple), by the end of
+/// the whole wait, and by a signal that ends the start.
+struct Ask<'a> {
+    signals: &'a Signals,
+    give_up: Instant,
+}
+
+impl Ask<'_> {
+    fn deadline(&self, limit: Duration) -> Deadline {
+        let at = (Instant::now() + limit).min(self.give_up);
+        Deadline::new(at).with_stop(Some(self.signals.stop_check()))
+    }
+}
+
+/// The peers to ask, in order: the flags' ones, then the pods of this StatefulSet that the
+/// volume's record lists, at the flags' client port. A recorded member elsewhere (the record
+/// is ZooKeeper's user's to write) is said once and never asked.
+fn peers(me: &Me, volume: &Volume) -> Vec<String> {
+    let mut peers = me.peers.clone();
+    if let Some((path, record)) = &volume.record {
+        for m in &record.members {
+            match me.pods.ordinal_of(&m.host) {
+                Some(ordinal) if ordinal != me.ordinal => peers.push(me.pods.address(ordinal)),
+                Some(_) => {}
+                None => tracing::warn!(
+                    "{}: server.{} is at {}, not a pod of this StatefulSet ({}): it is never asked",
+                    path.display(),
+                    m.id,
+                    m.host,
+                    me.pods.pattern()
+                ),
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    peers.retain(|p| seen.insert(p.clone()));
+    peers
 }
 
 /// One round: a formation, or why there is none yet.
 fn attempt(
     me: &Me,
     volume: &Volume,
+    peers: &[String],
     password: &Password,
     may_change: bool,
+    ask: &Ask,
 ) -> anyhow::Result<Result<Formation, String>> {
-    let mut peers = me.peers.clone();
-    if let Some((_, record)) = &volume.record {
-        for m in record.members.iter().filter(|m| m.id != me.id) {
-            if let Some(port) = m.client_port() {
-                peers.push(format!("{}:{port}", m.host));
-            }
-        }
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    peers.retain(|p| seen.insert(p.clone()));
     // Offline, the flags' shape stands in until `join` reads the recorded one: an observer it
     // takes for a joiner is held not Ready until `join` settles it, never Ready too early.
     let offline = |config, source| Formation { config, source, intended: me.shape.role(me.ordinal) };
-    if let Some((server, live, fence)) = read_live(&peers, password) {
+    let live = read_live(peers, ask, password);
+    // No answer because a signal cut the asks short must not be taken for "nobody serves".
+    ask.signals.checkpoint()?;
+    if let Some((server, live, fence)) = live {
         let intended = fence.unwrap_or(me.shape).role(me.ordinal);
         let first_seen = match &me.pod_marker {
             Some(marker) if may_change => fence::first_seen(marker, live.version)?,
@@ -238,7 +319,7 @@ fn attempt(
             let observer = Member { role: Role::Observer, ..me.participant.clone() };
             return Ok(Ok(Formation { config: live.with(observer), source: Source::Live(server), intended }));
         }
-        return Ok(match add_observer(me, &server, &live, password) {
+        return Ok(match add_observer(me, &server, &live, password, ask) {
             Ok(config) => Ok(Formation { config, source: Source::Live(server), intended }),
             Err(e) => Err(format!("adding this server as an observer through {server}: {e:#}")),
         });
@@ -269,9 +350,10 @@ fn attempt(
 
 /// The committed membership from the first peer that serves, and the shape recorded, if a
 /// holder of the super password recorded it: no pod is taken for removed on anyone else's word.
-fn read_live(peers: &[String], password: &Password) -> Option<(String, Config, Option<Fence>)> {
+fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Option<(String, Config, Option<Fence>)> {
     for peer in peers {
-        let Ok(mut session) = Session::connect(std::slice::from_ref(peer), ASK_LIMIT) else { continue };
+        let deadline = ask.deadline(ASK_LIMIT);
+        let Ok(mut session) = Session::connect_until(std::slice::from_ref(peer), deadline) else { continue };
         let data = session.get_data(CONFIG_ZNODE);
         let recorded = record::read(&mut session, password);
         session.close();
@@ -293,9 +375,15 @@ fn read_live(peers: &[String], password: &Password) -> Option<(String, Config, O
 }
 
 /// `reconfig -add` this server as an observer, on the version read; the new membership.
-fn add_observer(me: &Me, server: &str, live: &Config, password: &Password) -> anyhow::Result<Config> {
+fn add_observer(
+    me: &Me,
+    server: &str,
+    live: &Config,
+    password: &Password,
+    ask: &Ask,
+) -> anyhow::Result<Config> {
     let observer = Member { role: Role::Observer, ..me.participant.clone() };
-    let mut session = Session::connect(&[server.to_string()], ASK_LIMIT * 4)?;
+    let mut session = Session::connect_until(&[server.to_string()], ask.deadline(ASK_LIMIT * 4))?;
     session.add_digest_auth(&password.credentials())?;
     let result = session.reconfig(Some(&observer.line()), None, None, live.version as i64);
     session.close();
@@ -340,6 +428,10 @@ mod tests {
         Config { members: ids.iter().map(|&i| member(i, Role::Participant)).collect(), version }
     }
 
+    fn pods() -> Pods {
+        Pods { name: "zk".into(), domain: "d".into(), client_port: 2181 }
+    }
+
     fn me(id: u64, template: bool) -> Me {
         Me {
             id,
@@ -347,13 +439,41 @@ mod tests {
             pod_marker: None,
             participant: member(id, Role::Participant),
             shape: Fence { size: 3, observers: 0, version: 0 },
+            pods: pods(),
             peers: Vec::new(),
             template: template.then(|| config(&[1, 2, 3], 0)),
         }
     }
 
     fn decide_offline(me: &Me, volume: &Volume) -> Result<Formation, String> {
-        attempt(me, volume, &Password::read_test("pw"), true).unwrap()
+        let signals = Signals::unblocked_for_tests();
+        let ask = Ask { signals: &signals, give_up: Instant::now() + Duration::from_secs(10) };
+        attempt(me, volume, &[], &Password::read_test("pw"), true, &ask).unwrap()
+    }
+
+    /// Regression: a record planted in the conf dir named peers that the start asked as root,
+    /// and logged in to as the super user: only this StatefulSet's pods are asked now, each at
+    /// the flags' client port, whatever port the record gives.
+    #[test]
+    fn only_this_statefulsets_pods_are_asked() {
+        let planted = "server.1=zk-0.d:2888:3888:participant;2181\n\
+            server.2=zk-1.d:2888:3888:participant;0.0.0.0:2181\n\
+            server.3=zk-5.d:2888:3888:participant;9999\n\
+            server.4=198.18.0.99:2888:3888:participant;2181\n\
+            server.5=zk-3.d.evil.example:2888:3888:participant;2181\n\
+            server.6=zk-03.d:2888:3888:participant;2181\n\
+            server.7=other-zk-4.d:2888:3888:participant;2181\n\
+            server.8=zk-9:2888:3888:participant;2181\n\
+            server.9=zk-1.d:2888:3888:participant\n";
+        let record = Config::parse(planted).unwrap();
+        let volume =
+            Volume { record: Some((PathBuf::from("/v/zoo.cfg.dynamic.10"), record)), has_data: true };
+        let me = Me { peers: vec!["zk-2.d:2181".into()], ..me(1, true) };
+        assert_eq!(peers(&me, &volume), ["zk-2.d:2181", "zk-1.d:2181", "zk-5.d:2181"]);
+        assert_eq!(pods().ordinal_of("zk-7.d"), Some(7));
+        assert_eq!(pods().ordinal_of("zk-255.d"), None, "no server id is that high");
+        assert_eq!(pods().ordinal_of("zk-.d"), None);
+        assert_eq!(pods().ordinal_of("zk-1.d."), None);
     }
 
     #[test]

@@ -41,8 +41,9 @@ pub(crate) fn run(target: &Target, me: &Member, flags: Fence, password: &Passwor
     let started = Instant::now();
     let mut last = String::from("the local server does not serve yet");
     let mut noted: Option<Instant> = None;
-    while started.elapsed() < target.timeout {
-        match step(target, me, my_ordinal, flags, password) {
+    while let Some(left) = target.timeout.checked_sub(started.elapsed()).filter(|d| !d.is_zero()) {
+        // No look outlasts --timeout.
+        match step(target, left.min(ASK_LIMIT), me, my_ordinal, flags, password) {
             Ok(Some((role, version))) => {
                 tracing::info!(
                     "server {} serves as {} (membership version {version:x}), {:?} after zk-entry join started",
@@ -81,13 +82,13 @@ impl std::error::Error for NotServing {}
 /// One look and at most one change: `Some((role, version))` once this server has its role.
 fn step(
     target: &Target,
+    limit: Duration,
     me: &Member,
     my_ordinal: u64,
     flags: Fence,
     password: &Password,
 ) -> anyhow::Result<Option<(Role, u64)>> {
-    let mut session =
-        Session::connect(&target.servers, ASK_LIMIT).map_err(|e| NotServing(format!("{e:#}")))?;
+    let mut session = Session::connect(&target.servers, limit).map_err(|e| NotServing(format!("{e:#}")))?;
     let data = session.get_data(CONFIG_ZNODE).with_context(|| format!("cannot read {CONFIG_ZNODE}"))?;
     let config = Config::parse(&String::from_utf8_lossy(&data.bytes))?;
     let Some(listed) = config.member(me.id).map(|m| m.role) else {

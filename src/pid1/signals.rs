@@ -4,7 +4,8 @@
 //! Invariant: there are no signal handlers in zk-entry. Every signal it handles is blocked first
 //! thing in `main`, before any thread or child exists, so none is lost (PID 1 drops signals whose
 //! disposition is the default) and none interrupts a half-done step; they wait as pending signals
-//! until zk-entry takes them synchronously: [`Signals::checkpoint`] while preparing,
+//! until zk-entry takes them synchronously: [`Signals::checkpoint`] while preparing (and, in the
+//! waits of a start's membership decision, [`Signals::stop_check`] and [`Signals::sleep`]),
 //! [`crate::pid1::supervise`]'s loop once the child runs.
 //!
 //! "Every signal" means every number the kernel can deliver, 1 to [`sys::MAX_SIGNAL`], not what
@@ -19,10 +20,14 @@
 //!   the JVM;
 //! - SIGKILL and SIGSTOP, which cannot be blocked.
 
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
 use anyhow::Context;
 use nix::sys::signal::Signal;
 
 use crate::exit::Stopped;
+use crate::net;
 use crate::sys::{self, Mask};
 
 const NOT_BLOCKED: [Signal; 8] = [
@@ -119,6 +124,27 @@ impl Signals {
             None => Ok(()),
         }
     }
+
+    /// For network waits during preparation ([`net::Deadline`]): true once a signal that ends
+    /// the start is pending. The wait then ends, and the next [`Signals::checkpoint`] says which.
+    pub(crate) fn stop_check(&self) -> net::Stop {
+        let ending = self.ending.clone();
+        // A pending set that cannot be read stops nothing here; the checkpoint reports it.
+        Rc::new(move || matches!(sys::first_pending(&ending), Ok(Some(_))))
+    }
+
+    /// Sleep for `pause` during preparation, ended early by a signal that ends the start (with
+    /// a [`Stopped`] error, as at a checkpoint): PID 1 answers SIGTERM while it waits for peers.
+    pub(crate) fn sleep(&self, pause: Duration) -> anyhow::Result<()> {
+        let until = Instant::now() + pause;
+        loop {
+            self.checkpoint()?;
+            match until.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => std::thread::sleep(left.min(net::SLICE)),
+                _ => return Ok(()),
+            }
+        }
+    }
 }
 
 /// The first real-time signal the kernel has (32); the ones below 34 are kept by the C libraries
@@ -188,10 +214,18 @@ mod tests {
         std::thread::spawn(|| {
             let signals = Signals::block().unwrap();
             assert!(signals.checkpoint().is_ok());
+            assert!(!signals.stop_check()());
+            signals.sleep(Duration::from_millis(120)).unwrap();
             // A thread-directed signal stays pending on this thread only, away from the harness.
             nix::sys::pthread::pthread_kill(nix::sys::pthread::pthread_self(), Signal::SIGUSR2).unwrap();
             let err = signals.checkpoint().unwrap_err();
             assert_eq!(crate::exit::code_of(&err), 128 + libc::SIGUSR2 as u8);
+            // Network waits see it too, and a pause ends at once instead of sleeping it out.
+            assert!(signals.stop_check()());
+            let started = Instant::now();
+            let err = signals.sleep(Duration::from_secs(30)).unwrap_err();
+            assert_eq!(crate::exit::code_of(&err), 128 + libc::SIGUSR2 as u8);
+            assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
             // Take it so that restoring the mask does not deliver it.
             let set = Mask(1 << (libc::SIGUSR2 - 1));
             assert_eq!(sys::wait_signal(&set).unwrap(), libc::SIGUSR2);

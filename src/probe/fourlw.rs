@@ -10,18 +10,19 @@
 //! - after sending, the write side is half-closed and the reply read to EOF: the protocol has no
 //!   framing, the server closes when it is done.
 //! - whatever arrived before a reset is kept: `imok` followed by a reset is still `imok`.
-//! - one deadline covers name lookup, connect, write and every read, so a probe never outlives
-//!   the kubelet's `timeoutSeconds`, whatever the server does.
+//! - one deadline covers name lookup, connect, write and every read ([`crate::net`]), so a probe
+//!   never outlives the kubelet's `timeoutSeconds`, whatever the server or the resolver does.
 //! - the reply is capped ([`REPLY_CAP`]): a peer that streams forever cannot exhaust memory.
 //!
 //! Only the words in [`Word`] can be sent; the reset commands (`srst`, `crst`) are not among
 //! them, so no caller can clear the server's statistics by mistake.
 
 use std::fmt;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::mpsc;
+use std::io::ErrorKind;
+use std::net::Shutdown;
 use std::time::{Duration, Instant};
+
+use crate::net::{self, Deadline, Ended};
 
 /// The most reply bytes kept. ZooKeeper 3.8's `mntr` is about 16 KiB, but 3.6+ adds lines for
 /// every top-level znode that is written to (per-namespace metrics, whose keys hold the znode's
@@ -162,25 +163,28 @@ impl std::error::Error for Failure {}
 
 /// Send `word` to `target` and read the reply, all within `timeout` from `start`.
 pub(crate) fn ask(target: &Target, word: Word, start: Instant, timeout: Duration) -> Result<Reply, Failure> {
-    let deadline = start + timeout;
+    let deadline = Deadline::new(start + timeout);
     let timed_out = |step, got: &[u8]| Failure::TimedOut { step, limit: timeout, got: got.to_vec() };
-    let Some(addrs) = resolve(target, deadline)? else {
-        return Err(timed_out("looking up the host name", &[]));
+    let addrs = match net::resolve(&target.host, target.port, &deadline) {
+        Ok(addrs) => addrs,
+        Err(Ended::Failed(e)) => {
+            return Err(Failure::Resolve { host: target.host.clone(), reason: e.to_string() });
+        }
+        Err(Ended::TimedOut | Ended::Stopped) => return Err(timed_out("looking up the host name", &[])),
     };
 
     let mut stream = None;
     let mut refused = false;
     let mut last_error = None;
     for addr in addrs {
-        let Some(left) = remaining(deadline) else { return Err(timed_out("connecting", &[])) };
-        match TcpStream::connect_timeout(&addr, left) {
+        match net::connect(addr, &deadline) {
             Ok(s) => {
                 stream = Some(s);
                 break;
             }
-            Err(e) if e.kind() == ErrorKind::ConnectionRefused => refused = true,
-            Err(e) if is_timeout(&e) => return Err(timed_out("connecting", &[])),
-            Err(e) => last_error = Some(e),
+            Err(Ended::Failed(e)) if e.kind() == ErrorKind::ConnectionRefused => refused = true,
+            Err(Ended::Failed(e)) => last_error = Some(e),
+            Err(Ended::TimedOut | Ended::Stopped) => return Err(timed_out("connecting", &[])),
         }
     }
     let mut stream = match (stream, last_error) {
@@ -189,27 +193,20 @@ pub(crate) fn ask(target: &Target, word: Word, start: Instant, timeout: Duration
         (None, _) => return Err(Failure::Refused),
     };
 
-    let Some(left) = remaining(deadline) else { return Err(timed_out("sending", &[])) };
-    let sent = stream
-        .set_write_timeout(Some(left))
-        .and_then(|()| stream.write_all(word.as_str().as_bytes()))
-        .and_then(|()| stream.shutdown(Shutdown::Write));
+    let sent = net::write_all(&mut stream, word.as_str().as_bytes(), &deadline)
+        .and_then(|()| stream.shutdown(Shutdown::Write).map_err(Ended::Failed));
     match sent {
         Ok(()) => {}
-        Err(e) if is_timeout(&e) => return Err(timed_out("sending", &[])),
         // The server may answer and close before our half-close; its reply is still readable.
-        Err(e) if is_reset(&e) || e.kind() == ErrorKind::NotConnected => {}
-        Err(error) => return Err(Failure::Io { step: "sending", error }),
+        Err(Ended::Failed(e)) if is_reset(&e) || e.kind() == ErrorKind::NotConnected => {}
+        Err(Ended::Failed(error)) => return Err(Failure::Io { step: "sending", error }),
+        Err(Ended::TimedOut | Ended::Stopped) => return Err(timed_out("sending", &[])),
     }
 
     let mut bytes = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
-        let Some(left) = remaining(deadline) else { return Err(timed_out("reading the reply", &bytes)) };
-        if let Err(error) = stream.set_read_timeout(Some(left)) {
-            return Err(Failure::Io { step: "reading the reply", error });
-        }
-        match stream.read(&mut buf) {
+        match net::read(&mut stream, &mut buf, &deadline) {
             Ok(0) => return Ok(Reply { bytes, reset: false }),
             Ok(n) => {
                 if bytes.len() + n > REPLY_CAP {
@@ -217,49 +214,11 @@ pub(crate) fn ask(target: &Target, word: Word, start: Instant, timeout: Duration
                 }
                 bytes.extend_from_slice(&buf[..n]);
             }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if is_timeout(&e) => return Err(timed_out("reading the reply", &bytes)),
-            Err(e) if is_reset(&e) => return Ok(Reply { bytes, reset: true }),
-            Err(error) => return Err(Failure::Io { step: "reading the reply", error }),
+            Err(Ended::Failed(e)) if is_reset(&e) => return Ok(Reply { bytes, reset: true }),
+            Err(Ended::Failed(error)) => return Err(Failure::Io { step: "reading the reply", error }),
+            Err(Ended::TimedOut | Ended::Stopped) => return Err(timed_out("reading the reply", &bytes)),
         }
     }
-}
-
-/// The addresses of `target`. An address literal needs no lookup; a name is looked up on a
-/// helper thread so that a resolver that hangs (DNS down) still ends at the deadline: the thread
-/// is left behind, and the process exits soon after anyway. `None` when the deadline passed.
-fn resolve(target: &Target, deadline: Instant) -> Result<Option<Vec<SocketAddr>>, Failure> {
-    let literal = target.host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = literal.parse::<IpAddr>() {
-        return Ok(Some(vec![SocketAddr::new(ip, target.port)]));
-    }
-    let (tx, rx) = mpsc::channel();
-    let query = (target.host.clone(), target.port);
-    let spawned = std::thread::Builder::new().name("resolve".into()).spawn(move || {
-        let _ = tx.send(query.to_socket_addrs().map(Vec::from_iter));
-    });
-    if let Err(e) = spawned {
-        return Err(Failure::Resolve {
-            host: target.host.clone(),
-            reason: format!("cannot start lookup: {e}"),
-        });
-    }
-    let left = remaining(deadline).unwrap_or_default();
-    match rx.recv_timeout(left) {
-        Ok(Ok(addrs)) if !addrs.is_empty() => Ok(Some(addrs)),
-        Ok(Ok(_)) => Err(Failure::Resolve { host: target.host.clone(), reason: "no addresses".into() }),
-        Ok(Err(e)) => Err(Failure::Resolve { host: target.host.clone(), reason: e.to_string() }),
-        Err(mpsc::RecvTimeoutError::Timeout) => Ok(None),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Failure::Resolve {
-            host: target.host.clone(),
-            reason: "the lookup ended without an answer".into(),
-        }),
-    }
-}
-
-/// Time left before `deadline`, or `None` once it has passed (socket timeouts refuse zero).
-fn remaining(deadline: Instant) -> Option<Duration> {
-    deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
 }
 
 /// Why a reply is not the one `expected`: one clause for the error line, with the fix where
@@ -282,11 +241,6 @@ pub(crate) fn unexpected(word: Word, reply: &Reply, answer: Answer<'_>, expected
             format!("{word} answered {}, expected {expected}", quote(bytes))
         }
     }
-}
-
-/// Socket timeouts surface as `WouldBlock` (EAGAIN) on Linux, `TimedOut` elsewhere.
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
 fn is_reset(e: &std::io::Error) -> bool {

@@ -17,7 +17,7 @@ use super::identity::Identity;
 use super::paths::Guard;
 use super::settings::Settings;
 use crate::ensemble::fence::{self, Fence};
-use crate::ensemble::formation::{self, Formation, Me, Volume};
+use crate::ensemble::formation::{self, Formation, Me, Pods, Volume};
 use crate::ensemble::secret::Password;
 use crate::pid1::signals::Signals;
 use crate::zk::config::{Config, Member, Role};
@@ -115,9 +115,10 @@ fn me(s: &Settings, id: &Identity) -> anyhow::Result<Me> {
     let (Some(ordinal), Some(domain)) = (id.ordinal, id.domain.as_deref()) else {
         anyhow::bail!("--reconfig needs a StatefulSet pod's host name and domain");
     };
+    let pods = Pods { name: id.name.clone(), domain: domain.to_string(), client_port: s.ports.client };
     let line = |o: u64| Member {
         id: o + s.ensemble.min_server_id,
-        host: format!("{}-{o}.{domain}", id.name),
+        host: pods.host(o),
         quorum_port: s.ports.server,
         election_port: s.ports.election,
         role: Role::Participant,
@@ -126,10 +127,7 @@ fn me(s: &Settings, id: &Identity) -> anyhow::Result<Me> {
     let shape = Fence { size: s.ensemble.servers, observers: s.ensemble.observers, version: 0 };
     let template_line = |o: u64| Member { role: shape.role(o), ..line(o) };
     let servers = s.ensemble.servers;
-    let peers = (0..servers.max(ordinal))
-        .filter(|o| *o != ordinal)
-        .map(|o| format!("{}:{}", line(o).host, s.ports.client))
-        .collect();
+    let peers = (0..servers.max(ordinal)).filter(|o| *o != ordinal).map(|o| pods.address(o)).collect();
     let template = (ordinal < servers)
         .then(|| Config { members: (0..servers).map(template_line).collect(), version: 0 });
     Ok(Me {
@@ -138,6 +136,7 @@ fn me(s: &Settings, id: &Identity) -> anyhow::Result<Me> {
         pod_marker: Some(PathBuf::from(fence::POD_MARKER)),
         participant: line(ordinal),
         shape,
+        pods,
         peers,
         template,
     })

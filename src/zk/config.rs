@@ -55,12 +55,6 @@ impl Member {
     pub(crate) fn line(&self) -> String {
         format!("server.{}={}", self.id, self.value())
     }
-
-    /// The client port, if the line has one.
-    pub(crate) fn client_port(&self) -> Option<u16> {
-        let client = self.client.as_deref()?;
-        client.rsplit(':').next()?.parse().ok()
-    }
 }
 
 /// A membership, sorted by id, with the version `/zookeeper/config` gave it (0 when unknown).
@@ -176,8 +170,8 @@ mod tests {
             (m.host.as_str(), m.quorum_port, m.election_port),
             ("zk-2.zk-hs.default.svc.cluster.local", 2888, 3888)
         );
-        assert_eq!((m.role, m.client_port()), (Role::Observer, Some(2181)));
-        assert_eq!(c.member(1).unwrap().client_port(), Some(2181));
+        assert_eq!((m.role, m.client.as_deref()), (Role::Observer, Some("2181")));
+        assert_eq!(c.member(1).unwrap().client.as_deref(), Some("0.0.0.0:2181"));
         assert_eq!(c.members.iter().filter(|m| m.role == Role::Participant).count(), 2);
     }
 

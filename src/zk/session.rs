@@ -4,17 +4,18 @@
 //!
 //! Why not a crate: the well-kept Rust client (`zookeeper-client`) is async and brings an async
 //! runtime and its dependency tree into a binary that is otherwise synchronous and small, for
-//! a handful of requests; this module is a few hundred lines over [`super::jute`] with a deadline on
-//! every read and write and a cap on every frame (docs/design.md, "Talking to ZooKeeper").
+//! a handful of requests; this module is a few hundred lines over [`super::jute`] with one deadline over
+//! the lookup, the connect and every read and write ([`super::net`]) and a cap on every frame
+//! (docs/design.md, "Talking to ZooKeeper").
 
 use std::fmt;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use super::jute::{Reader, Writer};
+use super::net::{self, Deadline, Ended};
 
 /// The largest reply frame accepted: ZooKeeper's own default `jute.maxbuffer` is 1 MiB.
 const FRAME_CAP: usize = 1 << 20;
@@ -120,7 +121,7 @@ pub(crate) struct Data {
 
 pub(crate) struct Session {
     stream: TcpStream,
-    deadline: Instant,
+    deadline: Deadline,
     next_xid: i32,
     /// The server this session talks to, for messages.
     pub(crate) server: String,
@@ -132,10 +133,15 @@ impl Session {
     /// Connect to the first of `servers` (each `host:port`) that accepts a session; every step
     /// of the whole session must finish within `limit`.
     pub(crate) fn connect(servers: &[String], limit: Duration) -> Result<Session> {
-        let deadline = Instant::now() + limit;
+        Session::connect_until(servers, Deadline::new(Instant::now() + limit))
+    }
+
+    /// [`Session::connect`] with a deadline of the caller's, which may carry a stop check (a
+    /// start deciding its membership stops at a pending SIGTERM).
+    pub(crate) fn connect_until(servers: &[String], deadline: Deadline) -> Result<Session> {
         let mut why = Vec::new();
         for server in servers {
-            match Session::connect_one(server, deadline) {
+            match Session::connect_one(server, &deadline) {
                 Ok(session) => return Ok(session),
                 Err(e) => why.push(format!("{server}: {e:#}")),
             }
@@ -143,19 +149,16 @@ impl Session {
         bail!("no ZooKeeper server accepted a session ({})", why.join("; "))
     }
 
-    fn connect_one(server: &str, deadline: Instant) -> Result<Session> {
-        let addrs: Vec<SocketAddr> = server.to_socket_addrs().context("cannot resolve")?.collect();
+    fn connect_one(server: &str, deadline: &Deadline) -> Result<Session> {
+        let (host, port) = split_server(server)?;
+        let addrs = net::resolve(host, port, deadline).map_err(|e| cut(e, "looking up the host name"))?;
         let mut last = None;
         for addr in addrs {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            match TcpStream::connect_timeout(&addr, left) {
+            match net::connect(addr, deadline) {
                 Ok(stream) => {
                     let mut session = Session {
                         stream,
-                        deadline,
+                        deadline: deadline.clone(),
                         next_xid: 1,
                         server: server.to_string(),
                         credentials: None,
@@ -163,17 +166,16 @@ impl Session {
                     session.handshake()?;
                     return Ok(session);
                 }
+                Err(e @ (Ended::TimedOut | Ended::Stopped)) => return Err(cut(e, "connecting")),
                 Err(e) => last = Some(e),
             }
         }
-        match last {
-            Some(e) => Err(e).context("cannot connect"),
-            None => bail!("no address, or out of time"),
-        }
+        Err(cut(last.unwrap_or(Ended::TimedOut), "connecting"))
     }
 
     fn handshake(&mut self) -> Result<()> {
-        let timeout_ms = i32::try_from(self.left()?.as_millis()).unwrap_or(i32::MAX).max(4000);
+        let left = self.deadline.left().unwrap_or_default();
+        let timeout_ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(4000);
         let mut w = Writer::default();
         // protocolVersion, lastZxidSeen, timeOut, sessionId, passwd, readOnly.
         w.int(0).long(0).int(timeout_ms).long(0).buffer(&[0; 16]).boolean(false);
@@ -189,29 +191,16 @@ impl Session {
         Ok(())
     }
 
-    fn left(&self) -> Result<Duration> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            bail!("out of time talking to {}", self.server);
-        }
-        Ok(left)
-    }
-
     fn send(&mut self, packet: &Writer) -> Result<()> {
-        let left = self.left()?;
-        self.stream.set_write_timeout(Some(left))?;
-        let sent = self.stream.write_all(&packet.frame());
-        sent.with_context(|| format!("cannot send to {}", self.server)).context(KeeperError::CONNECTION_LOSS)
+        let sent = net::write_all(&mut self.stream, &packet.frame(), &self.deadline);
+        sent.map_err(|e| cut(e, "sending")).context(KeeperError::CONNECTION_LOSS)
     }
 
     fn read_exact(&mut self, buf: &mut [u8]) -> Result<()> {
-        let left = self.left()?;
-        self.stream.set_read_timeout(Some(left))?;
         // Like ZooKeeper's own clients, a broken exchange is a lost connection: the request may or
         // may not have been applied (a reconfig that moves the leader reports exactly this).
-        let read = self.stream.read_exact(buf);
-        read.with_context(|| format!("no complete reply from {}", self.server))
-            .context(KeeperError::CONNECTION_LOSS)
+        let read = net::read_exact(&mut self.stream, buf, &self.deadline);
+        read.map_err(|e| cut(e, "waiting for the reply")).context(KeeperError::CONNECTION_LOSS)
     }
 
     fn receive(&mut self) -> Result<Vec<u8>> {
@@ -342,6 +331,21 @@ impl Session {
     /// End the session at once (its ephemeral state, if any, goes with it).
     pub(crate) fn close(mut self) {
         let _ = self.call(OP_CLOSE, None, |_| {});
+    }
+}
+
+/// `host:port` or `[v6]:port`, as `--server` and the peer lists give them.
+fn split_server(server: &str) -> Result<(&str, u16)> {
+    let parsed = server.rsplit_once(':').and_then(|(host, port)| Some((host, port.parse().ok()?)));
+    parsed.ok_or_else(|| anyhow!("'{server}' is not HOST:PORT"))
+}
+
+/// A step that did not complete, as one clause: which step, and why.
+fn cut(ended: Ended, step: &str) -> anyhow::Error {
+    match ended {
+        Ended::TimedOut => anyhow!("out of time {step}"),
+        Ended::Stopped => anyhow!("stopped by a signal while {step}"),
+        Ended::Failed(e) => anyhow::Error::new(e).context(format!("{step} failed")),
     }
 }
 

@@ -211,6 +211,31 @@ impl Pod {
         all
     }
 
+    /// Point the pod's resolver at a name server that never answers: an address behind a veth
+    /// pair in the pod's own network namespace that nothing answers for, so queries go nowhere
+    /// and a lookup waits out `timeout_s` (resolv.conf's per-query timeout, one attempt). The
+    /// address has a fixed neighbour entry: otherwise ARP gives up after about 3 s and the
+    /// lookup fails at once from then on ("host unreachable"), sooner than a silent server.
+    pub fn silent_name_server(&mut self, timeout_s: u32) {
+        assert!(!self.network, "the veth pair needs the pod's own network namespace");
+        fs::write(
+            self.root.path().join("etc/resolv.conf"),
+            format!("nameserver 198.18.0.53\noptions timeout:{timeout_s} attempts:1\n"),
+        )
+        .unwrap();
+        self.setup.extend(
+            [
+                "ip link set lo up",
+                "ip link add zkdns0 type veth peer name zkdns1",
+                "ip addr add 198.18.0.1/24 dev zkdns0",
+                "ip link set zkdns0 up",
+                "ip link set zkdns1 up",
+                "ip neigh add 198.18.0.53 lladdr 02:00:00:00:00:53 dev zkdns0 nud permanent",
+            ]
+            .map(String::from),
+        );
+    }
+
     /// Run zk-entry inside the pod and wait for it.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(BIN, args).output().expect("run unshare")

@@ -7,6 +7,9 @@
 #[path = "../../src/zk/jute.rs"]
 #[allow(unused_imports)]
 mod jute;
+#[path = "../../src/net.rs"]
+#[allow(unused_imports)]
+mod net;
 #[path = "../../src/zk/session.rs"]
 #[allow(unused_imports)]
 pub mod session;
