@@ -180,6 +180,16 @@ impl Security {
 
 /// `--tls_dir`, its secure client port, the quorum mode, the plaintext port's fate.
 fn tls(dir: &Raw, a: &StartInput, secure_client_port: u16) -> anyhow::Result<Tls> {
+    let dynamic = a.reconfig.as_ref().map(|r| r.switch().map(|on| on.then_some(r))).transpose()?.flatten();
+    if let Some(reconfig) = dynamic {
+        // docs/design.md, "Dynamic reconfiguration": with TLS the plaintext client port listens on
+        // loopback, which every member's line in the dynamic file would have to say (ZooKeeper
+        // stops when the two differ), and then no peer could ask it for the membership.
+        return exit::usage(format!(
+            "{} with {} is not supported: a dynamic membership names each member's plaintext client port, which {} confines to loopback, and zk-entry asks peers for the membership there; use {} with a fixed --servers, or {} without TLS",
+            dir.name, reconfig.name, dir.name, dir.name, reconfig.name
+        ));
+    }
     let modes = [("on", QuorumTls::On), ("accept", QuorumTls::Accept), ("both", QuorumTls::Both)];
     let quorum = match &a.quorum_tls {
         Some(raw) => raw.choice("is not a quorum TLS mode", "on, accept or both", &modes)?,
@@ -193,13 +203,6 @@ fn tls(dir: &Raw, a: &StartInput, secure_client_port: u16) -> anyhow::Result<Tls
         )?,
         None => false,
     };
-    if plaintext_off && a.reconfig.as_ref().map(Raw::switch).transpose()?.unwrap_or(false) {
-        // A dynamic membership's lines carry each member's client port.
-        return exit::usage(format!(
-            "{}=off with --reconfig is not supported: the dynamic membership names each member's client port; use loopback",
-            a.client_plaintext.as_ref().map_or("--client_plaintext", |r| r.name.as_str())
-        ));
-    }
     Ok(Tls { dir: dir.absolute_path()?, secure_client_port, quorum, plaintext_off })
 }
 
@@ -277,16 +280,27 @@ mod tests {
             &["--tls_dir=/t", "--client_plaintext=none"],
             &["--client_plaintext: 'none' is not a plaintext client port mode; expected loopback or off"],
         );
+    }
+
+    #[test]
+    fn tls_dir_with_reconfig_is_refused_naming_both() {
+        let dynamic = ["--reconfig", "--super_password_file=/p", "--servers=3"];
         rejects(
-            &[
-                "--tls_dir=/t",
-                "--client_plaintext=off",
-                "--reconfig",
-                "--super_password_file=/p",
-                "--servers=3",
-            ],
-            &["--client_plaintext=off with --reconfig is not supported"],
+            &[&dynamic[..], &["--tls_dir=/t"]].concat(),
+            &["--tls_dir with --reconfig is not supported", "loopback", "a fixed --servers"],
         );
+        rejects(
+            &[&dynamic[..], &["--tls_dir=/t", "--client_plaintext=off"]].concat(),
+            &["--tls_dir with --reconfig"],
+        );
+        let named = crate::parse::tests::refusal(crate::start::settings::tests::settings_with_env(
+            &["--super_password_file=/p", "--servers=3", "--tls_dir=/t"],
+            &[("ZK_RECONFIG", "true")],
+        ));
+        assert!(named.contains("--tls_dir with ZK_RECONFIG (environment) is not supported"), "{named}");
+        let off =
+            crate::start::settings::tests::settings_with_env(&["--tls_dir=/t"], &[("ZK_RECONFIG", "false")]);
+        assert!(off.is_ok(), "{off:?}");
     }
 
     #[test]
