@@ -16,6 +16,7 @@
 //! contents, [`files`] puts them on disk atomically, [`ownership`] gives the data directories to
 //! that user, [`jvm`] builds the command line; [`crate::pid1::supervise`] then runs it.
 
+mod access;
 mod der;
 mod dynamic;
 pub(crate) mod files;
@@ -349,10 +350,10 @@ impl Plan {
             // ZooKeeper rewrites zoo.cfg and writes each new membership beside it.
             owned_dirs.push(paths.conf_dir.clone());
         }
-        if let RunAs::Current { uid } = &run_as
-            && !uid.is_root()
-        {
-            ownership::check_writable(&owned_dirs, *uid)?;
+        match &run_as {
+            RunAs::Current { uid } if !uid.is_root() => ownership::check_writable(&owned_dirs, *uid)?,
+            RunAs::Current { .. } => {}
+            RunAs::Switch(account) => reachable(account, &settings, &program, &owned_dirs, &files, &guard)?,
         }
         let heap_note = match &settings.java.heap {
             settings::Heap::Percent { percent, flag } => Some(memory::heap_note(
@@ -518,6 +519,36 @@ impl Plan {
         let _ = writeln!(out, "{}", self.program.display());
         out
     }
+}
+
+/// As root: every directory the JVM needs, and every file it reads that the start keeps as it
+/// is, can be used by the user it runs as ([`access`]).
+fn reachable(
+    account: &user::Account,
+    settings: &Settings,
+    program: &Program,
+    owned_dirs: &[PathBuf],
+    files: &[FileChange],
+    guard: &Guard,
+) -> anyhow::Result<()> {
+    let paths = &settings.paths;
+    let judge = access::Judge::new(account, owned_dirs, guard)?;
+    let mut needs = vec![
+        access::Need { flag: "--data_dir", dir: &paths.data_dir, write: true },
+        access::Need { flag: "--data_log_dir", dir: &paths.data_log_dir, write: true },
+        access::Need { flag: "--log_dir", dir: &paths.log_dir, write: true },
+        access::Need { flag: "--conf_dir", dir: &paths.conf_dir, write: settings.ensemble.dynamic },
+    ];
+    if let Program::Jvm(JvmCommand { install: Some(install), .. }) = program {
+        needs.push(access::Need { flag: "--zk_home", dir: install, write: false });
+    }
+    judge.directories(&needs)?;
+    // java.env is for the pod's shell tools (zkCli.sh); the JVM gets its flags from zk-entry.
+    let java_env = paths.conf_dir.join("java.env");
+    for file in files.iter().filter(|f| f.state == State::Unchanged && f.path != java_env) {
+        judge.kept_file(&file.path)?;
+    }
+    Ok(())
 }
 
 /// zoo.cfg from `entries` (key, value, secret), and the entries as they may be shown: a file
