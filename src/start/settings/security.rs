@@ -104,6 +104,7 @@ pub(crate) const JAAS_FILE: &str = "jaas.conf";
 impl Security {
     /// `set_keys`: the keys `--set` gave, which `--set_file` must not repeat.
     pub(super) fn from_input(a: &StartInput, set_keys: &[&str], ports: &Ports) -> anyhow::Result<Security> {
+        refuse_with_reconfig(a)?;
         let mut set_file: Vec<SecretFile> = Vec::with_capacity(a.set_file.len());
         for raw in &a.set_file {
             let entry = secret_file(raw)?;
@@ -178,18 +179,35 @@ impl Security {
     }
 }
 
+/// The security flags `--reconfig` cannot work with yet (docs/design.md, "Combinations of
+/// flags"), refused before anything is looked at.
+fn refuse_with_reconfig(a: &StartInput) -> anyhow::Result<()> {
+    let dynamic = a.reconfig.as_ref().map(|r| r.switch().map(|on| on.then_some(r))).transpose()?.flatten();
+    let Some(reconfig) = dynamic else { return Ok(()) };
+    let unsupported = [
+        // The dynamic file's lines give each member's client address, which ZooKeeper stops on
+        // when it differs from the loopback address TLS gives the plaintext port.
+        (
+            &a.tls_dir,
+            "a dynamic membership names each member's plaintext client port, which TLS confines to loopback, and zk-entry asks peers for the membership there",
+        ),
+        // ZooKeeper closes every session that has not logged in with SASL (error -124).
+        (
+            &a.client_sasl_users_dir,
+            "ZooKeeper then closes every session not logged in with SASL, and zk-entry's membership steps (joining, members, resize, leave) log in as the digest super user",
+        ),
+    ];
+    match unsupported.into_iter().find_map(|(raw, why)| raw.as_ref().map(|raw| (raw, why))) {
+        Some((raw, why)) => exit::usage(format!(
+            "{} with {} is not supported: {why}; use {} with a fixed --servers, or {} without it",
+            raw.name, reconfig.name, raw.name, reconfig.name
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `--tls_dir`, its secure client port, the quorum mode, the plaintext port's fate.
 fn tls(dir: &Raw, a: &StartInput, secure_client_port: u16) -> anyhow::Result<Tls> {
-    let dynamic = a.reconfig.as_ref().map(|r| r.switch().map(|on| on.then_some(r))).transpose()?.flatten();
-    if let Some(reconfig) = dynamic {
-        // docs/design.md, "Dynamic reconfiguration": with TLS the plaintext client port listens on
-        // loopback, which every member's line in the dynamic file would have to say (ZooKeeper
-        // stops when the two differ), and then no peer could ask it for the membership.
-        return exit::usage(format!(
-            "{} with {} is not supported: a dynamic membership names each member's plaintext client port, which {} confines to loopback, and zk-entry asks peers for the membership there; use {} with a fixed --servers, or {} without TLS",
-            dir.name, reconfig.name, dir.name, dir.name, reconfig.name
-        ));
-    }
     let modes = [("on", QuorumTls::On), ("accept", QuorumTls::Accept), ("both", QuorumTls::Both)];
     let quorum = match &a.quorum_tls {
         Some(raw) => raw.choice("is not a quorum TLS mode", "on, accept or both", &modes)?,
@@ -283,11 +301,15 @@ mod tests {
     }
 
     #[test]
-    fn tls_dir_with_reconfig_is_refused_naming_both() {
+    fn tls_dir_or_client_sasl_with_reconfig_is_refused_naming_both() {
         let dynamic = ["--reconfig", "--super_password_file=/p", "--servers=3"];
         rejects(
             &[&dynamic[..], &["--tls_dir=/t"]].concat(),
             &["--tls_dir with --reconfig is not supported", "loopback", "a fixed --servers"],
+        );
+        rejects(
+            &[&dynamic[..], &["--client_sasl_users_dir=/u"]].concat(),
+            &["--client_sasl_users_dir with --reconfig is not supported", "digest super user"],
         );
         rejects(
             &[&dynamic[..], &["--tls_dir=/t", "--client_plaintext=off"]].concat(),
