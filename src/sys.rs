@@ -276,6 +276,18 @@ pub(crate) fn install_child_setup(cmd: &mut Command, setup: ChildSetup) {
     }
 }
 
+/// True when `path` (not followed if a link) carries a POSIX access ACL: then its mode's group
+/// bits are the ACL's mask, and only the kernel can say who may use it.
+pub(crate) fn has_access_acl(path: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else { return false };
+    // SAFETY: both strings are NUL-terminated and outlive the call; a null buffer of size 0 asks
+    // only for the value's size, so nothing is written.
+    let size =
+        unsafe { libc::lgetxattr(c_path.as_ptr(), c"system.posix_acl_access".as_ptr(), ptr::null_mut(), 0) };
+    size > 0
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

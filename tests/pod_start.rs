@@ -408,3 +408,39 @@ fn a_deployment_style_pod_name_runs_standalone() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(fs::read_to_string(pod.host_path("/var/lib/zookeeper/data/myid")).unwrap(), "1\n");
 }
+
+/// As root, what ZooKeeper's user cannot reach is refused before anything is written or run,
+/// naming the directory and the fix: a data directory below a 0700 parent, a configuration
+/// directory below one, a zoo.cfg kept as it is that the user cannot read. Regression: the JVM
+/// started and failed with a Java stack trace ("Invalid config" after "Permission denied").
+#[test]
+fn what_zookeepers_user_cannot_reach_is_refused_before_the_jvm() {
+    use std::os::unix::fs::PermissionsExt;
+    let pod = Pod::new("zk-0", &kubelet_hosts(0));
+    let chmod = |pod_path: &str, mode: u32| {
+        fs::set_permissions(pod.host_path(pod_path), fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let start = tutorial_with(&["--java=/bin/true"]);
+    fs::create_dir_all(pod.host_path("/var/lib/zookeeper")).unwrap();
+    chmod("/var/lib/zookeeper", 0o700);
+    refused(
+        &pod,
+        &start,
+        1,
+        &[
+            "--data_dir /var/lib/zookeeper/data: the user ZooKeeper runs as, zookeeper (uid ",
+            "cannot pass through /var/lib/zookeeper to reach it",
+            "owned by 0:0 with mode 0700",
+            "chmod o+x /var/lib/zookeeper",
+        ],
+    );
+    chmod("/var/lib/zookeeper", 0o711);
+    fs::create_dir_all(pod.host_path("/opt/zookeeper")).unwrap();
+    chmod("/opt/zookeeper", 0o700);
+    refused(&pod, &start, 1, &["--conf_dir /opt/zookeeper/conf", "chmod o+x /opt/zookeeper"]);
+    chmod("/opt/zookeeper", 0o755);
+    let out = pod.run(&start);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    chmod("/opt/zookeeper/conf/zoo.cfg", 0o600);
+    refused(&pod, &start, 1, &["/opt/zookeeper/conf/zoo.cfg is kept as it is", "chmod o+r"]);
+}

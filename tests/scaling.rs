@@ -645,3 +645,28 @@ fn a_resize_without_steps_leaves_scale_ups_working() {
     wait_voters(&mut e, 0, &[1, 2, 3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
     e.wait_serving(&[3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
 }
+
+/// A joiner's start that is refused (a system directory as `--log_dir`, a `--set_file` that does
+/// not exist) refuses before it asks the ensemble: exit 2 or 1 with one line, and the membership
+/// stays exactly the three voters. Regression: the joiner had already added itself as an
+/// observer, and that orphan blocked every resize ("still joining").
+#[test]
+fn a_refused_joiner_leaves_the_membership_unchanged() {
+    let (_turn, mut e, _client) = three_voters(4);
+    let refusals: [(&str, i32, &[&str]); 2] = [
+        ("--log_dir=/etc", 2, &["--log_dir /etc", "system directory"]),
+        ("--set_file=my.token=/opt/secret/missing", 1, &["/opt/secret/missing"]),
+    ];
+    for (flag, code, needles) in refusals {
+        let err = e.pod_dir(3).join("logs/container.err");
+        let _ = std::fs::remove_file(&err);
+        let flags: Vec<&str> = [DYNAMIC, &[flag]].concat();
+        e.start_flags(3, &flags);
+        let status = e.wait_exit(3, SERVE_LIMIT);
+        let said = std::fs::read_to_string(&err).unwrap_or_default();
+        let members = members(&mut e, 0).unwrap_or_else(|why| panic!("{why}"));
+        let voters: Vec<(u64, String)> = (1..=3).map(|id| (id, "participant".to_string())).collect();
+        assert_eq!(members, voters, "{flag}: the refused start changed the membership: {said}");
+        assert_one_line(flag, status.code(), &said, code, needles);
+    }
+}

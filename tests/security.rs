@@ -11,6 +11,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use support::pki::*;
 use support::*;
 
 /// Values planted where a secret may come from; none may show up anywhere but in its file.
@@ -352,18 +353,6 @@ static ONE_ENSEMBLE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 const SERVE_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
 
-/// A Secret volume at `dir` as the kubelet writes it: files in a timestamped directory, reached
-/// through the `..data` symlink.
-fn secret_volume(dir: &Path, files: &[(&str, &str)]) {
-    let data = dir.join("..2026_11_28_20_00_00.1");
-    fs::create_dir_all(&data).unwrap();
-    for (name, text) in files {
-        fs::write(data.join(name), text).unwrap();
-        std::os::unix::fs::symlink(format!("..data/{name}"), dir.join(name)).unwrap();
-    }
-    std::os::unix::fs::symlink(data.file_name().unwrap(), dir.join("..data")).unwrap();
-}
-
 /// zkCli.sh in the client sandbox with `stdin` as its commands and `jaas` (a JAAS file on the
 /// host) for SASL; everything it printed.
 fn zkcli_session(
@@ -535,117 +524,7 @@ fn sasl_quorum_refuses_a_wrong_password_while_the_ensemble_serves_and_clients_mu
     e.wait_serving(&[2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
 }
 
-/// Certificates made with `openssl` at test time, in a directory of their own.
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-/// How a leaf's key is encoded, as cert-manager can write it.
-#[derive(Clone, Copy)]
-enum KeyKind {
-    /// `RSA PRIVATE KEY` (cert-manager's default encoding).
-    RsaPkcs1,
-    /// `PRIVATE KEY` (cert-manager's `encoding: PKCS8`).
-    RsaPkcs8,
-    /// `EC PRIVATE KEY`.
-    EcSec1,
-    Ed25519,
-    /// `EC PRIVATE KEY` on P-521, which Java takes and zk-entry's check cannot sign with.
-    EcP521,
-    /// A 1024-bit RSA key, which Java takes and zk-entry refuses as too weak.
-    Rsa1024,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out =
-        std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
-}
-
-impl Pki {
-    /// A new CA named `name`.
-    fn new(name: &str) -> Pki {
-        let pki = Pki { dir: tempfile::tempdir().unwrap() };
-        let subject = format!("/CN={name}");
-        openssl(
-            pki.dir.path(),
-            &[
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-                "-days", "30", "-subj", &subject,
-            ],
-        );
-        pki
-    }
-
-    /// A cert-manager style Secret directory `name` (tls.crt, tls.key, ca.crt) for `dns`,
-    /// issued by this CA (or with the key of `other_key`, to make a mismatch).
-    fn issue(&self, name: &str, dns: &[&str], key: KeyKind, days: u32, usages: &str) -> PathBuf {
-        let out = self.dir.path().join(name);
-        fs::create_dir(&out).unwrap();
-        let d = |f: &str| out.join(f).display().to_string();
-        match key {
-            KeyKind::RsaPkcs1 => openssl(&out, &["genrsa", "-traditional", "-out", "tls.key", "2048"]),
-            KeyKind::RsaPkcs8 => openssl(
-                &out,
-                &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "tls.key"],
-            ),
-            KeyKind::EcSec1 => {
-                openssl(&out, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "tls.key"])
-            }
-            KeyKind::Ed25519 => openssl(&out, &["genpkey", "-algorithm", "ed25519", "-out", "tls.key"]),
-            KeyKind::EcP521 => {
-                openssl(&out, &["ecparam", "-name", "secp521r1", "-genkey", "-noout", "-out", "tls.key"])
-            }
-            KeyKind::Rsa1024 => openssl(&out, &["genrsa", "-traditional", "-out", "tls.key", "1024"]),
-        }
-        // "IP:..." entries are address names; the rest DNS names.
-        let sans: Vec<String> = dns
-            .iter()
-            .map(|n| if n.starts_with("IP:") { n.to_string() } else { format!("DNS:{n}") })
-            .collect();
-        fs::write(
-            out.join("ext"),
-            format!(
-                "subjectAltName={}\nextendedKeyUsage={usages}\nbasicConstraints=CA:FALSE\n",
-                sans.join(",")
-            ),
-        )
-        .unwrap();
-        openssl(
-            &out,
-            &["req", "-new", "-key", "tls.key", "-subj", &format!("/CN={}", dns[0]), "-out", "tls.csr"],
-        );
-        let ca = self.dir.path();
-        openssl(
-            &out,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "tls.csr",
-                "-CA",
-                &ca.join("ca.crt").display().to_string(),
-                "-CAkey",
-                &ca.join("ca.key").display().to_string(),
-                "-CAcreateserial",
-                "-days",
-                &days.to_string(),
-                "-out",
-                "tls.crt",
-                "-extfile",
-                "ext",
-            ],
-        );
-        fs::copy(ca.join("ca.crt"), d("ca.crt")).unwrap();
-        for f in ["ext", "tls.csr"] {
-            fs::remove_file(out.join(f)).unwrap();
-        }
-        out
-    }
-}
-
 const POD_FQDN: &str = "zk-0.zk-hs.default.svc.cluster.local";
-const BOTH_USAGES: &str = "serverAuth,clientAuth";
 
 /// `zk-entry start` in pod zk-0 of a 3-server ensemble with the Secret `secret` at /opt/tls.
 fn start_with_tls(secret: &Path, extra: &[&str]) -> (Pod, Output) {
@@ -775,13 +654,6 @@ fn tls_pairs_that_would_fail_are_refused_naming_the_problem_and_nothing_is_writt
     // --dry-run checks the same way.
     let (_pod, out) = start_with_tls(&wrong_san, &["--dry-run"]);
     assert_refused("--dry-run", &out, 1, &["the certificate names zk-0.other.svc.cluster.local"]);
-}
-
-/// The Secret of `secret` (tls.crt, tls.key, ca.crt) mounted as the kubelet does at `dir`.
-fn mount_tls_secret(secret: &Path, dir: &Path) {
-    let read = |f: &str| fs::read_to_string(secret.join(f)).unwrap();
-    let (crt, key, ca) = (read("tls.crt"), read("tls.key"), read("ca.crt"));
-    secret_volume(dir, &[("tls.crt", &crt), ("tls.key", &key), ("ca.crt", &ca)]);
 }
 
 /// `openssl s_client` from the client sandbox to `address` with the client certificate of

@@ -1,5 +1,6 @@
 //! `start --reconfig`: the parts of a start that dynamic membership adds (docs/design.md,
-//! "Dynamic reconfiguration"). Before the JVM: decide the membership
+//! "Dynamic reconfiguration"). Before the JVM, once every check of the start has passed (deciding
+//! may add this server to the ensemble): decide the membership
 //! ([`crate::ensemble::formation`]), write it as the dynamic file beside zoo.cfg (on the data
 //! volume, where ZooKeeper rewrites both) and drop older versions; the super user's digest
 //! reaches the JVM as every start's does ([`super::sasl`]: an argument file only its user can
@@ -22,6 +23,40 @@ use crate::ensemble::secret::Password;
 use crate::pid1::signals::Signals;
 use crate::zk::config::{Config, Member, Role};
 
+/// What `--reconfig` needs before the ensemble is asked, read and checked: the super user's
+/// secret and this server's line. Holding one changes nothing anywhere.
+pub(crate) struct Pending {
+    password: Password,
+    me: Me,
+    conf_dir: PathBuf,
+    data_dirs: [PathBuf; 2],
+}
+
+impl Pending {
+    /// Read the secret and work out this server's line; no connection is opened.
+    pub(crate) fn prepare(s: &Settings, id: &Identity) -> anyhow::Result<Pending> {
+        let password_file = s.membership.super_password_file.as_deref().context("no password file")?;
+        Ok(Pending {
+            password: Password::read(password_file)?,
+            me: me(s, id)?,
+            conf_dir: s.paths.conf_dir.clone(),
+            data_dirs: [s.paths.data_dir.clone(), s.paths.data_log_dir.clone()],
+        })
+    }
+
+    /// Decide the membership, waiting for the ensemble if need be. With `may_change` this may
+    /// add the server to the ensemble as an observer: the start's one change outside the pod,
+    /// so the caller makes it only once every check that can refuse the start has passed.
+    /// Without, it reports what it would do (`--dry-run`).
+    pub(crate) fn decide(self, may_change: bool, signals: &Signals) -> anyhow::Result<Dynamic> {
+        let [data, data_log] = &self.data_dirs;
+        let volume = Volume::inspect(&self.conf_dir, &[data, data_log]);
+        let formation = formation::decide(&self.me, &volume, &self.password, may_change, signals)?;
+        tracing::info!("{}", formation.describe(self.me.id));
+        Ok(Dynamic { formation, me: self.me, conf_dir: self.conf_dir })
+    }
+}
+
 pub(crate) struct Dynamic {
     pub(crate) formation: Formation,
     me: Me,
@@ -29,17 +64,6 @@ pub(crate) struct Dynamic {
 }
 
 impl Dynamic {
-    /// Read the secret and decide the membership (waiting for the ensemble if need be).
-    pub(crate) fn prepare(s: &Settings, id: &Identity, signals: &Signals) -> anyhow::Result<Dynamic> {
-        let password_file = s.membership.super_password_file.as_deref().context("no password file")?;
-        let password = Password::read(password_file)?;
-        let me = me(s, id)?;
-        let volume = Volume::inspect(&s.paths.conf_dir, &[&s.paths.data_dir, &s.paths.data_log_dir]);
-        let formation = formation::decide(&me, &volume, &password, !s.dry_run, signals)?;
-        tracing::info!("{}", formation.describe(me.id));
-        Ok(Dynamic { formation, me, conf_dir: s.paths.conf_dir.clone() })
-    }
-
     pub(crate) fn dynamic_file(&self) -> PathBuf {
         self.conf_dir.join(self.formation.file_name())
     }

@@ -5,6 +5,9 @@
 //! Order matters: everything that can be refused (flags, host name, domain, java, the ZooKeeper
 //! install, the user, an existing myid of another server, an unwritable directory) is decided
 //! before the first directory is created, so a refused start leaves the disk as it found it.
+//! With `--reconfig` the membership is decided after all of them, just before the first write:
+//! deciding may add this server to the running ensemble, the one change outside the pod, so a
+//! refused start leaves the ensemble as it found it too.
 //! Between steps, a pending signal that would end a process ends the start
 //! ([`Signals::checkpoint`]).
 //!
@@ -13,6 +16,7 @@
 //! contents, [`files`] puts them on disk atomically, [`ownership`] gives the data directories to
 //! that user, [`jvm`] builds the command line; [`crate::pid1::supervise`] then runs it.
 
+mod access;
 mod der;
 mod dynamic;
 pub(crate) mod files;
@@ -116,7 +120,11 @@ pub(crate) struct Plan {
     tls_watch: Option<tls_watch::Watch>,
     /// Who owns the files that hold secrets (`None`: zk-entry's own user).
     owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
-    /// `--reconfig`'s membership and secret.
+    /// zoo.cfg's entries as written: (key, value, secret).
+    entries: Vec<(String, String, bool)>,
+    /// Where in `entries` `--reconfig`'s keys go.
+    membership_at: usize,
+    /// `--reconfig`'s membership, once decided ([`Plan::set_membership`]).
     dynamic: Option<dynamic::Dynamic>,
 }
 
@@ -145,12 +153,19 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     };
     let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
     let privileges = user::privileges(&run_as, settings.supervision.keep_privileges)?;
-    let dynamic = match settings.ensemble.dynamic {
-        true => Some(dynamic::Dynamic::prepare(&settings, &identity, signals)?),
+    let pending = match settings.ensemble.dynamic {
+        true => Some(dynamic::Pending::prepare(&settings, &identity)?),
         false => None,
     };
-    let plan = Plan::new(settings, identity, program, run_as, &hostname, signals, dynamic)?;
+    let mut plan = Plan::new(settings, identity, program, run_as, &hostname, signals)?;
     signals.checkpoint()?;
+    // Last of all: deciding the membership may add this server to the running ensemble, which
+    // no later refusal could take back (an orphan observer blocks every resize). Everything
+    // that can refuse the start has been checked by now.
+    if let Some(pending) = pending {
+        plan.set_membership(pending.decide(!plan.settings.dry_run, signals)?)?;
+        signals.checkpoint()?;
+    }
 
     if plan.settings.dry_run {
         crate::write_stdout(&plan.dry_run_report())?;
@@ -191,7 +206,6 @@ impl Plan {
         run_as: RunAs,
         hostname: &str,
         signals: &Signals,
-        dynamic: Option<dynamic::Dynamic>,
     ) -> anyhow::Result<Plan> {
         let paths = &settings.paths;
         let guard = match &run_as {
@@ -225,7 +239,8 @@ impl Plan {
                 (k, v, secret)
             })
             .collect();
-        entries.extend(dynamic.iter().flat_map(|d| d.zoo_cfg_entries()).map(|(k, v)| (k, v, false)));
+        // `--reconfig`'s keys go here once the membership is decided ([`Plan::set_membership`]).
+        let membership_at = entries.len();
         for secret in &settings.security.set_file {
             let what = format!("{} {}", secret.name, secret.key);
             let value = secrets::read_file(&what, &secret.path)?;
@@ -308,13 +323,7 @@ impl Plan {
                 &guard,
             )?);
         }
-        let zoo_cfg: Vec<(String, String)> = entries.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
-        let shown: Vec<(String, String)> = entries
-            .iter()
-            .map(|(k, v, secret)| (k.clone(), if *secret { secrets::REDACTED.into() } else { v.clone() }))
-            .collect();
-        let zoo_cfg_private =
-            entries.iter().any(|(_, _, secret)| *secret).then(|| private(render::zoo_cfg(&shown)));
+        let (zoo_cfg, shown) = zoo_cfg_change(conf, &entries, owner, &guard)?;
         let java_env = render::java_env(&paths.log_dir, &jvm_options);
         let java_env_private = jvm_options.iter().any(|o| secrets::is_secret_jvm_arg(o)).then(|| {
             let shown: Vec<String> = jvm_options.iter().map(|o| secrets::shown_jvm_arg(o)).collect();
@@ -324,12 +333,7 @@ impl Plan {
         files.splice(
             0..0,
             [
-                FileChange::with_privacy(
-                    conf.join("zoo.cfg"),
-                    render::zoo_cfg(&zoo_cfg),
-                    zoo_cfg_private,
-                    &guard,
-                )?,
+                zoo_cfg,
                 FileChange::new(conf.join("log4j.properties"), render::log4j_properties(level), &guard)?,
                 FileChange::new(conf.join("logback.xml"), render::logback_xml(level), &guard)?,
                 FileChange::with_privacy(conf.join("java.env"), java_env, java_env_private, &guard)?,
@@ -348,10 +352,14 @@ impl Plan {
             dirs.push(tls::store_dir(&paths.conf_dir));
         }
         let mut owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
-        if let Some(d) = &dynamic {
-            files.extend(d.files(&guard)?);
+        if settings.ensemble.dynamic {
             // ZooKeeper rewrites zoo.cfg and writes each new membership beside it.
             owned_dirs.push(paths.conf_dir.clone());
+        }
+        match &run_as {
+            RunAs::Current { uid } if !uid.is_root() => ownership::check_writable(&owned_dirs, *uid)?,
+            RunAs::Current { .. } => {}
+            RunAs::Switch(account) => reachable(account, &settings, &program, &owned_dirs, &files, &guard)?,
         }
         let heap_note = match &settings.java.heap {
             settings::Heap::Percent { percent, flag } => Some(memory::heap_note(
@@ -376,18 +384,34 @@ impl Plan {
             tls_summary,
             tls_watch,
             owner,
-            dynamic,
+            entries,
+            membership_at,
+            dynamic: None,
         })
+    }
+
+    /// Complete the plan with the decided membership: `--reconfig`'s zoo.cfg keys (the dynamic
+    /// file's name follows the membership's version) and the dynamic file itself. Both files
+    /// were already looked at by [`Plan::new`] (zoo.cfg) or are ZooKeeper's own (older dynamic
+    /// files), so nothing here refuses what a check could have found before.
+    fn set_membership(&mut self, d: dynamic::Dynamic) -> anyhow::Result<()> {
+        let keys = d.zoo_cfg_entries().into_iter().map(|(k, v)| (k, v, false));
+        self.entries.splice(self.membership_at..self.membership_at, keys);
+        let conf = &self.settings.paths.conf_dir;
+        let (zoo_cfg, shown) = zoo_cfg_change(conf, &self.entries, self.owner, &self.guard)?;
+        self.zoo_cfg = shown;
+        match self.files.iter_mut().find(|f| f.path == zoo_cfg.path) {
+            Some(old) => *old = zoo_cfg,
+            None => self.files.insert(0, zoo_cfg),
+        }
+        self.files.extend(d.files(&self.guard)?);
+        self.dynamic = Some(d);
+        Ok(())
     }
 
     /// Create the directories, write the files, give the data directories to ZooKeeper's user,
     /// and log what zk-entry set up.
     fn apply(&self, signals: &Signals) -> anyhow::Result<()> {
-        if let RunAs::Current { uid } = &self.run_as
-            && !uid.is_root()
-        {
-            ownership::check_writable(&self.owned_dirs, *uid)?;
-        }
         files::create_dirs(&self.dirs, &self.guard)?;
         if self.settings.security.tls.is_some() {
             tls::secure_dir(&tls::store_dir(&self.settings.paths.conf_dir), self.owner)?;
@@ -501,6 +525,57 @@ impl Plan {
         let _ = writeln!(out, "{}", self.program.display());
         out
     }
+}
+
+/// As root: every directory the JVM needs, and every file it reads that the start keeps as it
+/// is, can be used by the user it runs as ([`access`]).
+fn reachable(
+    account: &user::Account,
+    settings: &Settings,
+    program: &Program,
+    owned_dirs: &[PathBuf],
+    files: &[FileChange],
+    guard: &Guard,
+) -> anyhow::Result<()> {
+    let paths = &settings.paths;
+    let judge = access::Judge::new(account, owned_dirs, guard)?;
+    let mut needs = vec![
+        access::Need { flag: "--data_dir", dir: &paths.data_dir, write: true },
+        access::Need { flag: "--data_log_dir", dir: &paths.data_log_dir, write: true },
+        access::Need { flag: "--log_dir", dir: &paths.log_dir, write: true },
+        access::Need { flag: "--conf_dir", dir: &paths.conf_dir, write: settings.ensemble.dynamic },
+    ];
+    if let Program::Jvm(JvmCommand { install: Some(install), .. }) = program {
+        needs.push(access::Need { flag: "--zk_home", dir: install, write: false });
+    }
+    judge.directories(&needs)?;
+    // java.env is for the pod's shell tools (zkCli.sh); the JVM gets its flags from zk-entry.
+    let java_env = paths.conf_dir.join("java.env");
+    for file in files.iter().filter(|f| f.state == State::Unchanged && f.path != java_env) {
+        judge.kept_file(&file.path)?;
+    }
+    Ok(())
+}
+
+/// zoo.cfg from `entries` (key, value, secret), and the entries as they may be shown: a file
+/// only ZooKeeper's user (`owner`) can read when any value is a secret.
+fn zoo_cfg_change(
+    conf: &Path,
+    entries: &[(String, String, bool)],
+    owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
+    guard: &Guard,
+) -> anyhow::Result<(FileChange, Vec<(String, String)>)> {
+    let written: Vec<(String, String)> = entries.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect();
+    let shown: Vec<(String, String)> = entries
+        .iter()
+        .map(|(k, v, secret)| (k.clone(), if *secret { secrets::REDACTED.into() } else { v.clone() }))
+        .collect();
+    let private = entries
+        .iter()
+        .any(|(_, _, secret)| *secret)
+        .then(|| Private { owner, shown: render::zoo_cfg(&shown) });
+    let change = FileChange::with_privacy(conf.join("zoo.cfg"), render::zoo_cfg(&written), private, guard)?;
+    Ok((change, shown))
 }
 
 /// A data, data-log or log directory that is, or lies in, a system directory: zk-entry would

@@ -239,15 +239,8 @@ impl Ensemble {
     /// `zk-entry start` with the tutorial's flags, each flag in `flags` replacing the tutorial's
     /// of the same name or added after them (e.g. `--servers=5`, `--observers=1`).
     pub fn command_with(&self, flags: &[&str]) -> Vec<String> {
-        let name = |flag: &str| flag.split('=').next().unwrap_or(flag).to_string();
         let mut argv = vec!["/opt/bin/zk-entry".to_string(), "start".to_string()];
-        argv.extend(
-            TUTORIAL_FLAGS
-                .iter()
-                .filter(|t| !flags.iter().any(|f| name(f) == name(t)))
-                .map(|f| f.to_string()),
-        );
-        argv.extend(flags.iter().map(|f| f.to_string()));
+        argv.extend(tutorial_flags_with(flags));
         argv
     }
 
@@ -482,6 +475,14 @@ impl Client {
         // zkCli prints connection chatter first; the value is the last non-empty line.
         text.lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string)
     }
+}
+
+/// The tutorial's flags, each flag in `flags` replacing the tutorial's of the same name or added
+/// after them.
+pub fn tutorial_flags_with(flags: &[&str]) -> Vec<String> {
+    let name = |flag: &str| flag.split('=').next().unwrap_or(flag).to_string();
+    let kept = TUTORIAL_FLAGS.iter().filter(|t| !flags.iter().any(|f| name(f) == name(t)));
+    kept.chain(flags).map(|f| f.to_string()).collect()
 }
 
 /// A veth from the bridge into the namespace of `pid`, named `name` on the hub side.

@@ -10,6 +10,7 @@ pub mod dynamic;
 pub mod ensemble;
 pub mod forward;
 pub mod kube;
+pub mod pki;
 pub mod podman;
 pub mod zk;
 

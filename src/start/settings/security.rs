@@ -104,6 +104,7 @@ pub(crate) const JAAS_FILE: &str = "jaas.conf";
 impl Security {
     /// `set_keys`: the keys `--set` gave, which `--set_file` must not repeat.
     pub(super) fn from_input(a: &StartInput, set_keys: &[&str], ports: &Ports) -> anyhow::Result<Security> {
+        refuse_with_reconfig(a)?;
         let mut set_file: Vec<SecretFile> = Vec::with_capacity(a.set_file.len());
         for raw in &a.set_file {
             let entry = secret_file(raw)?;
@@ -178,6 +179,33 @@ impl Security {
     }
 }
 
+/// The security flags `--reconfig` cannot work with yet (docs/design.md, "Combinations of
+/// flags"), refused before anything is looked at.
+fn refuse_with_reconfig(a: &StartInput) -> anyhow::Result<()> {
+    let dynamic = a.reconfig.as_ref().map(|r| r.switch().map(|on| on.then_some(r))).transpose()?.flatten();
+    let Some(reconfig) = dynamic else { return Ok(()) };
+    let unsupported = [
+        // The dynamic file's lines give each member's client address, which ZooKeeper stops on
+        // when it differs from the loopback address TLS gives the plaintext port.
+        (
+            &a.tls_dir,
+            "a dynamic membership names each member's plaintext client port, which TLS confines to loopback, and zk-entry asks peers for the membership there",
+        ),
+        // ZooKeeper closes every session that has not logged in with SASL (error -124).
+        (
+            &a.client_sasl_users_dir,
+            "ZooKeeper then closes every session not logged in with SASL, and zk-entry's membership steps (joining, members, resize, leave) log in as the digest super user",
+        ),
+    ];
+    match unsupported.into_iter().find_map(|(raw, why)| raw.as_ref().map(|raw| (raw, why))) {
+        Some((raw, why)) => exit::usage(format!(
+            "{} with {} is not supported: {why}; use {} with a fixed --servers, or {} without it",
+            raw.name, reconfig.name, raw.name, reconfig.name
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `--tls_dir`, its secure client port, the quorum mode, the plaintext port's fate.
 fn tls(dir: &Raw, a: &StartInput, secure_client_port: u16) -> anyhow::Result<Tls> {
     let modes = [("on", QuorumTls::On), ("accept", QuorumTls::Accept), ("both", QuorumTls::Both)];
@@ -193,13 +221,6 @@ fn tls(dir: &Raw, a: &StartInput, secure_client_port: u16) -> anyhow::Result<Tls
         )?,
         None => false,
     };
-    if plaintext_off && a.reconfig.as_ref().map(Raw::switch).transpose()?.unwrap_or(false) {
-        // A dynamic membership's lines carry each member's client port.
-        return exit::usage(format!(
-            "{}=off with --reconfig is not supported: the dynamic membership names each member's client port; use loopback",
-            a.client_plaintext.as_ref().map_or("--client_plaintext", |r| r.name.as_str())
-        ));
-    }
     Ok(Tls { dir: dir.absolute_path()?, secure_client_port, quorum, plaintext_off })
 }
 
@@ -277,16 +298,31 @@ mod tests {
             &["--tls_dir=/t", "--client_plaintext=none"],
             &["--client_plaintext: 'none' is not a plaintext client port mode; expected loopback or off"],
         );
+    }
+
+    #[test]
+    fn tls_dir_or_client_sasl_with_reconfig_is_refused_naming_both() {
+        let dynamic = ["--reconfig", "--super_password_file=/p", "--servers=3"];
         rejects(
-            &[
-                "--tls_dir=/t",
-                "--client_plaintext=off",
-                "--reconfig",
-                "--super_password_file=/p",
-                "--servers=3",
-            ],
-            &["--client_plaintext=off with --reconfig is not supported"],
+            &[&dynamic[..], &["--tls_dir=/t"]].concat(),
+            &["--tls_dir with --reconfig is not supported", "loopback", "a fixed --servers"],
         );
+        rejects(
+            &[&dynamic[..], &["--client_sasl_users_dir=/u"]].concat(),
+            &["--client_sasl_users_dir with --reconfig is not supported", "digest super user"],
+        );
+        rejects(
+            &[&dynamic[..], &["--tls_dir=/t", "--client_plaintext=off"]].concat(),
+            &["--tls_dir with --reconfig"],
+        );
+        let named = crate::parse::tests::refusal(crate::start::settings::tests::settings_with_env(
+            &["--super_password_file=/p", "--servers=3", "--tls_dir=/t"],
+            &[("ZK_RECONFIG", "true")],
+        ));
+        assert!(named.contains("--tls_dir with ZK_RECONFIG (environment) is not supported"), "{named}");
+        let off =
+            crate::start::settings::tests::settings_with_env(&["--tls_dir=/t"], &[("ZK_RECONFIG", "false")]);
+        assert!(off.is_ok(), "{off:?}");
     }
 
     #[test]
