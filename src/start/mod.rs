@@ -384,7 +384,7 @@ impl Plan {
         }
         files::create_dirs(&self.dirs, &self.guard)?;
         if self.settings.security.tls.is_some() {
-            tls::secure_dir(&tls::store_dir(&self.settings.paths.conf_dir), self.owner)?;
+            tls::secure_dir(&self.settings.paths.conf_dir, &self.guard, self.owner)?;
         }
         signals.checkpoint()?;
         files::write_files(&self.files, &self.guard)?;
