@@ -811,17 +811,113 @@ fn served_serial(netns: &Path, address: &str, client: &Path) -> Option<String> {
 /// Update the Secret volume at `dir` to the files of `secret` as the kubelet does: a new
 /// timestamped directory, a `..data_tmp` symlink to it renamed over `..data`, the old one removed.
 fn kubelet_update(dir: &Path, secret: &Path, stamp: &str) {
+    kubelet_swap(dir, stamp, |data| {
+        for f in ["tls.crt", "tls.key", "ca.crt"] {
+            fs::copy(secret.join(f), data.join(f)).unwrap();
+            // The kubelet's defaultMode (ZooKeeper's user reads the Secret to reload it).
+            fs::set_permissions(data.join(f), fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    });
+}
+
+/// The kubelet's swap of the Secret volume at `dir` to a new directory `stamp` that `fill` fills.
+fn kubelet_swap(dir: &Path, stamp: &str, fill: impl FnOnce(&Path)) {
     let old = fs::read_link(dir.join("..data")).unwrap();
     let data = dir.join(stamp);
     fs::create_dir(&data).unwrap();
-    for f in ["tls.crt", "tls.key", "ca.crt"] {
-        fs::copy(secret.join(f), data.join(f)).unwrap();
-        // The kubelet's defaultMode (ZooKeeper's user reads the Secret to reload it).
-        fs::set_permissions(data.join(f), fs::Permissions::from_mode(0o644)).unwrap();
-    }
+    fill(&data);
     std::os::unix::fs::symlink(stamp, dir.join("..data_tmp")).unwrap();
     fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
     fs::remove_dir_all(dir.join(old)).unwrap();
+}
+
+/// Whether process `pid` has an inotify descriptor with a watch on it (`inotify wd:` in its
+/// fdinfo): the TLS watcher is then waiting for the Secret to change.
+fn watching(pid: u32) -> bool {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return false };
+    fds.flatten().any(|fd| fs::read_to_string(fd.path()).is_ok_and(|info| info.contains("inotify wd:")))
+}
+
+/// Regression: the TLS watcher read the Secret with a plain, blocking, unbounded read. A FIFO
+/// in the Secret blocked it for ever (the next good rotation never loaded), and `tls.crt ->
+/// /dev/zero` grew it to the memory limit at every look. Now it refuses both, keeps running and
+/// loads the next good pair. The watcher runs under a 512 MiB address-space limit, so that an
+/// unbounded read stops at it instead of filling the machine's memory.
+#[test]
+fn the_tls_watcher_refuses_a_fifo_and_dev_zero_and_loads_the_next_good_rotation() {
+    let pki = Pki::new("zk-test-ca");
+    let issue = |name: &str| pki.issue(name, &[POD_FQDN], KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+    let (first, second, third) = (issue("first"), issue("second"), issue("third"));
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("tls");
+    mount_tls_secret(&first, &secret);
+    let store = dir.path().join("store");
+    fs::create_dir(&store).unwrap();
+    let log = dir.path().join("watcher.err");
+    let mut watcher = support::Reaped(
+        std::process::Command::new("prlimit")
+            .arg("--as=536870912")
+            .args(["--", BIN, "tls-watch", "--tls_dir"])
+            .arg(&secret)
+            .arg("--store")
+            .arg(&store)
+            .args(["--fqdn", POD_FQDN])
+            .stdin(std::process::Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = watcher.0.id();
+    assert!(wait_for(SERVE_LIMIT, || watching(pid).then_some(())).is_some(), "the watcher never watched");
+    let text = || fs::read_to_string(&log).unwrap();
+    let refused =
+        "zk-entry: error: refused the changed TLS Secret, keeping the current key store: --tls_dir: ";
+    let keep = |data: &Path| {
+        for f in ["tls.key", "ca.crt"] {
+            fs::copy(first.join(f), data.join(f)).unwrap();
+        }
+    };
+    let loaded = |watcher: &mut support::Reaped, secret: &Path, what: &str| {
+        let line =
+            format!("zk-entry: TLS Secret changed: certificate serial {} for {POD_FQDN}", serial_of(secret));
+        let seen = wait_for(SERVE_LIMIT, || text().contains(&line).then_some(()));
+        assert!(seen.is_some(), "{what}: the next good pair was not loaded: {}", text());
+        assert!(watcher.0.try_wait().unwrap().is_none(), "{what}: the watcher exited: {}", text());
+        let key_store = fs::read_to_string(store.join("keystore.pem")).unwrap();
+        let cert = fs::read_to_string(secret.join("tls.crt")).unwrap();
+        assert!(key_store.contains(cert.trim()), "{what}: the key store holds another certificate");
+    };
+
+    // Refused, the `nth` time, without being read: the most the watcher ever held stays far
+    // below what an unbounded read of /dev/zero takes before the limit stops it (a capped read
+    // holds at most 1 MiB a file).
+    let not_regular = format!("{refused}{}: is not a regular file", secret.join("tls.crt").display());
+    let refused_unread = |nth: usize, what: &str| {
+        let seen = wait_for(SERVE_LIMIT, || (text().matches(&not_regular).count() == nth).then_some(()));
+        assert!(seen.is_some(), "{what} in the Secret was not refused: {}", text());
+        let peak_kib: u64 = support::proc_status(pid, "VmHWM")
+            .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
+            .expect("VmHWM of the watcher");
+        assert!(peak_kib < 128 * 1024, "{what}: the watcher read it: it held {peak_kib} KiB at its peak");
+    };
+
+    // A FIFO as tls.crt: a blocking read would wait for a writer for ever.
+    kubelet_swap(&secret, "..2026_12_01_10_00_00.2", |data| {
+        nix::unistd::mkfifo(&data.join("tls.crt"), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        keep(data);
+    });
+    refused_unread(1, "a FIFO");
+    kubelet_update(&secret, &second, "..2026_12_01_10_05_00.3");
+    loaded(&mut watcher, &second, "after a FIFO");
+
+    // tls.crt a link to /dev/zero: an unbounded read would grow without end.
+    kubelet_swap(&secret, "..2026_12_01_10_10_00.4", |data| {
+        std::os::unix::fs::symlink("/dev/zero", data.join("tls.crt")).unwrap();
+        keep(data);
+    });
+    refused_unread(2, "a link to /dev/zero");
+    kubelet_update(&secret, &third, "..2026_12_01_10_15_00.5");
+    loaded(&mut watcher, &third, "after /dev/zero");
 }
 
 fn serial_of(secret: &Path) -> String {

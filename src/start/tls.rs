@@ -59,7 +59,7 @@ pub(crate) struct Material {
 pub(crate) fn check(dir: &Path, fqdn: &str, now: SystemTime) -> anyhow::Result<Material> {
     let fail =
         |file: &str, problem: String| anyhow::anyhow!("--tls_dir: {}: {problem}", dir.join(file).display());
-    let read = |file: &str| secrets::read_bounded("--tls_dir", &dir.join(file), MAX_PEM_BYTES);
+    let read = |file: &str| read_file(dir, file);
     let (cert_pem, key_pem, ca_pem) = (read(CERT_FILE)?, read(KEY_FILE)?, read(CA_FILE)?);
 
     let chain = certificates(&cert_pem).map_err(|p| fail(CERT_FILE, p))?;
@@ -98,6 +98,13 @@ pub(crate) fn check(dir: &Path, fqdn: &str, now: SystemTime) -> anyhow::Result<M
         dir.join(CA_FILE).display()
     );
     Ok(Material { key_store, trust_store, summary })
+}
+
+/// The bytes of `file` in the Secret `dir`: the one read behind the check and the watcher
+/// ([`secrets::read_bounded`]: links followed as a Secret volume needs, then a regular file of at
+/// most [`MAX_PEM_BYTES`], opened non-blocking).
+pub(crate) fn read_file(dir: &Path, file: &str) -> anyhow::Result<Vec<u8>> {
+    secrets::read_bounded("--tls_dir", &dir.join(file), MAX_PEM_BYTES)
 }
 
 /// The key store's directory: `<conf_dir>/tls`.
