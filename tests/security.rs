@@ -1142,3 +1142,145 @@ fn tls_rolls_onto_a_running_plaintext_ensemble_in_three_steps() {
         assert_eq!(served_serial(&netns, &address, &client_cert), Some(serial_of(secret)), "zk-{ordinal}");
     }
 }
+
+/// A user of the pod who is neither root nor ZooKeeper's: `nobody`.
+const OTHER_USER: &str = "65534";
+
+/// The files below `roots` in pod `ordinal` that hold one of `needles` and that `grep`, run in
+/// the pod as `user` (`None`: root), can read.
+fn grep_in_pod(
+    e: &mut support::ensemble::Ensemble,
+    ordinal: usize,
+    user: Option<&str>,
+    roots: &[&str],
+    needles: &[&str],
+) -> Vec<String> {
+    let mut argv: Vec<String> = Vec::new();
+    if let Some(uid) = user {
+        argv.extend(["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--"].map(String::from));
+    }
+    // -r follows no link below the roots; -s: unreadable files and directories are skipped.
+    argv.extend(["grep", "-rlsF"].map(String::from));
+    for needle in needles {
+        argv.extend(["-e".to_string(), needle.to_string()]);
+    }
+    argv.push("--".into());
+    argv.extend(roots.iter().map(|r| r.to_string()));
+    let out = e.exec(ordinal, &argv.iter().map(String::as_str).collect::<Vec<_>>());
+    // 0: found, 1: nothing found, 2: something could not be read (and nothing found).
+    assert!(matches!(out.status.code(), Some(0..=2)), "grep in zk-{ordinal}: {}", stderr(&out));
+    stdout(&out).lines().map(str::to_string).collect()
+}
+
+/// Each of `needles` is in some file below `roots` that root can read in pod `ordinal` (so the
+/// search looks where the secrets are), and in none that [`OTHER_USER`] can read.
+fn assert_secrets_private(
+    e: &mut support::ensemble::Ensemble,
+    ordinal: usize,
+    roots: &[&str],
+    needles: &[(&str, &str)],
+    when: &str,
+) {
+    for (what, needle) in needles {
+        let found = grep_in_pod(e, ordinal, None, roots, &[needle]);
+        assert!(!found.is_empty(), "{when}: zk-{ordinal}: the {what} is nowhere below {roots:?}");
+    }
+    let all: Vec<&str> = needles.iter().map(|(_, n)| *n).collect();
+    let readable = grep_in_pod(e, ordinal, Some(OTHER_USER), roots, &all);
+    if !readable.is_empty() {
+        let listing = e.exec(
+            ordinal,
+            &["sh", "-c", "ls -la \"$@\"", "ls"]
+                .iter()
+                .copied()
+                .chain(readable.iter().map(String::as_str))
+                .collect::<Vec<_>>(),
+        );
+        panic!(
+            "{when}: zk-{ordinal}: uid {OTHER_USER} can read secrets in {readable:?}:\n{}",
+            stdout(&listing)
+        );
+    }
+}
+
+/// Regression: with `--reconfig`, ZooKeeper rewrites zoo.cfg itself (at the first epoch and after
+/// every reconfiguration) with the JVM's umask, and a `--set_file` secret in it became
+/// `-rw-r--r--`. Secrets planted in every place they reach (a `--set_file` value, the quorum SASL
+/// password, the super user's digest, a znode's data and its ACL's digest, which ZooKeeper keeps in
+/// its transaction log) are searched for in every file of the conf, data and log directories and
+/// /tmp, as root (they are there) and as another user of the pod (they are not readable), after
+/// the start of a dynamic ensemble and after a fourth pod joined it (two reconfigurations).
+#[test]
+fn no_secret_is_readable_by_another_user_of_the_pod_in_dynamic_mode() {
+    use base64::Engine as _;
+    use support::dynamic::{DYNAMIC, PASSWORD, give_secret, only, wait_voters};
+    use support::ensemble::Ensemble;
+    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
+    require_zookeeper();
+    const TOKEN: &str = "Pl4nted-set-file-token";
+    const QUORUM: &str = "Pl4nted-quorum-pass";
+    const DATA: &str = "Pl4nted-znode-data";
+    let digest = |text: &str| {
+        base64::engine::general_purpose::STANDARD.encode(sha1_smol::Sha1::from(text).digest().bytes())
+    };
+    let super_digest = digest(&format!("super:{PASSWORD}"));
+    let acl_digest = digest("app:Pl4nted-acl-pass");
+    let needles = [
+        ("--set_file value", TOKEN),
+        ("quorum password", QUORUM),
+        ("super user's digest", super_digest.as_str()),
+        ("znode's data", DATA),
+        ("ACL's digest", acl_digest.as_str()),
+    ];
+    let roots = ["/var/lib/zookeeper", "/var/log", "/tmp", "/opt/zookeeper"];
+    let mut e = Ensemble::new(Path::new(BIN), 4);
+    give_secret(&e);
+    for ordinal in 0..4 {
+        let dir = e.pod_dir(ordinal).join("opt/secret");
+        fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
+        fs::write(dir.join("quorum"), QUORUM).unwrap();
+        fs::create_dir_all(e.pod_dir(ordinal).join("opt/zookeeper")).unwrap();
+    }
+    let mut flags: Vec<&str> = DYNAMIC.to_vec();
+    flags.extend(["--set_file=my.token=/opt/secret/token", "--quorum_password_file=/opt/secret/quorum"]);
+    for ordinal in 0..3 {
+        e.start_flags(ordinal, &flags);
+    }
+    e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    wait_voters(&mut e, 0, &[1, 2, 3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    // What ZooKeeper creates is its user's alone.
+    let java = e.java(0);
+    assert_eq!(support::proc_status(java, "Umask").as_deref(), Some("0077"), "the JVM's umask");
+    let acl = format!("digest:app:{acl_digest}:cdrwa");
+    let client = e.client();
+    let wrote = wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/secret", DATA, &acl]).ok());
+    assert!(wrote.is_some(), "no znode written: {}", e.log(0));
+    // ZooKeeper's own rewrite of zoo.cfg at the first epoch: the dynamic file it names is its own
+    // (zk-entry names one with the version it read).
+    let rewritten = |e: &Ensemble, ordinal: usize| {
+        let conf = fs::read_to_string(e.pod_dir(ordinal).join("var-lib/zookeeper/conf/zoo.cfg")).unwrap();
+        conf.contains(TOKEN)
+            && conf.lines().any(|l| l.starts_with("dynamicConfigFile=") && l.contains(".dynamic.1"))
+    };
+    for ordinal in 0..3 {
+        let seen = wait_for(SERVE_LIMIT, || rewritten(&e, ordinal).then_some(()));
+        assert!(seen.is_some(), "zk-{ordinal}: ZooKeeper never rewrote zoo.cfg: {}", e.log(ordinal));
+        assert_secrets_private(&mut e, ordinal, &roots, &needles, "after the start");
+    }
+
+    // A fourth pod joins: added as an observer, then promoted.
+    e.start_flags(3, &flags);
+    wait_voters(&mut e, 0, &[1, 2, 3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
+    e.wait_serving(&[3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    for ordinal in 0..4 {
+        let members = |e: &Ensemble| {
+            let conf = fs::read_to_string(e.pod_dir(ordinal).join("var-lib/zookeeper/conf/zoo.cfg")).unwrap();
+            let name = conf.lines().find_map(|l| l.strip_prefix("dynamicConfigFile=")).map(str::to_string)?;
+            let dynamic = e.pod_dir(ordinal).join("var-lib").join(name.trim_start_matches("/var/lib/"));
+            fs::read_to_string(dynamic).ok().filter(|d| d.contains("server.4=") && d.contains(":participant"))
+        };
+        let seen = wait_for(SERVE_LIMIT, || members(&e).filter(|d| d.matches(":participant").count() == 4));
+        assert!(seen.is_some(), "zk-{ordinal}: zoo.cfg never named the new membership: {}", e.log(ordinal));
+        assert_secrets_private(&mut e, ordinal, &roots, &needles, "after the reconfigurations");
+    }
+}

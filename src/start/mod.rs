@@ -394,6 +394,11 @@ impl Plan {
         signals.checkpoint()?;
         if let RunAs::Switch(account) = &self.run_as {
             let tally = ownership::give(&self.owned_dirs, account.uid, account.gid, signals, &self.guard)?;
+            let paths = &self.settings.paths;
+            ownership::close(
+                &[paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()],
+                &self.guard,
+            )?;
             tracing::info!(
                 "ownership: {} of {} entries changed to {}:{}",
                 tally.changed,
