@@ -192,6 +192,10 @@ fn refusals_show_no_secret() {
             "a secret file that is a directory".into(),
             vec![format!("--set_file=other.password={}", layout.path("secrets").display())],
         ),
+        (
+            "a line break in a secret --set".into(),
+            vec![format!("--set=ssl.keyStore.secret=first-half\n{}", PLANTED[2])],
+        ),
         ("a later step refuses (myid of another server)".into(), vec![]),
     ];
     fs::create_dir_all(layout.path("data")).unwrap();
@@ -210,6 +214,21 @@ fn refusals_show_no_secret() {
             fs::remove_file(layout.path("data/myid")).unwrap();
         }
     }
+    // A quorum password the JVM's JAAS parser would expand: refused naming the file.
+    let quorum = layout.path("quorum/..2026_11_28_20_00_00.1/password");
+    fs::write(&quorum, format!("{}${{user.home}}\n", PLANTED[5])).unwrap();
+    let out = layout.start(&[]);
+    assert_refused(
+        "'${' in the quorum password",
+        &out,
+        1,
+        &[&format!(
+            "zk-entry: --quorum_password_file: {}: holds '${{', which the JVM's JAAS parser would replace with a system property",
+            layout.path("quorum/password").display()
+        )],
+    );
+    assert_no_secret_in("'${' in the quorum password", &out);
+    assert!(!layout.path("conf").exists(), "a refused start wrote the conf dir");
 }
 
 /// A memory cgroup (v1, as on this machine) below the test's own, removed on drop.
