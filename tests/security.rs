@@ -1303,3 +1303,56 @@ fn no_secret_is_readable_by_another_user_of_the_pod_in_dynamic_mode() {
         assert_secrets_private(&mut e, ordinal, &roots, &needles, "after the reconfigurations");
     }
 }
+
+/// The first base64 line of the private key in the key store at `path`.
+fn key_line(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().skip_while(|l| *l != "-----BEGIN PRIVATE KEY-----");
+    lines.nth(1).expect("a private key in the key store").to_string()
+}
+
+/// As [`no_secret_is_readable_by_another_user_of_the_pod_in_dynamic_mode`], in static mode with
+/// TLS: the key store zk-entry writes, the one its watcher writes after a rotation, a
+/// `--set_file` value and a znode's data are readable by root and by nobody else of the pod.
+#[test]
+fn no_secret_is_readable_by_another_user_of_the_pod_with_tls() {
+    use support::ensemble::Ensemble;
+    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
+    require_zookeeper();
+    const TOKEN: &str = "Pl4nted-static-token";
+    const DATA: &str = "Pl4nted-static-data";
+    let pki = Pki::new("zk-test-ca");
+    let names = ["zk-0", POD_FQDN];
+    let first = pki.issue("first", &names, KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+    let renewed = pki.issue("renewed", &names, KeyKind::EcSec1, 30, BOTH_USAGES);
+    let mut e = Ensemble::new(Path::new(BIN), 1);
+    mount_tls_secret(&first, &e.pod_dir(0).join("opt/tls"));
+    fs::create_dir_all(e.pod_dir(0).join("opt/secret")).unwrap();
+    fs::write(e.pod_dir(0).join("opt/secret/token"), TOKEN).unwrap();
+    e.start_flags(0, &["--servers=1", "--tls_dir=/opt/tls", "--set_file=my.token=/opt/secret/token"]);
+    e.wait_serving(&[0], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    let local = ["/usr/share/zookeeper/bin/zkCli.sh", "-server", "127.0.0.1:2181", "create", "/secret", DATA];
+    let wrote = wait_for(SERVE_LIMIT, || {
+        let out = e.exec(0, &local);
+        format!("{}{}", stdout(&out), stderr(&out)).contains("Created /secret").then_some(())
+    });
+    assert!(wrote.is_some(), "no znode written: {}", e.log(0));
+    let roots = ["/opt/zookeeper", "/var/lib/zookeeper", "/var/log", "/tmp"];
+    let key_store = e.pod_dir(0).join("opt/zookeeper/conf/tls/keystore.pem");
+    let key = key_line(&key_store);
+    let needles = [("key store's key", key.as_str()), ("--set_file value", TOKEN), ("znode's data", DATA)];
+    assert_secrets_private(&mut e, 0, &roots, &needles, "after the start");
+
+    // The watcher's key store after a rotation.
+    kubelet_update(&e.pod_dir(0).join("opt/tls"), &renewed, "..2026_12_02_09_00_00.2");
+    let serial = serial_of(&renewed);
+    let rotated = wait_for(SERVE_LIMIT, || {
+        e.log(0).contains(&format!("TLS Secret changed: certificate serial {serial}")).then_some(())
+    });
+    assert!(rotated.is_some(), "the rotation was not loaded: {}", e.log(0));
+    let new_key = key_line(&key_store);
+    assert_ne!(new_key, key);
+    let needles =
+        [("rotated key store's key", new_key.as_str()), ("--set_file value", TOKEN), ("znode's data", DATA)];
+    assert_secrets_private(&mut e, 0, &roots, &needles, "after the rotation");
+}
