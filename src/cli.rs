@@ -435,17 +435,13 @@ struct StartArgs {
     super_password_file: Option<String>,
 
     /// Any other zoo.cfg key, repeatable (ZK_SET: one KEY=VALUE per line)
-    #[arg(long = "set", env = "ZK_SET", value_name = "KEY=VALUE", value_delimiter = '\n')]
+    // No value_delimiter: clap would split a flag's value too, and a newline inside a secret
+    // would cut it in two; the variable is split by [`Named::lines`].
+    #[arg(long = "set", env = "ZK_SET", value_name = "KEY=VALUE")]
     set: Vec<String>,
 
     /// A zoo.cfg key whose value is the contents of a file (a Secret volume), one trailing newline trimmed; shown as <redacted>, repeatable (ZK_SET_FILE: one KEY=PATH per line)
-    #[arg(
-        long = "set_file",
-        alias = "set-file",
-        env = "ZK_SET_FILE",
-        value_name = "KEY=PATH",
-        value_delimiter = '\n'
-    )]
+    #[arg(long = "set_file", alias = "set-file", env = "ZK_SET_FILE", value_name = "KEY=PATH")]
     set_file: Vec<String>,
 
     /// Quorum SASL (DIGEST-MD5): the file holding the password every server logs in to the others with; servers without it are refused
@@ -813,11 +809,24 @@ impl Named<'_> {
         texts.into_iter().map(|t| self.raw(id, t)).collect()
     }
 
+    /// The values of a repeatable flag whose variable holds one value per line (`ZK_SET`,
+    /// `ZK_SET_FILE`). Only the variable is split: a flag's value is one value whatever it holds,
+    /// so a line break in it is refused by the settings as it is (for a secret key, without
+    /// quoting the value) instead of being cut in two and quoted as a second entry.
+    fn lines(&self, id: &str, texts: Vec<String>) -> Vec<Raw> {
+        let from_variable = self.matches.value_source(id) == Some(ValueSource::EnvVariable);
+        let texts = match from_variable {
+            true => texts.iter().flat_map(|t| t.split('\n')).map(str::to_string).collect(),
+            false => texts,
+        };
+        self.list(id, texts)
+    }
+
     /// `--set` values. From ZK_SET, one per line: blank lines (a YAML block scalar ends in a
     /// newline, and entries may be spaced out) are not entries; a blank `--set ''` is still
     /// refused by the settings.
     fn set_entries(&self, texts: Vec<String>) -> Vec<Raw> {
-        self.list("set", texts)
+        self.lines("set", texts)
             .into_iter()
             .filter(|raw| raw.source != Source::Environment || !raw.text.trim().is_empty())
             .collect()
@@ -890,7 +899,7 @@ impl Named<'_> {
             )?,
             min_server_id: self.raw("min_server_id", a.min_server_id),
             set: self.set_entries(a.set),
-            set_file: self.list("set_file", a.set_file),
+            set_file: self.lines("set_file", a.set_file),
             quorum_password_file: self.optional("quorum_password_file", a.quorum_password_file),
             client_sasl_users_dir: self.optional("client_sasl_users_dir", a.client_sasl_users_dir),
             super_password_file: self.optional("super_password_file", a.super_password_file),
@@ -1183,6 +1192,17 @@ pub(crate) mod tests {
         let lookup = |name: &str| (name == "JVMFLAGS").then(|| OsString::from_vec(vec![0xff]));
         let err = parse(vec!["zk-entry".into(), "start".into()], &lookup).err().expect("must fail");
         assert_eq!(exit::one_line(&err), "JVMFLAGS (environment) is not valid UTF-8; fix the variable");
+    }
+
+    /// Regression: clap split a flag's value at its newline, and the second half of a secret
+    /// was quoted as an entry of its own.
+    #[test]
+    fn only_the_variables_are_split_into_lines() {
+        let s = start(&["zk-entry", "start", "--set", "a.password=x\ny", "--set_file=k=/a\n/b"]);
+        let texts = |raws: &[Raw]| raws.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
+        assert_eq!(texts(&s.set), ["a.password=x\ny"]);
+        assert_eq!(texts(&s.set_file), ["k=/a\n/b"]);
+        // The variables (clap reads them from the process) are split: tests/pod_start.rs.
     }
 
     #[test]

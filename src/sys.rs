@@ -199,6 +199,9 @@ pub(crate) struct ChildSetup {
     pub(crate) drop_bounding_set: bool,
     /// Set no_new_privs: exec can no longer raise privileges (setuid bits, file capabilities).
     pub(crate) no_new_privs: bool,
+    /// The file mode creation mask the child starts with (inherited across exec, so it also
+    /// decides the modes of every file the program creates without choosing one).
+    pub(crate) umask: u32,
 }
 
 /// Install the `pre_exec` hook that gives `cmd`'s child a clean signal state and the given
@@ -207,12 +210,13 @@ pub(crate) struct ChildSetup {
 /// 1. every signal disposition back to default: ignored ones survive exec, and a JVM that starts
 ///    with SIGTERM or SIGINT ignored never installs its shutdown hook (Rust itself ignores SIGPIPE,
 ///    and whoever started zk-entry may have ignored others);
-/// 2. the capability bounding set emptied, if asked (before setuid, which takes CAP_SETPCAP);
+/// 2. the umask;
+/// 3. the capability bounding set emptied, if asked (before setuid, which takes CAP_SETPCAP);
 ///    then supplementary groups, gid, uid (groups first: after setuid there is no right left to
 ///    drop them); then no_new_privs, if asked;
-/// 3. SIGKILL as the parent-death signal, so the JVM cannot outlive zk-entry where zk-entry is not
+/// 4. SIGKILL as the parent-death signal, so the JVM cannot outlive zk-entry where zk-entry is not
 ///    PID 1 of its own PID namespace; set after setuid, which clears it;
-/// 4. the original signal mask: std passes the parent's blocked mask on to the child.
+/// 5. the original signal mask: std passes the parent's blocked mask on to the child.
 pub(crate) fn install_child_setup(cmd: &mut Command, setup: ChildSetup) {
     let parent = nix::unistd::getpid();
     let child_setup = move || -> io::Result<()> {
@@ -236,6 +240,7 @@ pub(crate) fn install_child_setup(cmd: &mut Command, setup: ChildSetup) {
                 }
             }
         }
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(setup.umask));
         if setup.drop_bounding_set {
             // Every number a kernel may define; EINVAL marks the ones this kernel does not have.
             for cap in 0..64 {
@@ -267,7 +272,7 @@ pub(crate) fn install_child_setup(cmd: &mut Command, setup: ChildSetup) {
     };
     // SAFETY: the closure runs in the forked child, which has only the forking thread (zk-entry
     // may have a helper thread then: a name lookup that outlived its deadline, see net.rs), and
-    // calls only async-signal-safe functions (rt_sigaction, prctl, setgroups, setgid, setuid,
+    // calls only async-signal-safe functions (rt_sigaction, umask, prctl, setgroups, setgid, setuid,
     // getppid, rt_sigprocmask); it allocates nothing (the groups vector was built before fork
     // and is only read) and takes no locks, so no lock another thread held at fork can block it.
     // Errors are built from raw errno values, which allocate nothing.

@@ -193,6 +193,10 @@ fn refusals_show_no_secret() {
             "a secret file that is a directory".into(),
             vec![format!("--set_file=other.password={}", layout.path("secrets").display())],
         ),
+        (
+            "a line break in a secret --set".into(),
+            vec![format!("--set=ssl.keyStore.secret=first-half\n{}", PLANTED[2])],
+        ),
         ("a later step refuses (myid of another server)".into(), vec![]),
     ];
     fs::create_dir_all(layout.path("data")).unwrap();
@@ -211,6 +215,21 @@ fn refusals_show_no_secret() {
             fs::remove_file(layout.path("data/myid")).unwrap();
         }
     }
+    // A quorum password the JVM's JAAS parser would expand: refused naming the file.
+    let quorum = layout.path("quorum/..2026_11_28_20_00_00.1/password");
+    fs::write(&quorum, format!("{}${{user.home}}\n", PLANTED[5])).unwrap();
+    let out = layout.start(&[]);
+    assert_refused(
+        "'${' in the quorum password",
+        &out,
+        1,
+        &[&format!(
+            "zk-entry: --quorum_password_file: {}: holds '${{', which the JVM's JAAS parser would replace with a system property",
+            layout.path("quorum/password").display()
+        )],
+    );
+    assert_no_secret_in("'${' in the quorum password", &out);
+    assert!(!layout.path("conf").exists(), "a refused start wrote the conf dir");
 }
 
 /// A memory cgroup (v1, as on this machine) below the test's own, removed on drop.
@@ -709,17 +728,113 @@ fn served_serial(netns: &Path, address: &str, client: &Path) -> Option<String> {
 /// Update the Secret volume at `dir` to the files of `secret` as the kubelet does: a new
 /// timestamped directory, a `..data_tmp` symlink to it renamed over `..data`, the old one removed.
 fn kubelet_update(dir: &Path, secret: &Path, stamp: &str) {
+    kubelet_swap(dir, stamp, |data| {
+        for f in ["tls.crt", "tls.key", "ca.crt"] {
+            fs::copy(secret.join(f), data.join(f)).unwrap();
+            // The kubelet's defaultMode (ZooKeeper's user reads the Secret to reload it).
+            fs::set_permissions(data.join(f), fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    });
+}
+
+/// The kubelet's swap of the Secret volume at `dir` to a new directory `stamp` that `fill` fills.
+fn kubelet_swap(dir: &Path, stamp: &str, fill: impl FnOnce(&Path)) {
     let old = fs::read_link(dir.join("..data")).unwrap();
     let data = dir.join(stamp);
     fs::create_dir(&data).unwrap();
-    for f in ["tls.crt", "tls.key", "ca.crt"] {
-        fs::copy(secret.join(f), data.join(f)).unwrap();
-        // The kubelet's defaultMode (ZooKeeper's user reads the Secret to reload it).
-        fs::set_permissions(data.join(f), fs::Permissions::from_mode(0o644)).unwrap();
-    }
+    fill(&data);
     std::os::unix::fs::symlink(stamp, dir.join("..data_tmp")).unwrap();
     fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
     fs::remove_dir_all(dir.join(old)).unwrap();
+}
+
+/// Whether process `pid` has an inotify descriptor with a watch on it (`inotify wd:` in its
+/// fdinfo): the TLS watcher is then waiting for the Secret to change.
+fn watching(pid: u32) -> bool {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return false };
+    fds.flatten().any(|fd| fs::read_to_string(fd.path()).is_ok_and(|info| info.contains("inotify wd:")))
+}
+
+/// Regression: the TLS watcher read the Secret with a plain, blocking, unbounded read. A FIFO
+/// in the Secret blocked it for ever (the next good rotation never loaded), and `tls.crt ->
+/// /dev/zero` grew it to the memory limit at every look. Now it refuses both, keeps running and
+/// loads the next good pair. The watcher runs under a 512 MiB address-space limit, so that an
+/// unbounded read stops at it instead of filling the machine's memory.
+#[test]
+fn the_tls_watcher_refuses_a_fifo_and_dev_zero_and_loads_the_next_good_rotation() {
+    let pki = Pki::new("zk-test-ca");
+    let issue = |name: &str| pki.issue(name, &[POD_FQDN], KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+    let (first, second, third) = (issue("first"), issue("second"), issue("third"));
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("tls");
+    mount_tls_secret(&first, &secret);
+    let store = dir.path().join("store");
+    fs::create_dir(&store).unwrap();
+    let log = dir.path().join("watcher.err");
+    let mut watcher = support::Reaped(
+        std::process::Command::new("prlimit")
+            .arg("--as=536870912")
+            .args(["--", BIN, "tls-watch", "--tls_dir"])
+            .arg(&secret)
+            .arg("--store")
+            .arg(&store)
+            .args(["--fqdn", POD_FQDN])
+            .stdin(std::process::Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = watcher.0.id();
+    assert!(wait_for(SERVE_LIMIT, || watching(pid).then_some(())).is_some(), "the watcher never watched");
+    let text = || fs::read_to_string(&log).unwrap();
+    let refused =
+        "zk-entry: error: refused the changed TLS Secret, keeping the current key store: --tls_dir: ";
+    let keep = |data: &Path| {
+        for f in ["tls.key", "ca.crt"] {
+            fs::copy(first.join(f), data.join(f)).unwrap();
+        }
+    };
+    let loaded = |watcher: &mut support::Reaped, secret: &Path, what: &str| {
+        let line =
+            format!("zk-entry: TLS Secret changed: certificate serial {} for {POD_FQDN}", serial_of(secret));
+        let seen = wait_for(SERVE_LIMIT, || text().contains(&line).then_some(()));
+        assert!(seen.is_some(), "{what}: the next good pair was not loaded: {}", text());
+        assert!(watcher.0.try_wait().unwrap().is_none(), "{what}: the watcher exited: {}", text());
+        let key_store = fs::read_to_string(store.join("keystore.pem")).unwrap();
+        let cert = fs::read_to_string(secret.join("tls.crt")).unwrap();
+        assert!(key_store.contains(cert.trim()), "{what}: the key store holds another certificate");
+    };
+
+    // Refused, the `nth` time, without being read: the most the watcher ever held stays far
+    // below what an unbounded read of /dev/zero takes before the limit stops it (a capped read
+    // holds at most 1 MiB a file).
+    let not_regular = format!("{refused}{}: is not a regular file", secret.join("tls.crt").display());
+    let refused_unread = |nth: usize, what: &str| {
+        let seen = wait_for(SERVE_LIMIT, || (text().matches(&not_regular).count() == nth).then_some(()));
+        assert!(seen.is_some(), "{what} in the Secret was not refused: {}", text());
+        let peak_kib: u64 = support::proc_status(pid, "VmHWM")
+            .and_then(|v| v.trim_end_matches(" kB").trim().parse().ok())
+            .expect("VmHWM of the watcher");
+        assert!(peak_kib < 128 * 1024, "{what}: the watcher read it: it held {peak_kib} KiB at its peak");
+    };
+
+    // A FIFO as tls.crt: a blocking read would wait for a writer for ever.
+    kubelet_swap(&secret, "..2026_12_01_10_00_00.2", |data| {
+        nix::unistd::mkfifo(&data.join("tls.crt"), nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        keep(data);
+    });
+    refused_unread(1, "a FIFO");
+    kubelet_update(&secret, &second, "..2026_12_01_10_05_00.3");
+    loaded(&mut watcher, &second, "after a FIFO");
+
+    // tls.crt a link to /dev/zero: an unbounded read would grow without end.
+    kubelet_swap(&secret, "..2026_12_01_10_10_00.4", |data| {
+        std::os::unix::fs::symlink("/dev/zero", data.join("tls.crt")).unwrap();
+        keep(data);
+    });
+    refused_unread(2, "a link to /dev/zero");
+    kubelet_update(&secret, &third, "..2026_12_01_10_15_00.5");
+    loaded(&mut watcher, &third, "after /dev/zero");
 }
 
 fn serial_of(secret: &Path) -> String {
@@ -943,4 +1058,199 @@ fn tls_rolls_onto_a_running_plaintext_ensemble_in_three_steps() {
         let address = format!("{}:3888", pod_ip(ordinal));
         assert_eq!(served_serial(&netns, &address, &client_cert), Some(serial_of(secret)), "zk-{ordinal}");
     }
+}
+
+/// A user of the pod who is neither root nor ZooKeeper's: `nobody`.
+const OTHER_USER: &str = "65534";
+
+/// The files below `roots` in pod `ordinal` that hold one of `needles` and that `grep`, run in
+/// the pod as `user` (`None`: root), can read.
+fn grep_in_pod(
+    e: &mut support::ensemble::Ensemble,
+    ordinal: usize,
+    user: Option<&str>,
+    roots: &[&str],
+    needles: &[&str],
+) -> Vec<String> {
+    let mut argv: Vec<String> = Vec::new();
+    if let Some(uid) = user {
+        argv.extend(["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups", "--"].map(String::from));
+    }
+    // -r follows no link below the roots; -s: unreadable files and directories are skipped.
+    argv.extend(["grep", "-rlsF"].map(String::from));
+    for needle in needles {
+        argv.extend(["-e".to_string(), needle.to_string()]);
+    }
+    argv.push("--".into());
+    argv.extend(roots.iter().map(|r| r.to_string()));
+    let out = e.exec(ordinal, &argv.iter().map(String::as_str).collect::<Vec<_>>());
+    // 0: found, 1: nothing found, 2: something could not be read (and nothing found).
+    assert!(matches!(out.status.code(), Some(0..=2)), "grep in zk-{ordinal}: {}", stderr(&out));
+    stdout(&out).lines().map(str::to_string).collect()
+}
+
+/// Each of `needles` is in some file below `roots` that root can read in pod `ordinal` (so the
+/// search looks where the secrets are), and in none that [`OTHER_USER`] can read.
+fn assert_secrets_private(
+    e: &mut support::ensemble::Ensemble,
+    ordinal: usize,
+    roots: &[&str],
+    needles: &[(&str, &str)],
+    when: &str,
+) {
+    for (what, needle) in needles {
+        let found = grep_in_pod(e, ordinal, None, roots, &[needle]);
+        assert!(!found.is_empty(), "{when}: zk-{ordinal}: the {what} is nowhere below {roots:?}");
+    }
+    let all: Vec<&str> = needles.iter().map(|(_, n)| *n).collect();
+    let readable = grep_in_pod(e, ordinal, Some(OTHER_USER), roots, &all);
+    if !readable.is_empty() {
+        let listing = e.exec(
+            ordinal,
+            &["sh", "-c", "ls -la \"$@\"", "ls"]
+                .iter()
+                .copied()
+                .chain(readable.iter().map(String::as_str))
+                .collect::<Vec<_>>(),
+        );
+        panic!(
+            "{when}: zk-{ordinal}: uid {OTHER_USER} can read secrets in {readable:?}:\n{}",
+            stdout(&listing)
+        );
+    }
+}
+
+/// Regression: with `--reconfig`, ZooKeeper rewrites zoo.cfg itself (at the first epoch and after
+/// every reconfiguration) with the JVM's umask, and a `--set_file` secret in it became
+/// `-rw-r--r--`. Secrets planted in every place they reach (a `--set_file` value, the quorum SASL
+/// password, the super user's digest, a znode's data and its ACL's digest, which ZooKeeper keeps in
+/// its transaction log) are searched for in every file of the conf, data and log directories and
+/// /tmp, as root (they are there) and as another user of the pod (they are not readable), after
+/// the start of a dynamic ensemble and after a fourth pod joined it (two reconfigurations).
+#[test]
+fn no_secret_is_readable_by_another_user_of_the_pod_in_dynamic_mode() {
+    use base64::Engine as _;
+    use support::dynamic::{DYNAMIC, PASSWORD, give_secret, only, wait_voters};
+    use support::ensemble::Ensemble;
+    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
+    require_zookeeper();
+    const TOKEN: &str = "Pl4nted-set-file-token";
+    const QUORUM: &str = "Pl4nted-quorum-pass";
+    const DATA: &str = "Pl4nted-znode-data";
+    let digest = |text: &str| {
+        base64::engine::general_purpose::STANDARD.encode(sha1_smol::Sha1::from(text).digest().bytes())
+    };
+    let super_digest = digest(&format!("super:{PASSWORD}"));
+    let acl_digest = digest("app:Pl4nted-acl-pass");
+    let needles = [
+        ("--set_file value", TOKEN),
+        ("quorum password", QUORUM),
+        ("super user's digest", super_digest.as_str()),
+        ("znode's data", DATA),
+        ("ACL's digest", acl_digest.as_str()),
+    ];
+    let roots = ["/var/lib/zookeeper", "/var/log", "/tmp", "/opt/zookeeper"];
+    let mut e = Ensemble::new(Path::new(BIN), 4);
+    give_secret(&e);
+    for ordinal in 0..4 {
+        let dir = e.pod_dir(ordinal).join("opt/secret");
+        fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
+        fs::write(dir.join("quorum"), QUORUM).unwrap();
+        fs::create_dir_all(e.pod_dir(ordinal).join("opt/zookeeper")).unwrap();
+    }
+    let mut flags: Vec<&str> = DYNAMIC.to_vec();
+    flags.extend(["--set_file=my.token=/opt/secret/token", "--quorum_password_file=/opt/secret/quorum"]);
+    for ordinal in 0..3 {
+        e.start_flags(ordinal, &flags);
+    }
+    e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    wait_voters(&mut e, 0, &[1, 2, 3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    // What ZooKeeper creates is its user's alone.
+    let java = e.java(0);
+    assert_eq!(support::proc_status(java, "Umask").as_deref(), Some("0077"), "the JVM's umask");
+    let acl = format!("digest:app:{acl_digest}:cdrwa");
+    let client = e.client();
+    let wrote = wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/secret", DATA, &acl]).ok());
+    assert!(wrote.is_some(), "no znode written: {}", e.log(0));
+    // ZooKeeper's own rewrite of zoo.cfg at the first epoch: the dynamic file it names is its own
+    // (zk-entry names one with the version it read).
+    let rewritten = |e: &Ensemble, ordinal: usize| {
+        let conf = fs::read_to_string(e.pod_dir(ordinal).join("var-lib/zookeeper/conf/zoo.cfg")).unwrap();
+        conf.contains(TOKEN)
+            && conf.lines().any(|l| l.starts_with("dynamicConfigFile=") && l.contains(".dynamic.1"))
+    };
+    for ordinal in 0..3 {
+        let seen = wait_for(SERVE_LIMIT, || rewritten(&e, ordinal).then_some(()));
+        assert!(seen.is_some(), "zk-{ordinal}: ZooKeeper never rewrote zoo.cfg: {}", e.log(ordinal));
+        assert_secrets_private(&mut e, ordinal, &roots, &needles, "after the start");
+    }
+
+    // A fourth pod joins: added as an observer, then promoted.
+    e.start_flags(3, &flags);
+    wait_voters(&mut e, 0, &[1, 2, 3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
+    e.wait_serving(&[3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    for ordinal in 0..4 {
+        let members = |e: &Ensemble| {
+            let conf = fs::read_to_string(e.pod_dir(ordinal).join("var-lib/zookeeper/conf/zoo.cfg")).unwrap();
+            let name = conf.lines().find_map(|l| l.strip_prefix("dynamicConfigFile=")).map(str::to_string)?;
+            let dynamic = e.pod_dir(ordinal).join("var-lib").join(name.trim_start_matches("/var/lib/"));
+            fs::read_to_string(dynamic).ok().filter(|d| d.contains("server.4=") && d.contains(":participant"))
+        };
+        let seen = wait_for(SERVE_LIMIT, || members(&e).filter(|d| d.matches(":participant").count() == 4));
+        assert!(seen.is_some(), "zk-{ordinal}: zoo.cfg never named the new membership: {}", e.log(ordinal));
+        assert_secrets_private(&mut e, ordinal, &roots, &needles, "after the reconfigurations");
+    }
+}
+
+/// The first base64 line of the private key in the key store at `path`.
+fn key_line(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().skip_while(|l| *l != "-----BEGIN PRIVATE KEY-----");
+    lines.nth(1).expect("a private key in the key store").to_string()
+}
+
+/// As [`no_secret_is_readable_by_another_user_of_the_pod_in_dynamic_mode`], in static mode with
+/// TLS: the key store zk-entry writes, the one its watcher writes after a rotation, a
+/// `--set_file` value and a znode's data are readable by root and by nobody else of the pod.
+#[test]
+fn no_secret_is_readable_by_another_user_of_the_pod_with_tls() {
+    use support::ensemble::Ensemble;
+    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
+    require_zookeeper();
+    const TOKEN: &str = "Pl4nted-static-token";
+    const DATA: &str = "Pl4nted-static-data";
+    let pki = Pki::new("zk-test-ca");
+    let names = ["zk-0", POD_FQDN];
+    let first = pki.issue("first", &names, KeyKind::RsaPkcs1, 30, BOTH_USAGES);
+    let renewed = pki.issue("renewed", &names, KeyKind::EcSec1, 30, BOTH_USAGES);
+    let mut e = Ensemble::new(Path::new(BIN), 1);
+    mount_tls_secret(&first, &e.pod_dir(0).join("opt/tls"));
+    fs::create_dir_all(e.pod_dir(0).join("opt/secret")).unwrap();
+    fs::write(e.pod_dir(0).join("opt/secret/token"), TOKEN).unwrap();
+    e.start_flags(0, &["--servers=1", "--tls_dir=/opt/tls", "--set_file=my.token=/opt/secret/token"]);
+    e.wait_serving(&[0], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    let local = ["/usr/share/zookeeper/bin/zkCli.sh", "-server", "127.0.0.1:2181", "create", "/secret", DATA];
+    let wrote = wait_for(SERVE_LIMIT, || {
+        let out = e.exec(0, &local);
+        format!("{}{}", stdout(&out), stderr(&out)).contains("Created /secret").then_some(())
+    });
+    assert!(wrote.is_some(), "no znode written: {}", e.log(0));
+    let roots = ["/opt/zookeeper", "/var/lib/zookeeper", "/var/log", "/tmp"];
+    let key_store = e.pod_dir(0).join("opt/zookeeper/conf/tls/keystore.pem");
+    let key = key_line(&key_store);
+    let needles = [("key store's key", key.as_str()), ("--set_file value", TOKEN), ("znode's data", DATA)];
+    assert_secrets_private(&mut e, 0, &roots, &needles, "after the start");
+
+    // The watcher's key store after a rotation.
+    kubelet_update(&e.pod_dir(0).join("opt/tls"), &renewed, "..2026_12_02_09_00_00.2");
+    let serial = serial_of(&renewed);
+    let rotated = wait_for(SERVE_LIMIT, || {
+        e.log(0).contains(&format!("TLS Secret changed: certificate serial {serial}")).then_some(())
+    });
+    assert!(rotated.is_some(), "the rotation was not loaded: {}", e.log(0));
+    let new_key = key_line(&key_store);
+    assert_ne!(new_key, key);
+    let needles =
+        [("rotated key store's key", new_key.as_str()), ("--set_file value", TOKEN), ("znode's data", DATA)];
+    assert_secrets_private(&mut e, 0, &roots, &needles, "after the rotation");
 }

@@ -414,7 +414,7 @@ impl Plan {
     fn apply(&self, signals: &Signals) -> anyhow::Result<()> {
         files::create_dirs(&self.dirs, &self.guard)?;
         if self.settings.security.tls.is_some() {
-            tls::secure_dir(&tls::store_dir(&self.settings.paths.conf_dir), self.owner)?;
+            tls::secure_dir(&self.settings.paths.conf_dir, &self.guard, self.owner)?;
         }
         signals.checkpoint()?;
         files::write_files(&self.files, &self.guard)?;
@@ -424,6 +424,11 @@ impl Plan {
         signals.checkpoint()?;
         if let RunAs::Switch(account) = &self.run_as {
             let tally = ownership::give(&self.owned_dirs, account.uid, account.gid, signals, &self.guard)?;
+            let paths = &self.settings.paths;
+            ownership::close(
+                &[paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()],
+                &self.guard,
+            )?;
             tracing::info!(
                 "ownership: {} of {} entries changed to {}:{}",
                 tally.changed,

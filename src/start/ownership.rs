@@ -84,6 +84,21 @@ pub(crate) fn give(
     Ok(tally)
 }
 
+/// Close each of `tops` to every user but its owner (mode 0700, special bits kept), through its
+/// descriptor. What ZooKeeper creates there is already its user's alone (the JVM's umask), but
+/// snapshots and logs written before (by an older start, or under another umask) may still be
+/// readable, and they hold the znodes' data and ACLs. Nested ones are reached through the outer.
+pub(crate) fn close(tops: &[PathBuf], guard: &Guard) -> anyhow::Result<()> {
+    for top in distinct_tops(tops) {
+        let Some(open) = paths::open_dir(top, guard, false)? else { continue };
+        let st = nix::sys::stat::fstat(&open.fd).with_context(|| format!("cannot stat {}", top.display()))?;
+        if st.st_mode & 0o077 != 0 {
+            paths::set_mode(&open, st.st_mode & 0o7700, None)?;
+        }
+    }
+    Ok(())
+}
+
 /// `tops` without the ones inside another (the default data_log_dir sits in data_dir).
 fn distinct_tops(tops: &[PathBuf]) -> Vec<&Path> {
     let mut out: Vec<&Path> = Vec::new();
@@ -270,6 +285,18 @@ mod tests {
         let me = (nix::unistd::geteuid(), nix::unistd::getegid());
         let tally = give(&[dir.path().to_path_buf()], me.0, me.1, &signals, &Guard::none()).unwrap();
         assert_eq!(tally, Tally { seen: 5, ..Tally::default() });
+    }
+
+    #[test]
+    fn closing_keeps_the_owners_bits_and_reaches_nested_ones_through_the_outer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, log) = (dir.path().join("data"), dir.path().join("data/log"));
+        std::fs::create_dir_all(&log).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o2775)).unwrap();
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o755)).unwrap();
+        close(&[data.clone(), log.clone()], &Guard::none()).unwrap();
+        assert_eq!((mode(&data), mode(&log)), (0o2700, 0o755));
     }
 
     fn test_signals() -> Signals {

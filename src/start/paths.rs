@@ -163,6 +163,32 @@ pub(crate) fn open_dir(path: &Path, guard: &Guard, create: bool) -> anyhow::Resu
     Ok(Some(OpenDir { path: path.to_path_buf(), real, fd }))
 }
 
+/// The directory `name` inside `parent`, opened without following a link: a link, a file or
+/// nothing in its place is refused, never followed.
+pub(crate) fn open_child(parent: &OpenDir, name: &OsStr) -> anyhow::Result<OpenDir> {
+    let path = parent.path.join(name);
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    match nix::fcntl::openat(parent.fd.as_fd(), name, flags, Mode::empty()) {
+        Ok(fd) => Ok(OpenDir { real: parent.real.join(name), path, fd }),
+        Err(Errno::ELOOP | Errno::ENOTDIR) => anyhow::bail!(
+            "refusing to use {}: it is not a directory (a symbolic link or a file is in its place); delete it so that zk-entry can make the directory",
+            path.display()
+        ),
+        Err(e) => Err(io_error(e, "open", &path)),
+    }
+}
+
+/// Give the opened directory `dir` the mode `mode` and, when given, the owner. Through its
+/// descriptor: whatever has taken the directory's name since it was opened is not touched.
+pub(crate) fn set_mode(dir: &OpenDir, mode: u32, owner: Option<(Uid, Gid)>) -> anyhow::Result<()> {
+    if let Some((uid, gid)) = owner {
+        nix::unistd::fchown(dir.fd.as_fd(), Some(uid), Some(gid))
+            .map_err(|e| io_error(e, &format!("give {uid}:{gid} the directory"), &dir.path))?;
+    }
+    nix::sys::stat::fchmod(dir.fd.as_fd(), Mode::from_bits_truncate(mode))
+        .map_err(|e| io_error(e, "set permissions of", &dir.path))
+}
+
 /// The named components of `path`, `..` kept (resolved against the directories actually
 /// reached, not the text), `.` and the root dropped.
 fn components(path: &Path) -> VecDeque<OsString> {

@@ -3,7 +3,10 @@
 //!
 //! The passwords come from files only (never from flags, which any process in the pod can read
 //! in `/proc/PID/cmdline`), and end up in two places: the JAAS file and, for the super user, a
-//! digest in zoo.cfg. Both are written 0600 for ZooKeeper's user ([`super::files::Private`]).
+//! digest in a java argument file. Both are written 0600 for ZooKeeper's user
+//! ([`super::files::Private`]). Every value in the JAAS file is either zk-entry's own (module and
+//! section names, the quorum user), a user name of letters, digits, `_` and `-`, or a password
+//! without `${`, which the JAAS parser would expand.
 //!
 //! Quorum SASL: every server is both a `QuorumServer` (it checks learners against its
 //! `user_<name>` entry) and a `QuorumLearner` (it logs in with that name and password), so one
@@ -11,10 +14,10 @@
 //! `--client_sasl_users_dir` (a Secret volume: one key per user) is a user, its contents the
 //! password; `enforce.auth.enabled` then refuses clients that do not authenticate.
 //!
-//! The super user is ZooKeeper's `DigestAuthenticationProvider.superDigest`: set in zoo.cfg, it
-//! becomes the system property `zookeeper.DigestAuthenticationProvider.superDigest` (ZooKeeper
-//! turns unknown zoo.cfg keys into `zookeeper.`-prefixed properties), so it stays off the command
-//! line. The digest is ZooKeeper's own: base64 of SHA-1 over `user:password`.
+//! The super user is ZooKeeper's system property
+//! `zookeeper.DigestAuthenticationProvider.superDigest`, given in a java argument file (`@FILE`),
+//! so it stays off the command line and out of zoo.cfg, which ZooKeeper itself rewrites with
+//! `--reconfig`. The digest is ZooKeeper's own: base64 of SHA-1 over `user:password`.
 
 use std::fs;
 use std::path::Path;
@@ -55,7 +58,7 @@ pub(crate) fn super_arg_file(super_digest: &str) -> String {
 pub(crate) fn plan(security: &Security) -> anyhow::Result<SaslPlan> {
     let mut out = SaslPlan::default();
     let quorum = match &security.quorum_password_file {
-        Some(path) => Some(secrets::read_file("--quorum_password_file", path)?),
+        Some(path) => Some(read_jaas_value("--quorum_password_file", path)?),
         None => None,
     };
     let users = match &security.client_sasl_users_dir {
@@ -85,6 +88,21 @@ pub(crate) fn plan(security: &Security) -> anyhow::Result<SaslPlan> {
         out.jaas = Some(jaas(quorum.as_deref(), &users));
     }
     Ok(out)
+}
+
+/// A secret file's value that goes into the JAAS file. The JVM's JAAS parser replaces
+/// `${NAME}` in every value with the system property NAME (`pw${user.home}` would log in as
+/// `pw/var/lib/zookeeper`, and an undefined one stops ZooKeeper), and no quoting turns that off,
+/// so such a value is refused, naming the file and never quoting it.
+fn read_jaas_value(what: &str, path: &Path) -> anyhow::Result<String> {
+    let value = secrets::read_file(what, path)?;
+    if value.contains("${") {
+        anyhow::bail!(
+            "{what}: {}: holds '${{', which the JVM's JAAS parser would replace with a system property; expected a password without '${{' (choose another)",
+            path.display()
+        );
+    }
+    Ok(value)
 }
 
 /// ZooKeeper's digest of `user:password`: base64 of its SHA-1.
@@ -156,7 +174,7 @@ fn read_users(flag: &str, dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
     names
         .into_iter()
         .map(|name| {
-            let password = secrets::read_file(&format!("{flag} user {name}"), &dir.join(&name))?;
+            let password = read_jaas_value(&format!("{flag} user {name}"), &dir.join(&name))?;
             Ok((name, password))
         })
         .collect()
@@ -179,6 +197,41 @@ mod tests {
         assert!(text.contains("QuorumLearner {\n    org.apache.zookeeper.server.auth.DigestLoginModule required\n    username=\"zookeeper-quorum\"\n    password=\"q\\\"p\\\\w\";\n};\n"), "{text}");
         assert!(text.ends_with("Server {\n    org.apache.zookeeper.server.auth.DigestLoginModule required\n    user_app=\"pw1\"\n    user_ops=\"pw2\";\n};\n"), "{text}");
         assert!(!jaas(None, &[("a".into(), "b".into())]).contains("Quorum"));
+    }
+
+    /// Regression: `pw${user.home}` logged in as `pw/var/lib/zookeeper`, and an undefined
+    /// property stopped ZooKeeper at start.
+    #[test]
+    fn values_the_jaas_parser_would_expand_are_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let quorum = dir.path().join("quorum");
+        fs::write(&quorum, "pw${user.home}\n").unwrap();
+        let users = dir.path().join("users");
+        fs::create_dir(&users).unwrap();
+        fs::write(users.join("app"), "a${undefined.property}b").unwrap();
+        let refusal = |security: &Security| crate::exit::one_line(&plan(security).unwrap_err());
+        let security = Security { quorum_password_file: Some(quorum.clone()), ..Security::default() };
+        assert_eq!(
+            refusal(&security),
+            format!(
+                "--quorum_password_file: {}: holds '${{', which the JVM's JAAS parser would replace with a system property; expected a password without '${{' (choose another)",
+                quorum.display()
+            )
+        );
+        let security = Security { client_sasl_users_dir: Some(users.clone()), ..Security::default() };
+        let line = refusal(&security);
+        assert!(
+            line.starts_with(&format!(
+                "--client_sasl_users_dir user app: {}: holds '${{'",
+                users.join("app").display()
+            )),
+            "{line}"
+        );
+        assert!(!line.contains("undefined") && !line.contains("user.home"), "{line}");
+        // A lone '$' or '{' is not expanded.
+        fs::write(&quorum, "p$w{x}").unwrap();
+        let security = Security { quorum_password_file: Some(quorum), ..Security::default() };
+        assert!(plan(&security).unwrap().jaas.unwrap().contains("password=\"p$w{x}\";"));
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //! rustls-webpki (the verifier rustls uses), and the key/certificate match by signing a message
 //! with ring and verifying it with the certificate's public key.
 
-use std::os::unix::fs::PermissionsExt;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -33,6 +33,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, SignatureVerificationAlgorithm, UnixTime};
 
 use super::der;
+use super::paths::{self, Guard};
 use super::secrets;
 use super::settings::QuorumTls;
 
@@ -60,7 +61,7 @@ pub(crate) struct Material {
 pub(crate) fn check(dir: &Path, fqdn: &str, now: SystemTime) -> anyhow::Result<Material> {
     let fail =
         |file: &str, problem: String| anyhow::anyhow!("--tls_dir: {}: {problem}", dir.join(file).display());
-    let read = |file: &str| secrets::read_bounded("--tls_dir", &dir.join(file), MAX_PEM_BYTES);
+    let read = |file: &str| read_file(dir, file);
     let (cert_pem, key_pem, ca_pem) = (read(CERT_FILE)?, read(KEY_FILE)?, read(CA_FILE)?);
 
     let chain = certificates(&cert_pem).map_err(|p| fail(CERT_FILE, p))?;
@@ -101,10 +102,20 @@ pub(crate) fn check(dir: &Path, fqdn: &str, now: SystemTime) -> anyhow::Result<M
     Ok(Material { key_store, trust_store, summary })
 }
 
+/// The bytes of `file` in the Secret `dir`: the one read behind the check and the watcher
+/// ([`secrets::read_bounded`]: links followed as a Secret volume needs, then a regular file of at
+/// most [`MAX_PEM_BYTES`], opened non-blocking).
+pub(crate) fn read_file(dir: &Path, file: &str) -> anyhow::Result<Vec<u8>> {
+    secrets::read_bounded("--tls_dir", &dir.join(file), MAX_PEM_BYTES)
+}
+
 /// The key store's directory: `<conf_dir>/tls`.
 pub(crate) fn store_dir(conf_dir: &Path) -> PathBuf {
-    conf_dir.join("tls")
+    conf_dir.join(STORE_DIR)
 }
+
+/// The key store's directory's name in the conf dir.
+const STORE_DIR: &str = "tls";
 
 /// The zoo.cfg entries for TLS with the key store in `store`: the Netty factory and the secure
 /// client port, the plaintext port on loopback only (probes, metrics and tools in the pod keep
@@ -143,30 +154,16 @@ pub(crate) fn zoo_cfg(
     entries
 }
 
-/// Give the key store's directory to ZooKeeper's user, closed to everyone else: 0700, and not a
-/// symlink (it was just created in the conf dir, or was there from an earlier start).
-pub(crate) fn secure_dir(dir: &Path, owner: Option<(Uid, Gid)>) -> anyhow::Result<()> {
-    let meta =
-        std::fs::symlink_metadata(dir).map_err(|e| anyhow::anyhow!("cannot stat {}: {e}", dir.display()))?;
-    if !meta.is_dir() {
-        anyhow::bail!(
-            "{} is not a directory; remove it so that zk-entry can create the key store's directory there",
-            dir.display()
-        );
-    }
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| anyhow::anyhow!("cannot set permissions of {}: {e}", dir.display()))?;
-    if let Some((uid, gid)) = owner {
-        nix::unistd::fchownat(
-            nix::fcntl::AT_FDCWD,
-            dir,
-            Some(uid),
-            Some(gid),
-            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-        )
-        .map_err(|e| anyhow::anyhow!("cannot give {} to {uid}:{gid}: {e}", dir.display()))?;
-    }
-    Ok(())
+/// Give the key store's directory (`<conf_dir>/tls`) to ZooKeeper's user, closed to everyone
+/// else: 0700. As root, and with `--reconfig` the conf dir is ZooKeeper's user's: the change goes
+/// through a descriptor opened without following links, relative to the conf dir's own (reached
+/// as `guard` allows), so a link swapped in for `tls` is refused and its target never touched.
+pub(crate) fn secure_dir(conf_dir: &Path, guard: &Guard, owner: Option<(Uid, Gid)>) -> anyhow::Result<()> {
+    let Some(conf) = paths::open_dir(conf_dir, guard, false)? else {
+        anyhow::bail!("cannot open {}: it does not exist", conf_dir.display());
+    };
+    let store = paths::open_child(&conf, OsStr::new(STORE_DIR))?;
+    paths::set_mode(&store, 0o700, owner)
 }
 
 /// Signature algorithms accepted in the chain: all that webpki implements with ring.
@@ -377,6 +374,58 @@ mod tests {
         assert_eq!(find(&keys(true), "secureClientPort").as_deref(), Some("2281"));
     }
     use super::*;
+
+    /// Regression: the mode was changed by path after a check, and a process swapping
+    /// `<conf>/tls` for a link made root chmod the link's target 0700. Here a thread swaps the
+    /// directory and a link to `target` (an atomic exchange) as fast as it can while the key
+    /// store's directory is secured again and again: the target's mode never changes.
+    #[test]
+    fn a_link_swapped_in_for_the_key_store_directory_is_never_followed() {
+        use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+        use std::os::unix::fs::PermissionsExt;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("conf");
+        let target = dir.path().join("target");
+        std::fs::create_dir_all(conf.join("tls")).unwrap();
+        std::fs::create_dir(&target).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink(&target, conf.join("swap")).unwrap();
+        let mode = || std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777;
+        // Planted before the call: refused.
+        renameat2(AT_FDCWD, &conf.join("tls"), AT_FDCWD, &conf.join("swap"), RenameFlags::RENAME_EXCHANGE)
+            .unwrap();
+        let line = crate::exit::one_line(&secure_dir(&conf, &Guard::none(), None).unwrap_err());
+        assert!(line.contains("tls: it is not a directory (a symbolic link or a file"), "{line}");
+        assert_eq!(mode(), 0o755);
+        // Swapped while zk-entry works.
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let swapper = {
+            let (stop, conf) = (stop.clone(), conf.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = renameat2(
+                        AT_FDCWD,
+                        &conf.join("tls"),
+                        AT_FDCWD,
+                        &conf.join("swap"),
+                        RenameFlags::RENAME_EXCHANGE,
+                    );
+                }
+            })
+        };
+        let mut secured = 0;
+        for _ in 0..20_000 {
+            secured += usize::from(secure_dir(&conf, &Guard::none(), None).is_ok());
+            if mode() != 0o755 {
+                break;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        swapper.join().unwrap();
+        assert_eq!(mode(), 0o755, "the link's target was changed (after {secured} successful calls)");
+        assert!(secured > 0, "the real directory was never secured");
+    }
 
     #[test]
     fn dates_from_days() {

@@ -16,7 +16,9 @@
 //!
 //! The loop: wait for inotify events on `--tls_dir` (or at most [`RECHECK`], in case an event
 //! was missed), let the kubelet finish its swap ([`SETTLE`]), and when the three files' bytes
-//! differ from the last ones seen, check them as `start` does. A good pair replaces the key
+//! differ from the last ones seen, check them as `start` does. Every read is the start's: opened
+//! non-blocking, regular files only, at most 1 MiB each, so nothing planted in the Secret's
+//! directory (a FIFO, a link to /dev/zero) can stop or grow the watcher. A good pair replaces the key
 //! store (staged, fsynced, renamed) and is logged with its serial; a bad one is logged and
 //! refused, and the old key store stays.
 
@@ -154,11 +156,14 @@ pub(crate) fn run(watch: &Watch) -> anyhow::Result<()> {
     }
 }
 
-/// The three files' bytes, as they are now (unreadable ones count as empty).
-fn secret_bytes(dir: &Path) -> Vec<Vec<u8>> {
+/// What the three files hold now, each as the start's check reads it ([`tls::read_file`]:
+/// non-blocking, capped, regular files only), or why it cannot be read. The watcher looks at
+/// every change of a volume that others may fill: a FIFO there must not stop it, and a link to
+/// /dev/zero must not grow it.
+fn secret_bytes(dir: &Path) -> Vec<Result<Vec<u8>, String>> {
     [tls::CERT_FILE, tls::KEY_FILE, tls::CA_FILE]
         .iter()
-        .map(|f| std::fs::read(dir.join(f)).unwrap_or_default())
+        .map(|f| tls::read_file(dir, f).map_err(|e| crate::exit::one_line(&e)))
         .collect()
 }
 

@@ -184,9 +184,15 @@ const CAP_SETGID: u32 = 6;
 const CAP_SETUID: u32 = 7;
 const CAP_SETPCAP: u32 = 8;
 
-/// Check, before anything is written, that zk-entry holds the capabilities a switch needs, and
-/// decide what the child keeps. Root without CAP_CHOWN, CAP_SETUID or CAP_SETGID (a
-/// securityContext that drops them) would otherwise write every file and fail only at the switch.
+/// The umask of every process zk-entry starts: what they create themselves is their user's
+/// alone. ZooKeeper writes files that hold secrets with the mode its umask gives: with
+/// `--reconfig` it rewrites zoo.cfg (a `--set_file` value included) at the first epoch and after
+/// every reconfiguration, and its snapshots and transaction logs hold the znodes' data and ACLs
+/// (digests of passwords). Nothing another user of the pod runs needs them: the probes ask over
+/// the network, and `kubectl exec` runs as root or as ZooKeeper's user (docs/design.md, "Threat
+/// model").
+const CHILD_UMASK: u32 = 0o077;
+
 /// How a child that runs as ZooKeeper does starts (the JVM, the TLS watcher): the signal mask
 /// zk-entry inherited, the user's credentials, and no way back to more privileges.
 pub(crate) fn setup_as(run_as: &RunAs, privileges: Privileges, signals: &Signals) -> ChildSetup {
@@ -198,6 +204,7 @@ pub(crate) fn setup_as(run_as: &RunAs, privileges: Privileges, signals: &Signals
         },
         drop_bounding_set: privileges.drop_bounding_set,
         no_new_privs: privileges.no_new_privs,
+        umask: CHILD_UMASK,
     }
 }
 
@@ -205,9 +212,18 @@ pub(crate) fn setup_as(run_as: &RunAs, privileges: Privileges, signals: &Signals
 /// zk-entry's credentials, which it needs to read root-only secrets, the inherited signal mask
 /// (so a signal can end it), and no privilege it could gain by exec.
 pub(crate) fn setup_helper(signals: &Signals) -> ChildSetup {
-    ChildSetup { mask: signals.original, credentials: None, drop_bounding_set: false, no_new_privs: true }
+    ChildSetup {
+        mask: signals.original,
+        credentials: None,
+        drop_bounding_set: false,
+        no_new_privs: true,
+        umask: CHILD_UMASK,
+    }
 }
 
+/// Check, before anything is written, that zk-entry holds the capabilities a switch needs, and
+/// decide what the child keeps. Root without CAP_CHOWN, CAP_SETUID or CAP_SETGID (a
+/// securityContext that drops them) would otherwise write every file and fail only at the switch.
 pub(crate) fn privileges(run_as: &RunAs, keep: bool) -> anyhow::Result<Privileges> {
     let RunAs::Switch(account) = run_as else {
         return Ok(Privileges { no_new_privs: !keep, drop_bounding_set: false });

@@ -5,7 +5,7 @@
 use super::JAVA_INT_MAX;
 use crate::cli::StartInput;
 use crate::exit;
-use crate::parse::Raw;
+use crate::parse::{Raw, Source};
 use crate::start::secrets;
 
 /// ZooKeeper refuses to purge when it would keep fewer snapshots than this.
@@ -90,7 +90,12 @@ impl ServerOptions {
     pub(super) fn from_input(a: &StartInput) -> anyhow::Result<ServerOptions> {
         let mut extra: Vec<(String, String)> = Vec::with_capacity(a.set.len());
         for raw in &a.set {
-            let (key, value) = set_entry(raw)?;
+            // ZK_SET's lines: one after a secret may be the rest of a value broken in two.
+            let after_secret = extra
+                .last()
+                .map(|(k, _)| k.as_str())
+                .filter(|k| raw.source == Source::Environment && secrets::is_secret_key(k));
+            let (key, value) = set_entry(raw, after_secret)?;
             if let Some((earlier, _)) = extra.iter().find(|(k, _)| k.eq_ignore_ascii_case(&key)) {
                 return exit::usage(format!(
                     "{}: key '{key}' is given twice (also as '{earlier}'); give each zoo.cfg key once",
@@ -130,12 +135,16 @@ fn whitelist(raw: &Raw) -> anyhow::Result<String> {
 }
 
 /// `KEY=VALUE` for a zoo.cfg key zk-entry does not manage. A secret value (by its key) is never
-/// quoted back: the refusal shows `KEY=<redacted>`.
-fn set_entry(raw: &Raw) -> anyhow::Result<(String, String)> {
+/// quoted back: the refusal shows `KEY=<redacted>`; nor is a line of `ZK_SET` that follows the
+/// secret key `after_secret` and is no entry of its own (it may be the second half of the value).
+fn set_entry(raw: &Raw, after_secret: Option<&str>) -> anyhow::Result<(String, String)> {
     let expected = "KEY=VALUE with a zoo.cfg key of letters, digits, '.', '_' or '-'";
-    let shown = match raw.text.split_once('=') {
-        Some((key, _)) if secrets::is_secret_key(key) => {
+    let shown = match (raw.text.split_once('='), after_secret) {
+        (Some((key, _)), _) if secrets::is_secret_key(key) => {
             Raw::new(raw.name.clone(), format!("{key}={}", secrets::REDACTED), raw.source)
+        }
+        (_, Some(secret)) => {
+            Raw::new(format!("{}, the line after {secret}=...", raw.name), secrets::REDACTED, raw.source)
         }
         _ => raw.clone(),
     };
@@ -240,5 +249,29 @@ mod tests {
         );
         let line = crate::parse::tests::refusal(settings(&["--set", "tickTime=1\t"]));
         assert!(line.contains("'tickTime=1\\t'"), "other values are quoted: {line}");
+    }
+
+    /// Regression: a newline in a `--set` secret cut it in two, and the second half was quoted as
+    /// an entry without '='.
+    #[test]
+    fn a_line_break_in_a_secret_is_refused_without_quoting_it() {
+        let line = crate::parse::tests::refusal(settings(&["--set", "my.secret=first\nsecond"]));
+        assert_eq!(
+            line,
+            "--set: 'my.secret=<redacted>' contains a control character; expected KEY=VALUE with a zoo.cfg key of letters, digits, '.', '_' or '-'"
+        );
+        for split in ["\r", "\u{85}", "\u{b}", "\u{c}"] {
+            let line = crate::parse::tests::refusal(settings(&["--set", &format!("a.password=x{split}y")]));
+            assert!(line.contains("'a.password=<redacted>' contains a control character"), "{line}");
+        }
+        // From ZK_SET, one entry per line: the line after a secret that is no entry is not quoted.
+        let raw = |text: &str| Raw::new("ZK_SET (environment)", text, Source::Environment);
+        let line = crate::exit::one_line(&set_entry(&raw("second"), Some("my.secret")).unwrap_err());
+        assert_eq!(
+            line,
+            "ZK_SET (environment), the line after my.secret=...: '<redacted>' has no '='; expected KEY=VALUE with a zoo.cfg key of letters, digits, '.', '_' or '-'"
+        );
+        let line = crate::exit::one_line(&set_entry(&raw("second"), None).unwrap_err());
+        assert!(line.contains("'second' has no '='"), "{line}");
     }
 }
