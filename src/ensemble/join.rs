@@ -63,7 +63,8 @@ pub(crate) fn run(target: &Target, me: &Member, flags: Fence, password: &Passwor
             }
             Err(e) => return Err(e),
         }
-        std::thread::sleep(RETRY);
+        // Never past the deadline: the pause is cut to what is left of it.
+        std::thread::sleep(RETRY.min(target.timeout.saturating_sub(started.elapsed())));
     }
     bail!("server {} did not reach its role within {:?}: {last}", me.id, target.timeout)
 }

@@ -286,8 +286,8 @@ fn apply(
 }
 
 fn connect(target: &Target, deadline: Instant) -> anyhow::Result<Session> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    Session::connect(&target.servers, left.max(Duration::from_millis(100)))
+    // The resize's own deadline, not a moment more: past it, every try fails at once.
+    Session::connect_until(&target.servers, crate::net::Deadline::new(deadline))
         .context("no server serves (is there a quorum?)")
 }
 
@@ -299,7 +299,7 @@ fn connect_as_super_again(target: &Target, old: &mut Session, deadline: Instant)
         match connect(target, deadline) {
             Ok(session) => break session,
             Err(e) if Instant::now() + RETRY >= deadline => return Err(e),
-            Err(_) => std::thread::sleep(RETRY),
+            Err(_) => std::thread::sleep(RETRY.min(deadline.saturating_duration_since(Instant::now()))),
         }
     };
     if let Some(c) = credentials {
