@@ -100,12 +100,13 @@ struct C1Escaped<'a>(&'a mut String);
 
 impl fmt::Write for C1Escaped<'_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        for c in text.chars() {
-            match c {
-                '\u{80}'..='\u{9f}' => write!(self.0, "\\u{{{:x}}}", c as u32)?,
-                c => self.0.push(c),
-            }
+        let mut rest = text;
+        while let Some((at, c)) = rest.char_indices().find(|(_, c)| matches!(c, '\u{80}'..='\u{9f}')) {
+            self.0.push_str(&rest[..at]);
+            write!(self.0, "\\u{{{:x}}}", c as u32)?;
+            rest = &rest[at + c.len_utf8()..];
         }
+        self.0.push_str(rest);
         Ok(())
     }
 }
