@@ -76,9 +76,10 @@ image-test: image-debian
 # Paths in recipes are relative or quoted: the checkout may be anywhere, spaces included (make's
 # own path functions such as $(abspath) split words on spaces).
 
-## bench: start-up time; memory and exit latency while supervising; CPU and wall time per ready
-## probe against a live ZooKeeper; the ensemble's start, stop and zk-entry's share of a pod's
-## start; dynamic membership: joins, resizes and the write gaps they cause (needs root: namespaces)
+## bench: start-up time; memory and exit latency while supervising; CPU, page faults and wall
+## time per ready and metrics call against a live ZooKeeper, beside a static C client
+## (benches/fourlw.c, built with musl-gcc); the ensemble's start, stop and zk-entry's share of a
+## pod's start; dynamic membership: joins, resizes and the write gaps they cause (needs root)
 bench: deps static
 	ZK_ENTRY_BENCH_STATIC='$(CURDIR)/$(STATIC_BIN)' $(CARGO) bench --bench start --bench supervise --bench probe --bench ensemble --bench scaling
 
