@@ -24,8 +24,6 @@
 //! unknown link name.
 //! The pod tests need root (CI runs as root); without it they fail and say so.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::os::unix::fs::PermissionsExt;
@@ -33,7 +31,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 use yaml_rust2::{Yaml, YamlLoader};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -1400,7 +1398,7 @@ fn dockerfile_zk_entry_command_lines_run_in_the_image_layout() {
 /// read-only root file system and the /tmp volume are tried by the JVM itself. Its three probes
 /// must then pass, `zk-entry metrics` must answer, and the kubelet's SIGTERM must end the pod
 /// with exit 0 (the manifest's --exit_code_map=143:0). A shell drives the steps in the pod, so
-/// zk-entry is not PID 1 here (tests/pid1.rs covers that): it becomes a subreaper instead.
+/// zk-entry is not PID 1 here (tests/it/pid1.rs covers that): it becomes a subreaper instead.
 #[test]
 fn standalone_manifest_runs_zookeeper_as_uid_1000_on_a_read_only_root() {
     require_zookeeper();

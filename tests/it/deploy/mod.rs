@@ -1,0 +1,2 @@
+//! The container image recipe and the Kubernetes manifests against the binary they ship.
+mod manifests;
