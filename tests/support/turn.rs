@@ -39,10 +39,12 @@ impl Turn {
     pub fn take() -> Turn {
         let me = std::thread::current().id();
         let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
-        assert!(
-            queue.holder != Some(me),
-            "this thread already holds the ensemble turn (an Ensemble still alive?): it would wait for itself"
-        );
+        if queue.holder == Some(me) {
+            drop(queue);
+            panic!(
+                "this thread already holds the ensemble turn (an Ensemble still alive?): it would wait for itself"
+            );
+        }
         let ticket = queue.next;
         queue.next += 1;
         let (mut queue, waited) = TURN_ENDED
@@ -50,6 +52,7 @@ impl Turn {
             .unwrap_or_else(PoisonError::into_inner);
         if waited.timed_out() {
             queue.abandoned.insert(ticket);
+            drop(queue);
             panic!("no ensemble turn within {WAIT_LIMIT:?}: a test has held it since");
         }
         queue.holder = Some(me);
@@ -67,5 +70,43 @@ impl Drop for Turn {
             queue.serving += 1;
         }
         TURN_ENDED.notify_all();
+    }
+}
+
+// No `use` at this module's level: a bench includes this file too, compiled as a test but without
+// libtest, which leaves the test out and would leave such an import unused.
+#[cfg(test)]
+mod tests {
+    /// Turns taken from several threads never overlap, and a thread holding one is refused a
+    /// second at once instead of waiting for itself. (It waits, like an ensemble, while one runs.)
+    #[test]
+    fn turns_do_not_overlap_and_a_second_turn_on_one_thread_is_refused() {
+        use std::sync::atomic::Ordering::SeqCst;
+        static INSIDE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        static MOST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    for _ in 0..3 {
+                        let _turn = super::Turn::take();
+                        MOST.fetch_max(INSIDE.fetch_add(1, SeqCst) + 1, SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        INSIDE.fetch_sub(1, SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(MOST.load(SeqCst), 1, "two turns overlapped");
+
+        let _turn = super::Turn::take();
+        let again = std::panic::catch_unwind(super::Turn::take)
+            .err()
+            .expect("a second turn on the same thread was given");
+        let why =
+            again.downcast_ref::<String>().map(String::as_str).or(again.downcast_ref::<&str>().copied());
+        assert!(why.is_some_and(|w| w.contains("already holds the ensemble turn")), "{why:?}");
     }
 }
