@@ -2,7 +2,7 @@
 //! compiled once into it. A module is selected by its path: `cargo test --test it -- e2e::`.
 //!
 //! Every test of every module runs in this one process, in parallel threads. What must not
-//! overlap takes a turn in the harness (`support::ensemble::Turn`): every real ensemble holds
+//! overlap takes a turn in the harness (`support::turn::Turn`): every real ensemble holds
 //! one, so two never share the machine's cores, and so do the tests that count this process's
 //! own threads or child processes, which an ensemble adds to.
 
