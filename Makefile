@@ -4,7 +4,7 @@
 CARGO ?= cargo
 MUSL := x86_64-unknown-linux-musl
 STATIC_BIN := target/$(MUSL)/release/zk-entry
-# The tag the manifests in docker/k8s run (tests/deploy.rs checks they agree, and that the tag is
+# The tag the manifests in docker/k8s run (tests/it/deploy checks they agree, and that the tag is
 # Cargo.toml's version).
 IMAGE ?= zk-entry:0.1.0
 
@@ -29,9 +29,10 @@ demo-standalone: deps build
 test: deps
 	$(CARGO) test --no-fail-fast
 
-## e2e: only the three-pod scenarios of the tutorial (root)
+## e2e: only the three-pod scenarios of the tutorial (root); the tests are one binary, `it`,
+## and a module path selects an area (docs/testing.md)
 e2e: deps
-	$(CARGO) test --test e2e
+	$(CARGO) test --test it -- e2e::
 
 ## lint: formatting and clippy, warnings denied; shell syntax; docker/ (deploy-lint)
 lint: deploy-lint
@@ -57,7 +58,7 @@ static:
 	@echo "static binary: $(STATIC_BIN)"
 
 ## image: the container image $(IMAGE) from docker/Dockerfile (needs a Docker engine with BuildKit
-## and network access; not part of CI, which has no Docker engine: tests/deploy.rs checks the recipe)
+## and network access; not part of CI, which has no Docker engine: tests/it/deploy checks the recipe)
 image:
 	docker build -f docker/Dockerfile -t $(IMAGE) .
 

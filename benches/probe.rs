@@ -31,7 +31,10 @@ use std::time::{Duration, Instant};
 
 use nix::sys::resource::{UsageWho, getrusage};
 
+// The whole test harness, of which this bench uses a few helpers; the rest is dead code here.
+// Unused helpers are caught where the harness is at home: the test binary, tests/it.
 #[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 const RUNS: usize = 1000;

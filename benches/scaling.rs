@@ -11,7 +11,10 @@
 //!
 //! Needs root. Run with `make bench`.
 
+// The whole test harness, of which this bench uses a few helpers; the rest is dead code here.
+// Unused helpers are caught where the harness is at home: the test binary, tests/it.
 #[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::path::Path;

@@ -8,7 +8,10 @@
 //! Usage: demo PATH-TO-ZK-ENTRY [--port PORT] (needs root). Without --port: 127.0.0.1:2181, or a
 //! free port when 2181 is taken.
 
+// The whole test harness, of which this demo uses a few helpers; the rest is dead code here.
+// Unused helpers are caught where the harness is at home: the test binary, tests/it.
 #[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::io::ErrorKind;

@@ -4,7 +4,7 @@
 # (unknown fields fail) against the API schemas of each Kubernetes version below; the
 # cert-manager examples (docker/k8s/cert-manager) with yamllint only; docker/Dockerfile and
 # docker/Dockerfile.debian with hadolint, which runs ShellCheck on their RUN scripts (CI builds
-# and runs only the Debian one, `make image-test`; tests/deploy.rs keeps the two runtime stages
+# and runs only the Debian one, `make image-test`; tests/it/deploy keeps the two runtime stages
 # the same). Any failure fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +18,7 @@ manifests=(docker/k8s/*.yaml)
 [ -e "${manifests[0]}" ] || { echo "deploy-lint: no manifests in docker/k8s" >&2; exit 1; }
 
 # cert-manager's Certificate is a custom resource without a schema here: yamllint only (its
-# contents are checked by tests/deploy.rs).
+# contents are checked by tests/it/deploy).
 extras=(docker/k8s/cert-manager/*.yaml)
 "$bin/yamllint" --strict --config-file .yamllint "${manifests[@]}" "${extras[@]}"
 echo "deploy-lint: yamllint: ${#manifests[@]} manifests and ${#extras[@]} cert-manager files clean"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make image-test`: tests/image.rs against the image `make image-debian` built, with the private
+# `make image-test`: tests/it/image.rs against the image `make image-debian` built, with the private
 # podman set-up (tests/scripts/podman-env.sh), one test at a time (they share the machine's two
 # cores with nothing else of ours, and podman's storage with each other). Every test removes what
 # it created, also when it fails; anything a killed run left (names zkimg-*) is removed first.
@@ -38,9 +38,9 @@ started=$SECONDS
 # podman logs an error for each healthcheck timer it cannot ask systemd for (there is none here);
 # the tests run the health check themselves, so those lines are only noise.
 set +e
-cargo test --test image -- --include-ignored --test-threads=1 --nocapture 2>&1 |
+cargo test --test it -- image:: --include-ignored --test-threads=1 --nocapture 2>&1 |
     grep -v 'unable to get systemd connection'
 status=${PIPESTATUS[0]}
 set -e
-echo "image-test: tests/image.rs in $((SECONDS - started)) s (status $status)"
+echo "image-test: tests/it/image.rs in $((SECONDS - started)) s (status $status)"
 exit "$status"

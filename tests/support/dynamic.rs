@@ -1,4 +1,4 @@
-//! Dynamic ensembles on the pod harness, shared by tests/scaling.rs and benches/scaling.rs: the
+//! Dynamic ensembles on the pod harness, shared by tests/it/scaling.rs and benches/scaling.rs: the
 //! super user's password in every pod, `start --reconfig` as zookeeper-scalable.yaml runs it,
 //! the committed membership as `zk-entry members` shows it, `resize`, sessions of the binary's
 //! own client ([`super::zk`]) as an anonymous client or the super user, the recorded shape as

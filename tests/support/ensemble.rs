@@ -31,6 +31,7 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use super::forward::PortForward;
+use super::turn::Turn;
 use super::{Reaped, TUTORIAL_FLAGS, children_of, only_child, proc_status, scrub, signal, wait_for};
 
 pub const DOMAIN: &str = "zk-hs.default.svc.cluster.local";
@@ -72,6 +73,9 @@ pub struct Ensemble {
     hub: Reaped,
     client: Reaped,
     members: Vec<Member>,
+    /// The machine's turn, taken first and, as the last field, given back last, after the pods
+    /// are gone.
+    _turn: Turn,
 }
 
 /// `setpriv --pdeathsig KILL -- program args`, with none of the caller's ZK_* variables.
@@ -89,19 +93,22 @@ fn run_ok(cmd: &mut Command, what: &str) {
     assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// nsenter's arguments into a pod: the network, host name and mounts of its sandbox `sandbox`.
+/// The command line that runs `argv` in a pod: nsenter into the network, host name and mounts
+/// of its sandbox `sandbox`.
 fn enter(sandbox: u32, argv: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> =
-        ["--target", &sandbox.to_string(), "--net", "--uts", "--mount", "--"].map(str::to_string).to_vec();
-    args.extend(argv.iter().map(|a| a.to_string()));
-    args
+    let mut line: Vec<String> =
+        ["nsenter", "--target", &sandbox.to_string(), "--net", "--uts", "--mount", "--"]
+            .map(str::to_string)
+            .to_vec();
+    line.extend(argv.iter().map(|a| a.to_string()));
+    line
 }
 
-/// Run `argv` in a pod (sandbox `sandbox`), with the pod's /opt/bin first on PATH (what
-/// `kubectl exec` and the container command see).
-fn in_pod(sandbox: u32, argv: &[&str]) -> Command {
-    let args = enter(sandbox, argv);
-    let mut cmd = guarded("nsenter", &args.iter().map(String::as_str).collect::<Vec<_>>());
+/// Run `line` (from [`enter`]) with the pod's /opt/bin first on PATH (what `kubectl exec` and the
+/// container command see).
+fn in_pod(line: &[String]) -> Command {
+    let args: Vec<&str> = line[1..].iter().map(String::as_str).collect();
+    let mut cmd = guarded(&line[0], &args);
     cmd.env("PATH", "/opt/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
     cmd
 }
@@ -137,16 +144,19 @@ fn holder(flags: &[&str], script: &str) -> Reaped {
 }
 
 impl Ensemble {
-    /// The network (hub and bridge) and the client; no pod yet.
+    /// The network (hub and bridge) and the client; no pod yet. Waits first for its turn: one
+    /// ensemble at a time in this process (support/turn.rs).
     pub fn new(bin: &Path, size: usize) -> Ensemble {
         super::require_root();
+        let turn = Turn::take();
         let root = tempfile::Builder::new().prefix("zk-ensemble").tempdir().unwrap();
         // The pods' users (zookeeper) must reach their directories below it.
         fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let hub = holder(&["--net"], "ip link set lo up\nip link add br0 type bridge\nip link set br0 up");
         let client = holder(&["--net"], "ip link set lo up");
         attach(hub.0.id(), client.0.id(), "client", CLIENT_IP);
-        let mut ensemble = Ensemble { root, bin: bin.to_path_buf(), hub, client, members: Vec::new() };
+        let mut ensemble =
+            Ensemble { root, bin: bin.to_path_buf(), hub, client, members: Vec::new(), _turn: turn };
         for ordinal in 0..size {
             let dir = ensemble.root.path().join(format!("zk-{ordinal}"));
             for sub in ["etc", "var-lib/zookeeper", "var-log", "opt/bin", "logs"] {
@@ -166,6 +176,13 @@ impl Ensemble {
 
     pub fn size(&self) -> usize {
         self.members.len()
+    }
+
+    /// The processes it started and holds: hub, client, every sandbox and container. The rest of
+    /// the run's processes are their descendants.
+    pub fn processes(&self) -> Vec<u32> {
+        let pods = self.members.iter().flat_map(|m| [&m.sandbox, &m.container]).flatten();
+        [&self.hub, &self.client].into_iter().chain(pods).map(|p| p.0.id()).collect()
     }
 
     /// The host directory of pod `ordinal` (its volume is `var-lib/zookeeper`).
@@ -227,7 +244,7 @@ impl Ensemble {
             |name: &str| fs::OpenOptions::new().create(true).append(true).open(logs.join(name)).unwrap();
         let mut args = vec!["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--"];
         args.extend(argv.iter().map(String::as_str));
-        let child = in_pod(sandbox, &args)
+        let child = in_pod(&enter(sandbox, &args))
             .stdin(Stdio::null())
             .stdout(append("container.out"))
             .stderr(append("container.err"))
@@ -331,17 +348,14 @@ impl Ensemble {
 
     /// `kubectl exec zk-N -- argv`: run in the pod's network, host name and mounts.
     pub fn exec(&mut self, ordinal: usize, argv: &[&str]) -> Output {
-        let sandbox = self.members[ordinal].sandbox.as_ref().expect("pod deleted").0.id();
-        in_pod(sandbox, argv).stdin(Stdio::null()).output().unwrap()
+        in_pod(&self.exec_command(ordinal, argv)).stdin(Stdio::null()).output().unwrap()
     }
 
     /// The command line a user can run as root for `kubectl exec zk-N -- argv` (the pod's PATH
-    /// is not set: give programs in /opt/bin with their path).
+    /// is not set: give programs in /opt/bin with their path); [`Ensemble::exec`] runs it.
     pub fn exec_command(&self, ordinal: usize, argv: &[&str]) -> Vec<String> {
         let sandbox = self.members[ordinal].sandbox.as_ref().expect("pod deleted").0.id();
-        let mut command = vec!["nsenter".to_string()];
-        command.extend(enter(sandbox, argv));
-        command
+        enter(sandbox, argv)
     }
 
     /// `kubectl port-forward svc/zk-cs`: connections to `listener` (on the caller's network,

@@ -2,9 +2,6 @@
 //! it as a "pod" (its own host name, /etc/hosts and filesystem view through Linux namespaces),
 //! snapshot directories to prove nothing changed, start a real ZooKeeper through `zk-entry
 //! start`, talk to it over raw TCP, and check Prometheus text with promtool.
-//!
-//! Each test crate uses a different subset of these helpers.
-#![allow(dead_code)]
 
 pub mod dynamic;
 pub mod ensemble;
@@ -12,6 +9,7 @@ pub mod forward;
 pub mod kube;
 pub mod pki;
 pub mod podman;
+pub mod turn;
 pub mod zk;
 
 use std::collections::BTreeMap;
@@ -536,7 +534,8 @@ pub struct Server {
     /// zk-entry's own lines.
     pub stderr: PathBuf,
     pub process: Reaped,
-    pub pod: Pod,
+    /// Held for its directories, which go when the server is dropped.
+    _pod: Pod,
 }
 
 impl Server {
@@ -585,7 +584,7 @@ impl Server {
             "no expected answer to {word} within {SERVER_START_LIMIT:?}; zk-entry said: {}",
             fs::read_to_string(&stderr).unwrap()
         );
-        Server { port, stdout, stderr, process, pod }
+        Server { port, stdout, stderr, process, _pod: pod }
     }
 
     /// Stop the server (the whole pod: nothing of it is left when this returns) and return

@@ -1,6 +1,6 @@
 //! Secrets as Kubernetes mounts them, and certificates made with `openssl` at test time, as
-//! cert-manager would issue them: shared by the TLS and SASL tests (tests/security.rs) and the
-//! table of flag combinations (tests/combinations.rs).
+//! cert-manager would issue them: shared by the TLS and SASL tests (tests/it/security.rs) and the
+//! table of flag combinations (tests/it/combinations.rs).
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! podman for the image tests (tests/image.rs): every container, pod, volume and network a test
+//! podman for the image tests (tests/it/image.rs): every container, pod, volume and network a test
 //! creates goes through a [`Podman`] guard, which removes them all when it is dropped, also when
 //! the test fails (a panic unwinds through the drop), and first prints the last lines each
 //! container logged, so a failure shows the runtime's side too.

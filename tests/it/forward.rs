@@ -2,17 +2,16 @@
 //! a backend that refuses is skipped, a half-close reaches the other side and the reply comes
 //! back, connections beyond the cap are closed at once, and stop() ends every connection and
 //! thread while connections are open. The "pods' network" is this process's own (entering it
-//! with setns needs root, as the demo does); tests/e2e.rs forwards to real pods.
-
-mod support;
+//! with setns needs root, as the demo does); tests/it/e2e.rs forwards to real pods.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
-use support::forward::{MAX_CONNECTIONS, PortForward};
-use support::{free_port, require_root, wait_for};
+use crate::support::forward::{MAX_CONNECTIONS, PortForward};
+use crate::support::turn::Turn;
+use crate::support::{free_port, require_root, wait_for};
 
 const IO_LIMIT: Duration = Duration::from_secs(5);
 
@@ -48,6 +47,8 @@ fn accept_one(backend: &TcpListener) -> TcpStream {
 #[test]
 fn forwards_skips_a_refusing_backend_caps_connections_and_stops_cleanly() {
     require_root();
+    // It counts this process's fwd- threads, and an ensemble's port-forward (in e2e) has some.
+    let _turn = Turn::take();
     let backend = TcpListener::bind("127.0.0.1:0").unwrap();
     backend.set_nonblocking(true).unwrap();
     let refusing: SocketAddr = ([127, 0, 0, 1], free_port()).into();

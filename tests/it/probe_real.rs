@@ -6,13 +6,11 @@
 //! What the server says is also read with the tests' own raw client (`four_letter`), so the
 //! checks do not rest on zk-entry's client alone.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// The probe as a manifest would call it: the default `--timeout` (800ms).
 fn probe(args: &[&str]) -> Output {

@@ -5,13 +5,11 @@
 //!
 //! Needs root (CI runs as root); without it each test fails saying so.
 
-mod support;
-
 use std::fs;
 
-use support::*;
+use crate::support::*;
 
-const GOLDEN_ZOO_CFG: &str = include_str!("golden/tutorial-zk-0.zoo.cfg");
+const GOLDEN_ZOO_CFG: &str = include_str!("../golden/tutorial-zk-0.zoo.cfg");
 
 fn tutorial_with<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["start"];

@@ -6,15 +6,13 @@
 //! exactly the four command bytes, then a half-close (the tutorial's `echo ruok | nc` sends a
 //! fifth byte, the cause of its false failures).
 
-mod support;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::symlink;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// Short, so the suite stays fast; the default (800ms) is exercised against the real server.
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -27,8 +25,8 @@ const FAKE_LIMIT: Duration = Duration::from_secs(5);
 const IMOK: &[u8] = b"imok";
 const NOT_SERVING: &[u8] = b"This ZooKeeper instance is not currently serving requests\n";
 const SRVR: &[u8] = b"Zookeeper version: 3.8.0-x, built on 2024-12-29 17:54 UTC\nLatency min/avg/max: 0/0.0/0\nReceived: 1\nSent: 0\nConnections: 1\nOutstanding: 0\nZxid: 0x0\nMode: standalone\nNode count: 5\n";
-const MNTR_34: &str = include_str!("fixtures/mntr-3.4.txt");
-const MNTR_38: &str = include_str!("fixtures/mntr-3.8.txt");
+const MNTR_34: &str = include_str!("../fixtures/mntr-3.4.txt");
+const MNTR_38: &str = include_str!("../fixtures/mntr-3.8.txt");
 
 fn not_whitelisted(word: &str) -> Vec<u8> {
     format!("{word} is not executed because it is not in the whitelist.\n").into_bytes()
@@ -386,7 +384,7 @@ fn quorum_modes() {
 
 #[test]
 fn a_reply_larger_than_the_cap_is_refused() {
-    // Just past the cap (64 MiB, sized from a real server's mntr in tests/real_zookeeper.rs).
+    // Just past the cap (64 MiB, sized from a real server's mntr in tests/it/real_zookeeper.rs).
     let huge = vec![b'x'; (64 << 20) + 1];
     let fake = Fake::start(vec![Act::Reply(huge.clone()), Act::Reply(huge)]);
     assert_fails(&metrics(&fake, "raw"), &["mntr: reply larger than 64 MiB"]);

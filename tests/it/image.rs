@@ -7,14 +7,12 @@
 //! `cargo test` and run by `make image-test` (which builds the image first, exports the private
 //! podman set-up and runs them one at a time), which CI runs on every run.
 
-mod support;
-
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use support::kube::{PodFile, pods_from_statefulset};
-use support::podman::{IMAGE, Podman, listed, podman, podman_ok, poll};
-use support::*;
+use crate::support::kube::{PodFile, pods_from_statefulset};
+use crate::support::podman::{IMAGE, Podman, listed, podman, podman_ok, poll};
+use crate::support::*;
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// The first start of a JVM on a busy 2-core CI machine takes a few seconds; this is the ceiling.

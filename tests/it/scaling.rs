@@ -1,25 +1,20 @@
 //! Observers and resizing on real ensembles of Debian's ZooKeeper, each pod built from Linux
 //! namespaces with zk-entry as its PID 1 (tests/support/ensemble.rs).
 //!
-//! Needs root. One ensemble at a time, as in e2e.rs.
-
-mod support;
+//! Needs root. One ensemble at a time (tests/support/turn.rs).
 
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use support::dynamic::*;
-use support::ensemble::{Client, Ensemble};
-use support::zk::session::{Acl, KeeperError};
-use support::*;
+use crate::support;
+use crate::support::dynamic::*;
+use crate::support::ensemble::{Client, Ensemble};
+use crate::support::zk::session::{Acl, KeeperError};
+use crate::support::*;
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn ensemble(size: usize) -> (std::sync::MutexGuard<'static, ()>, Ensemble) {
-    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+fn ensemble(size: usize) -> Ensemble {
     require_zookeeper();
-    (turn, Ensemble::new(Path::new(BIN), size))
+    Ensemble::new(Path::new(BIN), size)
 }
 
 /// `--servers=4 --observers=1` in static mode: zk-3 runs as an observer (its zoo.cfg says so,
@@ -27,7 +22,7 @@ fn ensemble(size: usize) -> (std::sync::MutexGuard<'static, ()>, Ensemble) {
 /// three others vote.
 #[test]
 fn static_observers_serve_without_voting() {
-    let (_turn, mut e) = ensemble(4);
+    let mut e = ensemble(4);
     let flags = ["--servers=4", "--observers=1"];
     for ordinal in 0..4 {
         e.start_flags(ordinal, &flags);
@@ -86,7 +81,7 @@ fn static_observers_serve_without_voting() {
 /// volumes kept) makes them voters again. Every acknowledged write is on every member.
 #[test]
 fn three_five_three_five_loses_no_acknowledged_write() {
-    let (_turn, mut e, client) = three_voters(5);
+    let (mut e, client) = three_voters(5);
     let conf = std::fs::read_to_string(e.pod_dir(0).join("var-lib/zookeeper/conf/zoo.cfg")).unwrap();
     assert!(conf.contains("reconfigEnabled=true") && conf.contains("standaloneEnabled=false"), "{conf}");
     assert!(!conf.to_lowercase().contains("skipacl"), "{conf}");
@@ -164,7 +159,7 @@ fn three_five_three_five_loses_no_acknowledged_write() {
 fn dynamic_observers_follow_the_recorded_shape() {
     const P: &str = "participant";
     const O: &str = "observer";
-    let (_turn, mut e) = ensemble(5);
+    let mut e = ensemble(5);
     give_secret(&e);
     let flags: Vec<&str> = [DYNAMIC, &["--servers=4", "--observers=1"]].concat();
     for ordinal in 0..4 {
@@ -232,14 +227,14 @@ fn dynamic_observers_follow_the_recorded_shape() {
 }
 
 /// A dynamic ensemble of `size` pods, the first three voting and `/w` written.
-fn three_voters(size: usize) -> (std::sync::MutexGuard<'static, ()>, Ensemble, Client) {
-    let (turn, mut e) = ensemble(size);
+fn three_voters(size: usize) -> (Ensemble, Client) {
+    let mut e = ensemble(size);
     give_secret(&e);
     form(&mut e, 0..3, &[], &[1, 2, 3]);
     let client = e.client();
     let first = wait_for(SERVE_LIMIT, || client.write(&only(0), &["create", "/w", ""]).ok());
     assert!(first.is_some(), "no write acknowledged: {}", e.log(0));
-    (turn, e, client)
+    (e, client)
 }
 
 /// `resize` without a quorum is refused and changes nothing; once the quorum is back, a resize
@@ -247,7 +242,7 @@ fn three_voters(size: usize) -> (std::sync::MutexGuard<'static, ()>, Ensemble, C
 /// hands over; zk-entry checks the outcome) and writes go on after a short gap.
 #[test]
 fn resize_refuses_without_quorum_and_removes_the_leader() {
-    let (_turn, mut e, client) = three_voters(3);
+    let (mut e, client) = three_voters(3);
 
     // No quorum: two of three pods gone.
     e.delete(1);
@@ -299,7 +294,7 @@ fn resize_refuses_without_quorum_and_removes_the_leader() {
 /// least, so 1 → 3 → 1 → 3 is refused at `resize 1`: checked too.)
 #[test]
 fn removed_members_never_form_a_quorum_of_their_own() {
-    let (_turn, mut e, client) = three_voters(5);
+    let (mut e, client) = three_voters(5);
     for ordinal in 3..5 {
         e.start_flags(ordinal, DYNAMIC);
     }
@@ -362,7 +357,7 @@ fn removed_members_never_form_a_quorum_of_their_own() {
 /// whose peers' names do not resolve yet waits, saying so, and joins once they do.
 #[test]
 fn joiners_converge_after_a_kill_and_wait_for_dns() {
-    let (_turn, mut e) = ensemble(5);
+    let mut e = ensemble(5);
     give_secret(&e);
     form(&mut e, 0..3, &[], &[1, 2, 3]);
 
@@ -399,7 +394,7 @@ fn joiners_converge_after_a_kill_and_wait_for_dns() {
 /// promoted one per reconfiguration and writes never stop for long.
 #[test]
 fn three_to_seven_in_one_step_keeps_the_quorum() {
-    let (_turn, mut e, client) = three_voters(7);
+    let (mut e, client) = three_voters(7);
     let writer = Writer::start(client, (0..3).map(only).collect());
     std::thread::sleep(Duration::from_millis(300));
     writer.take_gap();
@@ -424,7 +419,7 @@ fn three_to_seven_in_one_step_keeps_the_quorum() {
 /// membership stays the three pods, and the ensemble then grows by starting a pod.
 #[test]
 fn a_static_ensemble_moves_to_dynamic_by_a_rolling_restart() {
-    let (_turn, mut e) = ensemble(4);
+    let mut e = ensemble(4);
     give_secret(&e);
     for ordinal in 0..3 {
         e.start(ordinal, support::ensemble::Launch::ZkEntry);
@@ -460,7 +455,7 @@ fn a_static_ensemble_moves_to_dynamic_by_a_rolling_restart() {
 /// as `resize` writes it).
 #[test]
 fn leave_removes_only_what_a_resize_meant_to_remove() {
-    let (_turn, mut e, client) = three_voters(4);
+    let (mut e, client) = three_voters(4);
     e.start_flags(3, DYNAMIC);
     wait_voters(&mut e, 0, &[1, 2, 3, 4], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}{}", e.log(3)));
     e.wait_serving(&[3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
@@ -515,7 +510,7 @@ fn plant_forgeries(client: &Client, ordinal: usize) {
 /// The resize needed no step, so the record carries the live version.
 #[test]
 fn the_record_is_the_super_users_alone() {
-    let (_turn, mut e, client) = three_voters(3);
+    let (mut e, client) = three_voters(3);
     plant_forgeries(&client, 1);
     let out = resize(&mut e, &["3"]);
     assert!(out.status.success(), "resize 3: {}", stderr(&out));
@@ -567,7 +562,7 @@ fn the_record_is_the_super_users_alone() {
 /// never takes the ensemble below two.
 #[test]
 fn a_forged_record_never_makes_leave_remove_anyone() {
-    let (_turn, mut e, client) = three_voters(3);
+    let (mut e, client) = three_voters(3);
     plant_forgeries(&client, 0);
     for ordinal in [2, 1] {
         let out = leave(&mut e, ordinal);
@@ -600,7 +595,7 @@ fn a_forged_record_never_makes_leave_remove_anyone() {
 /// the resize needs no step: before any record, after one, and when a step is needed.
 #[test]
 fn a_wrong_password_changes_nothing_even_without_steps() {
-    let (_turn, mut e, client) = three_voters(3);
+    let (mut e, client) = three_voters(3);
     std::fs::write(e.pod_dir(0).join("opt/secret/wrong"), "not the password\n").unwrap();
     let refused = |e: &mut Ensemble, args: &[&str]| {
         let out = resize_with(e, "/opt/secret/wrong", args);
@@ -629,7 +624,7 @@ fn a_wrong_password_changes_nothing_even_without_steps() {
 /// ordinals beyond N do.
 #[test]
 fn a_resize_without_steps_leaves_scale_ups_working() {
-    let (_turn, mut e, client) = three_voters(4);
+    let (mut e, client) = three_voters(4);
     let out = resize(&mut e, &["3"]);
     assert!(out.status.success(), "resize 3: {}", stderr(&out));
     let version = live_version(&client, 0);
@@ -652,7 +647,7 @@ fn a_resize_without_steps_leaves_scale_ups_working() {
 /// observer, and that orphan blocked every resize ("still joining").
 #[test]
 fn a_refused_joiner_leaves_the_membership_unchanged() {
-    let (_turn, mut e, _client) = three_voters(4);
+    let (mut e, _client) = three_voters(4);
     let refusals: [(&str, i32, &[&str]); 2] = [
         ("--log_dir=/etc", 2, &["--log_dir /etc", "system directory"]),
         ("--set_file=my.token=/opt/secret/missing", 1, &["/opt/secret/missing"]),

@@ -4,13 +4,11 @@
 //! through logback as upstream 3.8+ does), and runs the purge task every `--purge_interval`
 //! hours (the key the script misspelled).
 
-mod support;
-
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 /// Debian's ZooKeeper through `zk-entry start` at this log level, checked to answer `ruok`.
 fn start(level: &str, extra: &[&str]) -> Server {

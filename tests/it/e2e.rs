@@ -4,30 +4,27 @@
 //! exact flags. Reads and writes go through ZooKeeper's own zkCli.sh from a client on the pods'
 //! network.
 //!
-//! Needs root. The tests take turns (one ensemble at a time): three JVMs already keep this
-//! machine's two cores busy, and elections slow down when starved.
-
-mod support;
+//! Needs root. The tests take turns with every other ensemble of the test binary
+//! (tests/support/turn.rs): three JVMs already keep this machine's two cores busy, and elections
+//! slow down when starved.
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::ensemble::{Ensemble, Launch, connect_string, pod_ip};
-use support::*;
+use crate::support::ensemble::{Ensemble, Launch, connect_string, pod_ip};
+use crate::support::turn::Turn;
+use crate::support::*;
 
 const SERVE_LIMIT: Duration = Duration::from_secs(90);
 const STOP_LIMIT: Duration = Duration::from_secs(5);
-const GOLDEN_ZOO_CFG: &str = include_str!("golden/tutorial-zk-0.zoo.cfg");
+const GOLDEN_ZOO_CFG: &str = include_str!("../golden/tutorial-zk-0.zoo.cfg");
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn ensemble() -> (std::sync::MutexGuard<'static, ()>, Ensemble) {
-    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+fn ensemble() -> Ensemble {
     require_zookeeper();
-    (turn, Ensemble::new(Path::new(BIN), 3))
+    Ensemble::new(Path::new(BIN), 3)
 }
 
 fn start_all(e: &mut Ensemble, launch: Launch) -> Duration {
@@ -51,7 +48,7 @@ fn myid(e: &Ensemble, ordinal: usize) -> String {
 /// Scenario 1, through the manifest's own `sh -c "start-zookeeper ..."`.
 #[test]
 fn the_tutorial_manifest_command_forms_an_ensemble() {
-    let (_turn, mut e) = ensemble();
+    let mut e = ensemble();
     let took = start_all(&mut e, Launch::TutorialShell);
     let mut roles: Vec<String> = (0..3).map(|o| e.role(o).unwrap_or_default()).collect();
     roles.sort();
@@ -71,7 +68,7 @@ fn the_tutorial_manifest_command_forms_an_ensemble() {
 /// tutorial's order of events on one ensemble.
 #[test]
 fn sanity_graceful_stop_durable_storage_and_process_failure() {
-    let (_turn, mut e) = ensemble();
+    let mut e = ensemble();
     let client = e.client();
     let started = Instant::now();
     for ordinal in 0..3 {
@@ -141,7 +138,7 @@ fn sanity_graceful_stop_durable_storage_and_process_failure() {
 /// acknowledged value is there.
 #[test]
 fn tolerating_the_loss_of_one_server_but_not_two() {
-    let (_turn, mut e) = ensemble();
+    let mut e = ensemble();
     let client = e.client();
     start_all(&mut e, Launch::ZkEntry);
     client.write(&connect_string(3), &["create", "/tolerance", "0"]).unwrap();
@@ -178,7 +175,7 @@ fn tolerating_the_loss_of_one_server_but_not_two() {
 /// update does), each waiting for `ready --quorum`, while a client keeps writing.
 #[test]
 fn rolling_restart_loses_no_acknowledged_write() {
-    let (_turn, mut e) = ensemble();
+    let mut e = ensemble();
     let client = e.client();
     start_all(&mut e, Launch::ZkEntry);
     let all = connect_string(3);
@@ -236,7 +233,7 @@ fn rolling_restart_loses_no_acknowledged_write() {
 /// alive but not ready with `--quorum`; reconnected, it catches up.
 #[test]
 fn a_partitioned_server_steps_aside_and_catches_up() {
-    let (_turn, mut e) = ensemble();
+    let mut e = ensemble();
     let client = e.client();
     start_all(&mut e, Launch::ZkEntry);
     let others = format!("{},{}", only(1), only(2));
@@ -262,7 +259,7 @@ fn a_partitioned_server_steps_aside_and_catches_up() {
 /// volume as it was.
 #[test]
 fn a_volume_with_another_servers_myid_is_refused_untouched() {
-    let (_turn, mut e) = ensemble();
+    let mut e = ensemble();
     let volume = e.pod_dir(1).join("var-lib");
     std::fs::create_dir_all(volume.join("zookeeper/data/version-2")).unwrap();
     std::fs::write(volume.join("zookeeper/data/myid"), "3\n").unwrap();
@@ -308,10 +305,12 @@ fn assert_nothing_left(pids: &[u32], root: &Path) {
 
 #[test]
 fn teardown_leaves_nothing_behind() {
-    let (_turn, mut e) = ensemble();
+    let mut e = ensemble();
     start_all(&mut e, Launch::ZkEntry);
     let root = e.root.path().to_path_buf();
-    let pids = descendants(std::process::id());
+    // The ensemble's own tree, not this process's: other modules' tests run beside this one.
+    let pids: Vec<u32> =
+        e.processes().into_iter().flat_map(|p| [p].into_iter().chain(descendants(p))).collect();
     assert!(pids.len() >= 12, "expected hub, client, 3 sandboxes and 3 pods with java: {pids:?}");
     drop(e);
     assert_nothing_left(&pids, &root);
@@ -323,7 +322,8 @@ fn teardown_leaves_nothing_behind() {
 /// bridge. Only its temporary directory of plain files stays.
 #[test]
 fn a_killed_run_leaves_no_process_link_or_mount() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // The demo's ensemble is another process's: it takes this one's turn by hand.
+    let _turn = Turn::take();
     require_zookeeper();
     let demo = helper().with_file_name("demo");
     assert!(demo.is_file(), "{} missing: `cargo test` builds the examples", demo.display());

@@ -4,15 +4,14 @@
 //!
 //! Root: the secret files are given to another user, and the heap test makes a memory cgroup.
 
-mod support;
-
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::pki::*;
-use support::*;
+use crate::support;
+use crate::support::pki::*;
+use crate::support::*;
 
 /// Values planted where a secret may come from; none may show up anywhere but in its file.
 const PLANTED: [&str; 6] = [
@@ -367,9 +366,6 @@ fn an_election_port_that_cannot_be_bound_ends_the_start_with_14_and_says_so() {
     assert!(stdout(&out).contains("3888"), "ZooKeeper's own log names the port: {}", stdout(&out));
 }
 
-/// One ensemble at a time on this machine (as in tests/e2e.rs).
-static ONE_ENSEMBLE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 const SERVE_LIMIT: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// zkCli.sh in the client sandbox with `stdin` as its commands and `jaas` (a JAAS file on the
@@ -439,7 +435,6 @@ fn assert_zk2_refused(e: &support::ensemble::Ensemble, signs: &[&str]) {
 #[test]
 fn sasl_quorum_refuses_a_wrong_password_while_the_ensemble_serves_and_clients_must_authenticate() {
     use support::ensemble::{Ensemble, Launch, pod_ip};
-    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
     require_zookeeper();
     const QUORUM: &str = "Pl4nted-quorum-pw";
     const WRONG: &str = "Pl4nted-wrong-pw";
@@ -849,7 +844,6 @@ fn serial_of(secret: &Path) -> String {
 #[test]
 fn tls_quorum_and_secure_client_port_on_three_pods() {
     use support::ensemble::{Ensemble, Launch, pod_ip};
-    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
     require_zookeeper();
     let pki = Pki::new("zk-test-ca");
     let foreign = Pki::new("foreign-ca");
@@ -1006,7 +1000,6 @@ fn tls_quorum_and_secure_client_port_on_three_pods() {
 #[test]
 fn tls_rolls_onto_a_running_plaintext_ensemble_in_three_steps() {
     use support::ensemble::{Ensemble, Launch, pod_ip};
-    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
     require_zookeeper();
     let pki = Pki::new("zk-test-ca");
     let mut e = Ensemble::new(Path::new(BIN), 3);
@@ -1132,7 +1125,6 @@ fn no_secret_is_readable_by_another_user_of_the_pod_in_dynamic_mode() {
     use base64::Engine as _;
     use support::dynamic::{DYNAMIC, PASSWORD, give_secret, only, wait_voters};
     use support::ensemble::Ensemble;
-    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
     require_zookeeper();
     const TOKEN: &str = "Pl4nted-set-file-token";
     const QUORUM: &str = "Pl4nted-quorum-pass";
@@ -1215,7 +1207,6 @@ fn key_line(path: &Path) -> String {
 #[test]
 fn no_secret_is_readable_by_another_user_of_the_pod_with_tls() {
     use support::ensemble::Ensemble;
-    let _turn = ONE_ENSEMBLE.lock().unwrap_or_else(|p| p.into_inner());
     require_zookeeper();
     const TOKEN: &str = "Pl4nted-static-token";
     const DATA: &str = "Pl4nted-static-data";

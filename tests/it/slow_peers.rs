@@ -8,8 +8,6 @@
 //!
 //! The fake-server case needs nothing; the pod cases need root, as every pod test does.
 
-mod support;
-
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -19,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// How long a command with `--timeout=1s` may take here: the deadline, process start and exit,
 /// and a loaded machine's scheduling, with room to spare.

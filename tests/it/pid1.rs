@@ -5,8 +5,6 @@
 //!
 //! Needs root (namespaces, chown, setuid), as CI runs it.
 
-mod support;
-
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -14,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 const LIMIT: Duration = Duration::from_secs(20);
 

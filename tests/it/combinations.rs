@@ -4,19 +4,17 @@
 //! ZooKeeper with those flags reaches serving and takes a write, or refused at once: one line,
 //! exit 2, nothing written (docs/design.md, "Combinations of flags").
 //!
-//! Needs root and Debian's ZooKeeper. One ensemble at a time, as in e2e.rs.
-
-mod support;
+//! Needs root and Debian's ZooKeeper. One ensemble at a time (tests/support/turn.rs).
 
 use std::fmt;
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::dynamic::{DYNAMIC, SERVE_LIMIT, give_secret, members};
-use support::ensemble::{DOMAIN, Ensemble, tutorial_flags_with};
-use support::pki::*;
-use support::*;
+use crate::support::dynamic::{DYNAMIC, SERVE_LIMIT, give_secret, members};
+use crate::support::ensemble::{DOMAIN, Ensemble, tutorial_flags_with};
+use crate::support::pki::*;
+use crate::support::*;
 
 const QUORUM_PASSWORD: &str = "combination quorum pw";
 const APP_PASSWORD: &str = "combination app pw";

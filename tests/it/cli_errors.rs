@@ -2,12 +2,10 @@
 //! stderr naming the flag (or variable), the value and what is accepted, and the directories it
 //! points at left exactly as they were.
 
-mod support;
-
 use std::fs;
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 struct Case {
     args: &'static [&'static str],

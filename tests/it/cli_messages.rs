@@ -5,11 +5,9 @@
 //!
 //! Rewording a message means updating its line here, in [`MESSAGES`] and nowhere else.
 
-mod support;
-
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 /// Arguments (after the harmless directory flags that `start` cases get, see [`start_flags`]),
 /// and the exact stderr line.
