@@ -37,8 +37,15 @@ struct Cli {
 }
 
 // Built once per process and taken apart at once: the size difference costs nothing.
+//
+// `defer`: a subcommand's arguments are defined only when it runs (or its help is shown), not on
+// every call: building all of them, 44 `start` flags among them, was most of what a `ready` probe
+// cost (docs/performance.md, "Probes"). The deferred definitions are applied after the variant's
+// attributes and would override them, so the `Args` structs below carry plain comments, not doc
+// comments: a doc comment there would replace the subcommand's about line in its help.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 enum Command {
     /// Write zoo.cfg, logging configuration and myid for this pod, then run ZooKeeper
     Start(StartArgs),
@@ -60,7 +67,7 @@ enum Command {
     Join(JoinArgs),
 }
 
-/// Flags of `zk-entry resize`.
+// Flags of `zk-entry resize`.
 #[derive(Debug, Clone, Args)]
 struct ResizeArgs {
     /// The number of members to keep: ordinals 0 to N-1 stay
@@ -75,14 +82,14 @@ struct ResizeArgs {
     authorised: AuthorisedArgs,
 }
 
-/// Flags of `zk-entry leave`.
+// Flags of `zk-entry leave`.
 #[derive(Debug, Clone, Args)]
 struct LeaveArgs {
     #[command(flatten)]
     authorised: AuthorisedArgs,
 }
 
-/// Flags of the hidden `zk-entry join`.
+// Flags of the hidden `zk-entry join`.
 #[derive(Debug, Clone, Args)]
 struct JoinArgs {
     #[command(flatten)]
@@ -101,7 +108,7 @@ struct JoinArgs {
     observers: String,
 }
 
-/// The commands that change the membership: where they reach it, and the super user's secret.
+// The commands that change the membership: where they reach it, and the super user's secret.
 #[derive(Debug, Clone, Args)]
 struct AuthorisedArgs {
     #[command(flatten)]
@@ -117,14 +124,14 @@ struct AuthorisedArgs {
     super_password_file: String,
 }
 
-/// Flags of `zk-entry members`.
+// Flags of `zk-entry members`.
 #[derive(Debug, Clone, Args)]
 struct MembersArgs {
     #[command(flatten)]
     ensemble: EnsembleArgs,
 }
 
-/// Where the membership commands reach the ensemble, and how long they may take.
+// Where the membership commands reach the ensemble, and how long they may take.
 #[derive(Debug, Clone, Args)]
 struct EnsembleArgs {
     /// Servers to ask, tried in order: HOST:PORT, comma-separated
@@ -141,7 +148,7 @@ struct EnsembleArgs {
     timeout: String,
 }
 
-/// The helper's arguments, given by `start` only.
+// The helper's arguments, given by `start` only.
 #[derive(Debug, Clone, Args)]
 struct TlsWatchArgs {
     #[arg(long = "tls_dir")]
@@ -155,8 +162,8 @@ struct TlsWatchArgs {
     check: bool,
 }
 
-/// Where `ready` and `metrics` connect, and how long they may take. Raw text: checked in
-/// [`crate::probe::settings`].
+// Where `ready` and `metrics` connect, and how long they may take. Raw text: checked in
+// crate::probe::settings.
 #[derive(Debug, Clone, Args)]
 struct TargetArgs {
     /// ZooKeeper's client port
@@ -172,7 +179,7 @@ struct TargetArgs {
     timeout: String,
 }
 
-/// Flags of `zk-entry ready` (and of `zookeeper-ready`).
+// Flags of `zk-entry ready` (and of `zookeeper-ready`).
 #[derive(Debug, Clone, Args)]
 struct ReadyArgs {
     #[command(flatten)]
@@ -188,7 +195,7 @@ struct ReadyArgs {
     allow_read_only: bool,
 }
 
-/// Flags of `zk-entry metrics` (and of `zookeeper-metrics`).
+// Flags of `zk-entry metrics` (and of `zookeeper-metrics`).
 #[derive(Debug, Clone, Args)]
 struct MetricsArgs {
     #[command(flatten)]
@@ -199,9 +206,9 @@ struct MetricsArgs {
     format: String,
 }
 
-/// Flags of `zk-entry start`. Underscore names are the start-zookeeper spellings; kebab-case
-/// spellings are accepted too. Every flag also reads `ZK_<FLAG>` from the environment; a flag on
-/// the command line wins. The two switches' variables are read by [`Named::switch`].
+// Flags of `zk-entry start`. Underscore names are the start-zookeeper spellings; kebab-case
+// spellings are accepted too. Every flag also reads `ZK_<FLAG>` from the environment; a flag on
+// the command line wins. The two switches' variables are read by `Named::switch`.
 #[derive(Debug, Clone, Args)]
 #[command(next_line_help = false)]
 struct StartArgs {
@@ -711,7 +718,7 @@ pub(crate) fn parse(
                 return exit::usage(format!("{line} (see {help})"));
             }
             if err.kind() == ErrorKind::InvalidUtf8
-                && let Some(var) = non_utf8_variable(&command, env)
+                && let Some(var) = non_utf8_variable(&mut command, env)
             {
                 return exit::usage(format!(
                     "{var} (environment) is not valid UTF-8; set it to text, or unset it (see {help})"
@@ -938,7 +945,10 @@ fn env_text(name: &str, env: &dyn Fn(&str) -> Option<OsString>) -> anyhow::Resul
 /// Help and version requests are successes; everything else clap rejects is a usage error.
 /// The first `ZK_*` variable of any subcommand whose value is not UTF-8: clap refuses it without
 /// saying which one.
-fn non_utf8_variable(command: &clap::Command, env: &dyn Fn(&str) -> Option<OsString>) -> Option<String> {
+fn non_utf8_variable(command: &mut clap::Command, env: &dyn Fn(&str) -> Option<OsString>) -> Option<String> {
+    // Every subcommand's variables, as before the definitions were deferred: only the one that
+    // ran has been built.
+    command.build();
     command
         .get_subcommands()
         .flat_map(|sub| sub.get_arguments())
@@ -1064,6 +1074,36 @@ pub(crate) mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The probe's cost: a call defines only the arguments of the subcommand it runs.
+    #[test]
+    fn only_the_subcommand_that_runs_is_built() {
+        let mut command = Cli::command();
+        command.try_get_matches_from_mut(["zk-entry", "ready", "2181"]).expect("ready parses");
+        let count = |command: &clap::Command, name: &str| {
+            command.find_subcommand(name).map(|sub| sub.get_arguments().count()).unwrap_or_default()
+        };
+        assert!(count(&command, "ready") > 0);
+        for other in ["start", "metrics", "members", "resize", "leave", "join", "tls-watch"] {
+            assert_eq!(count(&command, other), 0, "{other} was built for a ready call");
+        }
+    }
+
+    /// Deferred definitions are applied last: a doc comment on an `Args` struct would replace
+    /// the subcommand's about line once it is built.
+    #[test]
+    fn building_a_subcommand_keeps_its_about_line() {
+        let listed: Vec<_> = Cli::command()
+            .get_subcommands()
+            .map(|sub| (sub.get_name().to_string(), sub.get_about().map(|a| a.to_string())))
+            .collect();
+        let mut command = Cli::command();
+        command.build();
+        for (name, about) in listed {
+            let built = command.find_subcommand(&name).and_then(|sub| sub.get_about()).map(|a| a.to_string());
+            assert_eq!(built, about, "{name}");
+        }
     }
 
     #[test]

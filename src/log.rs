@@ -10,15 +10,14 @@
 //! lost. O_NONBLOCK on fd 2 would do the same, but the flag belongs to the open file description,
 //! which the JVM shares: its own writes would start failing with EAGAIN.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::registry::LookupSpan;
+use tracing::field::{Field, Visit};
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
 
 use crate::sys;
 
@@ -28,28 +27,87 @@ const PIPE_BUF: usize = 4096;
 /// Lines dropped since the last one that was written.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
-struct Line;
+/// The subscriber: info and above, each event one line to [`emit`]. zk-entry opens no spans, so
+/// it keeps none (tracing-subscriber's registry set up a span store on every call, 32 KiB of it
+/// touched at once, in a probe that logs nothing). `write` takes each line: [`emit`] in zk-entry.
+struct Lines {
+    write: fn(&[u8]),
+}
 
-impl<S, N> FormatEvent<S, N> for Line
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
+impl Subscriber for Lines {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        *metadata.level() <= Level::INFO
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::INFO)
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
         let label = match *event.metadata().level() {
             Level::ERROR => "error: ",
             Level::WARN => "warning: ",
             Level::DEBUG | Level::TRACE => "debug: ",
             Level::INFO => "",
         };
-        write!(writer, "zk-entry: {label}")?;
-        ctx.field_format().format_fields(writer.by_ref(), event)?;
-        writeln!(writer)
+        let mut fields = Fields(format!("zk-entry: {label}"), false);
+        event.record(&mut fields);
+        fields.0.push('\n');
+        (self.write)(fields.0.as_bytes());
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
+/// An event's fields as tracing-subscriber's default format wrote them: the message as it
+/// reads, any other field as ` name=value`; the bool says whether one was written.
+struct Fields(String, bool);
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.record_debug(field, &format_args!("{value}"));
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.1 {
+            self.0.push(' ');
+        }
+        self.1 = true;
+        let _ = match field.name() {
+            "message" => write!(C1Escaped(&mut self.0), "{value:?}"),
+            name => write!(self.0, "{}={value:?}", name.strip_prefix("r#").unwrap_or(name)),
+        };
+    }
+}
+
+/// Writes C1 control characters (U+0080 to U+009F, which some terminals obey as escape
+/// sequences) as `\u{85}`; [`emit`] escapes the C0 ones.
+struct C1Escaped<'a>(&'a mut String);
+
+impl fmt::Write for C1Escaped<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let mut rest = text;
+        while let Some((at, c)) = rest.char_indices().find(|(_, c)| matches!(c, '\u{80}'..='\u{9f}')) {
+            self.0.push_str(&rest[..at]);
+            write!(self.0, "\\u{{{:x}}}", c as u32)?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        self.0.push_str(rest);
+        Ok(())
     }
 }
 
@@ -125,46 +183,41 @@ fn write_now(mut piece: &[u8]) -> bool {
     true
 }
 
-/// The writer tracing formats each event into: the whole event arrives in one `write` call and
-/// goes to [`emit`].
-struct NonBlocking;
-
-impl Write for NonBlocking {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        emit(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for NonBlockingStderr {
-    type Writer = NonBlocking;
-
-    fn make_writer(&'a self) -> NonBlocking {
-        NonBlocking
-    }
-}
-
-struct NonBlockingStderr;
-
 /// Send info and above to stderr. Called once, first thing in `main`.
 pub(crate) fn init() {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(NonBlockingStderr)
-        .with_max_level(Level::INFO)
-        .with_ansi(false)
-        // Nothing left to report: the writer never fails (see the module doc).
-        .log_internal_errors(false)
-        .event_format(Line)
-        .try_init();
+    // Fails only when a subscriber is already set, which leaves that one in place.
+    let _ = tracing::subscriber::set_global_default(Lines { write: emit });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static WRITTEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+    fn capture(line: &[u8]) {
+        WRITTEN.lock().unwrap().push(String::from_utf8_lossy(line).into_owned());
+    }
+
+    /// The lines tracing-subscriber's formatter wrote before, with its escaping of C1 controls.
+    #[test]
+    fn events_are_one_labelled_line_each() {
+        tracing::subscriber::with_default(Lines { write: capture }, || {
+            tracing::info!("host {}", "zk\u{1b}[2J\u{85}-0");
+            tracing::warn!(code = 3, "exited");
+            tracing::error!("failed");
+            tracing::debug!("not shown");
+        });
+        let written = std::mem::take(&mut *WRITTEN.lock().unwrap());
+        assert_eq!(
+            written,
+            [
+                "zk-entry: host zk\u{1b}[2J\\u{85}-0\n",
+                "zk-entry: warning: exited code=3\n",
+                "zk-entry: error: failed\n"
+            ]
+        );
+    }
 
     #[test]
     fn control_characters_are_escaped() {

@@ -32,6 +32,11 @@ use std::process::ExitCode;
 
 use pid1::signals::Signals;
 
+/// See Cargo.toml: musl's allocator maps and unmaps memory per size class on every call.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 fn main() -> ExitCode {
     // First, before anything can start a thread: a signal that arrives from here on waits for
     // zk-entry instead of being lost (see pid1::signals).

@@ -1192,6 +1192,10 @@ fn dockerfile_builds_the_static_binary_and_ships_it_with_zookeeper_as_uid_1000()
     assert!(runs.contains(&format!("rustup target add {musl}")), "{runs}");
     assert!(runs.contains(&format!("cargo build --release --locked --target {musl}")), "{runs}");
     assert!(runs.contains(&format!("target/{musl}/release/zk-entry /out/zk-entry")), "{runs}");
+    // The musl target's link settings live in .cargo/config.toml: the image's binary needs them.
+    let config = repo_file(".cargo/config.toml");
+    assert!(config.contains(&format!("[target.{musl}]")), "{config}");
+    assert!(build.all("COPY").contains(&".cargo ./.cargo"), "the build stage must copy .cargo");
     let cargo_toml = repo_file("Cargo.toml");
     let profile = cargo_toml.split("[profile.release]").nth(1).expect("[profile.release]");
     let profile = profile.split("\n[").next().unwrap();
