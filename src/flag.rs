@@ -86,7 +86,8 @@ pub(crate) fn variable_of(long: &str) -> String {
 /// spellings are the names, kebab-case is accepted too), `--dry_run` for `--dry-run`. Applied to
 /// every argument of a subcommand (`#[command(mut_args = flag::aliased)]`).
 pub(crate) fn aliased(arg: Arg) -> Arg {
-    let Some(long) = arg.get_long() else { return arg };
+    // Most names have one spelling only (`--servers`, `--host`): nothing to build for them.
+    let Some(long) = arg.get_long().filter(|long| long.contains(['_', '-'])) else { return arg };
     let other: String = long
         .chars()
         .map(|c| match c {
@@ -95,7 +96,7 @@ pub(crate) fn aliased(arg: Arg) -> Arg {
             c => c,
         })
         .collect();
-    if other == long { arg } else { arg.alias(other) }
+    arg.alias(other)
 }
 
 /// [`aliased`], and a flag that takes a value also read from its variable ([`variable_of`])

@@ -246,8 +246,9 @@ impl StartArgs {
 fn switch(flag: Option<Raw>, env: &dyn Fn(&str) -> Option<OsString>) -> anyhow::Result<Option<Raw>> {
     match flag {
         Some(raw) if raw.is_given() => Ok(Some(raw)),
-        // Not given: clap's default, under the flag's name.
+        // Not given: clap's default (`false`), under the flag's name.
         Some(raw) => variable(&flag::variable_of(raw.name.trim_start_matches('-')), env),
+        // A switch always has a value from clap; already completed, it stays as it is.
         None => Ok(None),
     }
 }
