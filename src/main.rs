@@ -16,6 +16,7 @@
 mod cli;
 mod ensemble;
 mod exit;
+mod flag;
 mod log;
 mod net;
 mod parse;
@@ -60,19 +61,19 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
     }
     match invocation {
         cli::Invocation::Info(text) => write_stdout(&text)?,
-        cli::Invocation::Start(input) => return start::run(&input, signals),
-        cli::Invocation::Ready(input) => probe::ready::run(&probe::settings::Ready::from_input(&input)?)?,
-        cli::Invocation::Metrics(input) => {
-            probe::metrics::run(&probe::settings::Metrics::from_input(&input)?)?
+        cli::Invocation::Start(args) => return start::run(&args, signals),
+        cli::Invocation::Ready(args) => probe::ready::run(&probe::settings::Ready::from_input(&args)?)?,
+        cli::Invocation::Metrics(args) => probe::metrics::run(&probe::settings::Metrics::from_input(&args)?)?,
+        cli::Invocation::TlsWatch(args) if args.check => {
+            write_stdout(&start::tls_watch::check_once(&args.watch)?)?
         }
-        cli::Invocation::TlsWatch(watch, false) => start::tls_watch::run(&watch)?,
-        cli::Invocation::TlsWatch(watch, true) => write_stdout(&start::tls_watch::check_once(&watch)?)?,
-        cli::Invocation::Members(input) => {
-            ensemble::members::run(&ensemble::settings::Target::from_input(&input)?)?
+        cli::Invocation::TlsWatch(args) => start::tls_watch::run(&args.watch)?,
+        cli::Invocation::Members(args) => {
+            ensemble::members::run(&ensemble::settings::Target::from_input(&args.ensemble)?)?
         }
-        cli::Invocation::Join(input) => ensemble::settings::join(&input)?,
-        cli::Invocation::Resize(input) => ensemble::settings::resize(&input)?,
-        cli::Invocation::Leave(input) => ensemble::settings::leave(&input)?,
+        cli::Invocation::Join(args) => ensemble::settings::join(&args)?,
+        cli::Invocation::Resize(args) => ensemble::settings::resize(&args)?,
+        cli::Invocation::Leave(args) => ensemble::settings::leave(&args.authorised)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
 }

@@ -1,7 +1,7 @@
 //! Checking values typed by a user, shared by `start` and the probes.
 //!
-//! [`crate::cli`] hands every value over as a [`Raw`]: the text and the name it was given under
-//! (`--servers`, `ZK_SERVERS (environment)`, `PORT`). The checks here turn a `Raw` into a typed
+//! Every value arrives as a [`Raw`] ([`crate::flag`] makes it from clap's definition): the text
+//! and the name it was given under (`--servers`, `ZK_SERVERS (environment)`, `PORT`). The checks here turn a `Raw` into a typed
 //! value or into one [`Usage`] error (exit 2) of one shape:
 //! `<name>: '<text>' <problem>; expected <what would be accepted>`. So a port, a host or a
 //! duration is checked by the same rule, with the same words, wherever it is typed.

@@ -3,6 +3,7 @@
 //! "Dynamic reconfiguration". The protocol lives in [`crate::zk`]; this folder decides what to
 //! ask for, and when it is safe.
 
+pub(crate) mod args;
 pub(crate) mod fence;
 pub(crate) mod formation;
 pub(crate) mod join;

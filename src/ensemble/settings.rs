@@ -1,10 +1,11 @@
-//! The checked input of the membership commands: which servers to ask and the deadline.
+//! The checked input of the membership commands ([`super::args`]): which servers to ask and the
+//! deadline.
 
 use std::time::Duration;
 
+use super::args::{AuthorisedArgs, EnsembleArgs, JoinArgs, ResizeArgs};
 use super::fence::Fence;
 use super::secret::Password;
-use crate::cli::{AuthorisedInput, EnsembleInput, JoinInput, ResizeInput};
 use crate::parse::Raw;
 use crate::start::settings::MAX_SERVER_ID;
 
@@ -20,7 +21,7 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    pub(crate) fn from_input(input: &EnsembleInput) -> anyhow::Result<Target> {
+    pub(crate) fn from_input(input: &EnsembleArgs) -> anyhow::Result<Target> {
         Ok(Target {
             servers: servers(&input.server)?,
             timeout: input.timeout.duration(MIN_TIMEOUT, MAX_TIMEOUT)?,
@@ -29,7 +30,7 @@ impl Target {
 }
 
 /// Check `zk-entry join`'s input and run it.
-pub(crate) fn join(input: &JoinInput) -> anyhow::Result<()> {
+pub(crate) fn join(input: &JoinArgs) -> anyhow::Result<()> {
     let (target, password) = authorised(&input.authorised)?;
     let me = super::join::parse_line(&input.line.text).map_err(|e| {
         input.line.reject(
@@ -44,7 +45,7 @@ pub(crate) fn join(input: &JoinInput) -> anyhow::Result<()> {
 }
 
 /// Check `zk-entry resize`'s input and run it.
-pub(crate) fn resize(input: &ResizeInput) -> anyhow::Result<()> {
+pub(crate) fn resize(input: &ResizeArgs) -> anyhow::Result<()> {
     let size = input.size.number(1, MAX_SERVER_ID)?;
     let observers = input.observers.as_ref().map(|raw| raw.number(0, size - 1)).transpose()?;
     let (target, password) = authorised(&input.authorised)?;
@@ -52,14 +53,14 @@ pub(crate) fn resize(input: &ResizeInput) -> anyhow::Result<()> {
 }
 
 /// Check `zk-entry leave`'s input and run it.
-pub(crate) fn leave(input: &AuthorisedInput) -> anyhow::Result<()> {
+pub(crate) fn leave(input: &AuthorisedArgs) -> anyhow::Result<()> {
     let (target, password) = authorised(input)?;
     let hostname = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
     super::leave::run(&target, &password, &hostname)
 }
 
 /// The target, then the password (flags are checked before any file is read).
-fn authorised(input: &AuthorisedInput) -> anyhow::Result<(Target, Password)> {
+fn authorised(input: &AuthorisedArgs) -> anyhow::Result<(Target, Password)> {
     let target = Target::from_input(&input.ensemble)?;
     let file = input.super_password_file.absolute_path()?;
     Ok((target, Password::read(&file)?))

@@ -1,5 +1,5 @@
-//! The high layer of the probes' input: `ready` and `metrics` flags ([`crate::cli::ReadyInput`],
-//! [`crate::cli::MetricsInput`]) checked and typed.
+//! The high layer of the probes' input: `ready` and `metrics` flags ([`ReadyArgs`],
+//! [`MetricsArgs`]) checked and typed.
 //!
 //! As for `start` ([`crate::start::settings`]), every check on a probe's input happens here,
 //! before a connection is opened, and every failure is a [`crate::exit::Usage`] error (exit 2)
@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
+use super::args::{MetricsArgs, ReadyArgs, TargetArgs};
 use super::fourlw::Target;
-use crate::cli::{MetricsInput, ReadyInput, TargetInput};
 use crate::exit;
 
 /// The longest `--timeout` accepted. Kubernetes lets `timeoutSeconds` be longer, but a probe
@@ -49,7 +49,7 @@ pub(crate) struct Metrics {
 }
 
 impl Ready {
-    pub(crate) fn from_input(input: &ReadyInput) -> anyhow::Result<Ready> {
+    pub(crate) fn from_input(input: &ReadyArgs) -> anyhow::Result<Ready> {
         if input.allow_read_only && !input.quorum {
             // Plain `ready` accepts any mode already; the flag alone suggests a misread manifest.
             return exit::usage(
@@ -65,7 +65,7 @@ impl Ready {
 }
 
 impl Metrics {
-    pub(crate) fn from_input(input: &MetricsInput) -> anyhow::Result<Metrics> {
+    pub(crate) fn from_input(input: &MetricsArgs) -> anyhow::Result<Metrics> {
         let probe = probe(&input.target)?;
         let format = input.format.choice(
             "is not an output format",
@@ -76,7 +76,7 @@ impl Metrics {
     }
 }
 
-fn probe(input: &TargetInput) -> anyhow::Result<Probe> {
+fn probe(input: &TargetArgs) -> anyhow::Result<Probe> {
     let host = input.host.host().map_err(|err| {
         if input.host.text.contains(':') && !input.host.text.contains("::") {
             return input.host.reject("is not a host", "a host alone; give the port as the PORT argument");
@@ -100,8 +100,8 @@ mod tests {
     use crate::parse::tests::refusal;
     use crate::parse::{Raw, Source};
 
-    fn target(port: &str, host: &str, timeout: &str) -> TargetInput {
-        TargetInput {
+    fn target(port: &str, host: &str, timeout: &str) -> TargetArgs {
+        TargetArgs {
             port: Raw::new("PORT", port, Source::CommandLine),
             host: Raw::new("--host", host, Source::CommandLine),
             timeout: Raw::new("--timeout", timeout, Source::CommandLine),
@@ -148,14 +148,14 @@ mod tests {
     #[test]
     fn allow_read_only_needs_quorum() {
         let input =
-            |quorum| ReadyInput { target: target("2181", "127.0.0.1", "1s"), quorum, allow_read_only: true };
+            |quorum| ReadyArgs { target: target("2181", "127.0.0.1", "1s"), quorum, allow_read_only: true };
         assert!(Ready::from_input(&input(true)).unwrap().allow_read_only);
         assert!(refusal(Ready::from_input(&input(false))).contains("--quorum"));
     }
 
     #[test]
     fn formats() {
-        let input = |f: &str| MetricsInput {
+        let input = |f: &str| MetricsArgs {
             target: target("2181", "127.0.0.1", "1s"),
             format: Raw::new("--format", f, Source::CommandLine),
         };

@@ -17,6 +17,7 @@ use super::files::FileChange;
 use super::identity::Identity;
 use super::paths::Guard;
 use super::settings::Settings;
+use crate::ensemble::args::JoinArgs;
 use crate::ensemble::fence::{self, Fence};
 use crate::ensemble::formation::{self, Formation, Me, Pods, Volume};
 use crate::ensemble::secret::Password;
@@ -111,12 +112,9 @@ impl Dynamic {
         }
         let exe = std::env::current_exe().context("cannot find zk-entry's own program")?;
         let mut cmd = Command::new(exe);
-        cmd.args(["join", "--timeout=600s", "--server", &format!("127.0.0.1:{client_port}")])
-            .arg(format!("--line={}", self.me.participant.line()))
-            .arg(format!("--size={}", self.me.shape.size))
-            .arg(format!("--observers={}", self.me.shape.observers))
-            .arg("--super_password_file")
-            .arg(password_file)
+        let shape = &self.me.shape;
+        let line = self.me.participant.line();
+        cmd.args(JoinArgs::argv(client_port, &line, shape.size, shape.observers, password_file))
             .stdin(Stdio::null());
         // Not PID 1's blocked mask: a signal must be able to end it.
         let child = signals

@@ -11,12 +11,13 @@
 //! Between steps, a pending signal that would end a process ends the start
 //! ([`Signals::checkpoint`]).
 //!
-//! The steps live beside this file: [`settings`] checks the input, [`identity`] derives the
+//! The steps live beside this file: [`args`] defines the flags, [`settings`] checks them, [`identity`] derives the
 //! server id and domain, [`user`] resolves who ZooKeeper runs as, [`render`] makes the files'
 //! contents, [`files`] puts them on disk atomically, [`ownership`] gives the data directories to
 //! that user, [`jvm`] builds the command line; [`crate::pid1::supervise`] then runs it.
 
 mod access;
+pub(crate) mod args;
 mod der;
 mod dynamic;
 pub(crate) mod files;
@@ -38,10 +39,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::StartInput;
 use crate::exit;
 use crate::pid1::signals::Signals;
 use crate::pid1::supervise::{self, Child};
+use args::StartArgs;
 use files::{FileChange, Private, State};
 use identity::{DomainSources, Identity};
 use jvm::{JavaEnv, JvmCommand};
@@ -128,7 +129,7 @@ pub(crate) struct Plan {
     dynamic: Option<dynamic::Dynamic>,
 }
 
-pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
     signals.checkpoint()?;
     let settings = Settings::from_input(input)?;
     let hostname = current_hostname()?;

@@ -22,12 +22,14 @@
 //! store (staged, fsynced, renamed) and is logged with its serial; a bad one is logged and
 //! refused, and the old key store stays.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
+// What the helper is told, defined with its arguments.
+pub(crate) use super::args::Watch;
 use super::files::{self, FileChange, Private};
 use super::paths::Guard;
 use super::tls;
@@ -39,27 +41,10 @@ const RECHECK: Duration = Duration::from_secs(60);
 /// How long a burst of events has to stop before the files are read.
 const SETTLE: Duration = Duration::from_millis(500);
 
-/// What the helper is told.
-pub(crate) struct Watch {
-    pub(crate) tls_dir: PathBuf,
-    pub(crate) store: PathBuf,
-    pub(crate) fqdn: String,
-}
-
 /// `zk-entry tls-watch` for `watch`, with `--check` for the one-off check.
 fn command(watch: &Watch, check: bool) -> Command {
     let mut cmd = Command::new("/proc/self/exe");
-    cmd.arg("tls-watch");
-    if check {
-        cmd.arg("--check");
-    }
-    cmd.arg("--tls_dir")
-        .arg(&watch.tls_dir)
-        .arg("--store")
-        .arg(&watch.store)
-        .arg("--fqdn")
-        .arg(&watch.fqdn)
-        .stdin(std::process::Stdio::null());
+    cmd.args(watch.argv(check)).stdin(std::process::Stdio::null());
     cmd
 }
 

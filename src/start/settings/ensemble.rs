@@ -2,8 +2,8 @@
 //! whether they listen on every address. Owns the rules that every member's id fits ZooKeeper's
 //! id space and that at least one member votes.
 
-use crate::cli::StartInput;
 use crate::exit;
+use crate::start::args::StartArgs;
 
 /// ZooKeeper's administrator guide gives server ids (myid) the range 1 to 255.
 pub(crate) const MAX_SERVER_ID: u64 = 255;
@@ -23,7 +23,7 @@ pub(crate) struct Ensemble {
 }
 
 impl Ensemble {
-    pub(super) fn from_input(a: &StartInput) -> anyhow::Result<Ensemble> {
+    pub(super) fn from_input(a: &StartArgs) -> anyhow::Result<Ensemble> {
         let servers = a.servers.number(1, MAX_SERVER_ID)?;
         let min_server_id = a.min_server_id.number(1, MAX_SERVER_ID)?;
         let highest = min_server_id + servers - 1;

@@ -1,7 +1,7 @@
 //! How the JVM is started: heap, which java, which ZooKeeper install or classpath, extra flags.
 
-use crate::cli::StartInput;
 use crate::parse::Raw;
+use crate::start::args::StartArgs;
 use std::path::PathBuf;
 
 /// `--heap`: a size as for -Xmx, or a share of the container's memory limit.
@@ -39,7 +39,7 @@ pub(crate) struct Java {
 }
 
 impl Java {
-    pub(super) fn from_input(a: &StartInput) -> anyhow::Result<Java> {
+    pub(super) fn from_input(a: &StartArgs) -> anyhow::Result<Java> {
         let mut jvm_flags = Vec::new();
         for raw in [&a.jvm_flags, &a.jvmflags_env].into_iter().flatten() {
             jvm_flags.extend(

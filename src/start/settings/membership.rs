@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use super::Ensemble;
-use crate::cli::StartInput;
 use crate::exit;
+use crate::start::args::StartArgs;
 
 /// The fewest voters a dynamic ensemble forms with or shrinks to (docs/design.md, "Dynamic
 /// reconfiguration"): ZooKeeper 3.8 commits a new voter only with the acknowledgement of a
@@ -22,7 +22,7 @@ pub(crate) struct Membership {
 }
 
 impl Membership {
-    pub(super) fn from_input(a: &StartInput, ensemble: &Ensemble) -> anyhow::Result<Membership> {
+    pub(super) fn from_input(a: &StartArgs, ensemble: &Ensemble) -> anyhow::Result<Membership> {
         let file = a.super_password_file.as_ref().map(|raw| raw.absolute_path()).transpose()?;
         let reconfig = a.reconfig.as_ref().map(|r| r.name.as_str()).unwrap_or("--reconfig");
         match (ensemble.dynamic, &file) {
@@ -59,7 +59,7 @@ impl Membership {
 const DYNAMIC_KEYS: &[&str] = &["reconfigenabled", "standaloneenabled", "dynamicconfigfile", "skipacl"];
 const OBSERVER_KEYS: &[&str] = &["peertype"];
 
-fn refuse_contradicting_sets(a: &StartInput, ensemble: &Ensemble) -> anyhow::Result<()> {
+fn refuse_contradicting_sets(a: &StartArgs, ensemble: &Ensemble) -> anyhow::Result<()> {
     for raw in &a.set {
         let key = raw.text.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
         let owner = match () {

@@ -1,5 +1,5 @@
-//! The high layer of `start`'s input: every value of [`crate::cli::StartInput`] checked and
-//! typed, in groups by concern. Each group checks its own values and owns the rules between them
+//! The high layer of `start`'s input: every value of [`StartArgs`] checked and typed, in groups
+//! by concern. Each group checks its own values and owns the rules between them
 //! (the id space in [`Ensemble`], distinct ports in [`Ports`], the session timeouts' order in
 //! [`Timing`], the `--set` keys in [`ServerOptions`]).
 //!
@@ -19,7 +19,7 @@ mod timing;
 
 use std::path::PathBuf;
 
-use crate::cli::StartInput;
+use crate::start::args::StartArgs;
 
 pub(crate) use ensemble::{Ensemble, MAX_SERVER_ID};
 pub(crate) use java::{Heap, Java, MIN_HEAP, MIN_HEAP_BYTES};
@@ -57,7 +57,7 @@ pub(crate) struct Paths {
 
 impl Settings {
     /// Check and convert the input.
-    pub(crate) fn from_input(a: &StartInput) -> anyhow::Result<Settings> {
+    pub(crate) fn from_input(a: &StartArgs) -> anyhow::Result<Settings> {
         let ensemble = Ensemble::from_input(a)?;
         let ports = Ports::from_input(a)?;
         let server = ServerOptions::from_input(a)?;
@@ -99,7 +99,7 @@ pub(crate) mod tests {
     /// The settings `zk-entry start FLAGS...` gives with these variables read outside clap
     /// (`JVMFLAGS`, the switches' `ZK_*`).
     pub(crate) fn settings_with_env(flags: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        Settings::from_input(&crate::cli::tests::start_input(flags, env)?)
+        Settings::from_input(&crate::start::args::tests::start_args(flags, env)?)
     }
 
     /// The settings `zk-entry start FLAGS...` gives.

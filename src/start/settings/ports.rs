@@ -1,9 +1,9 @@
 //! The ports a server listens on. Owns the rules that no two of them are the same and that an
 //! AdminServer address needs an AdminServer port.
 
-use crate::cli::StartInput;
 use crate::exit;
 use crate::parse::Raw;
+use crate::start::args::StartArgs;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AdminServer {
@@ -24,7 +24,7 @@ pub(crate) struct Ports {
 }
 
 impl Ports {
-    pub(super) fn from_input(a: &StartInput) -> anyhow::Result<Ports> {
+    pub(super) fn from_input(a: &StartArgs) -> anyhow::Result<Ports> {
         let admin = match (&a.admin_server_port, &a.admin_server_address) {
             (Some(port), address) => Some(AdminServer {
                 port: port.port()?,

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 
 use super::Ports;
 use super::server::{check_unmanaged, is_key};
-use crate::cli::StartInput;
 use crate::exit;
 use crate::parse::{Raw, Source};
+use crate::start::args::StartArgs;
 
 /// zoo.cfg keys whose value ZooKeeper 3.8 can read from a file itself (`<key>Path`): for these
 /// the secret goes into a file of its own, so zoo.cfg holds no secret and stays readable.
@@ -103,7 +103,7 @@ pub(crate) const JAAS_FILE: &str = "jaas.conf";
 
 impl Security {
     /// `set_keys`: the keys `--set` gave, which `--set_file` must not repeat.
-    pub(super) fn from_input(a: &StartInput, set_keys: &[&str], ports: &Ports) -> anyhow::Result<Security> {
+    pub(super) fn from_input(a: &StartArgs, set_keys: &[&str], ports: &Ports) -> anyhow::Result<Security> {
         refuse_with_reconfig(a)?;
         let mut set_file: Vec<SecretFile> = Vec::with_capacity(a.set_file.len());
         for raw in &a.set_file {
@@ -181,7 +181,7 @@ impl Security {
 
 /// The security flags `--reconfig` cannot work with yet (docs/design.md, "Combinations of
 /// flags"), refused before anything is looked at.
-fn refuse_with_reconfig(a: &StartInput) -> anyhow::Result<()> {
+fn refuse_with_reconfig(a: &StartArgs) -> anyhow::Result<()> {
     let dynamic = a.reconfig.as_ref().map(|r| r.switch().map(|on| on.then_some(r))).transpose()?.flatten();
     let Some(reconfig) = dynamic else { return Ok(()) };
     let unsupported = [
@@ -207,7 +207,7 @@ fn refuse_with_reconfig(a: &StartInput) -> anyhow::Result<()> {
 }
 
 /// `--tls_dir`, its secure client port, the quorum mode, the plaintext port's fate.
-fn tls(dir: &Raw, a: &StartInput, secure_client_port: u16) -> anyhow::Result<Tls> {
+fn tls(dir: &Raw, a: &StartArgs, secure_client_port: u16) -> anyhow::Result<Tls> {
     let modes = [("on", QuorumTls::On), ("accept", QuorumTls::Accept), ("both", QuorumTls::Both)];
     let quorum = match &a.quorum_tls {
         Some(raw) => raw.choice("is not a quorum TLS mode", "on, accept or both", &modes)?,

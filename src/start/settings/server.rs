@@ -3,9 +3,9 @@
 //! that `--set` neither repeats a key nor overrides one that zk-entry writes from a flag.
 
 use super::JAVA_INT_MAX;
-use crate::cli::StartInput;
 use crate::exit;
 use crate::parse::{Raw, Source};
+use crate::start::args::StartArgs;
 use crate::start::secrets;
 
 /// ZooKeeper refuses to purge when it would keep fewer snapshots than this.
@@ -87,7 +87,7 @@ pub(crate) struct ServerOptions {
 }
 
 impl ServerOptions {
-    pub(super) fn from_input(a: &StartInput) -> anyhow::Result<ServerOptions> {
+    pub(super) fn from_input(a: &StartArgs) -> anyhow::Result<ServerOptions> {
         let mut extra: Vec<(String, String)> = Vec::with_capacity(a.set.len());
         for raw in &a.set {
             // ZK_SET's lines: one after a secret may be the rest of a value broken in two.

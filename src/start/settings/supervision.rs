@@ -2,9 +2,9 @@
 
 use std::ffi::OsString;
 
-use crate::cli::StartInput;
 use crate::exit;
 use crate::parse::Raw;
+use crate::start::args::StartArgs;
 use crate::start::user::UserSpec;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub(crate) struct Supervision {
 }
 
 impl Supervision {
-    pub(super) fn from_input(a: &StartInput) -> anyhow::Result<Supervision> {
+    pub(super) fn from_input(a: &StartArgs) -> anyhow::Result<Supervision> {
         let user =
             UserSpec::parse(&a.user.text).map_err(|problem| a.user.reject(problem, UserSpec::EXPECTED))?;
         let mut exit_code_map: Vec<(u8, u8)> = Vec::with_capacity(a.exit_code_map.len());

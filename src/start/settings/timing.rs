@@ -2,8 +2,8 @@
 //! Java int and that the minimum does not exceed the maximum.
 
 use super::JAVA_INT_MAX;
-use crate::cli::StartInput;
 use crate::exit;
+use crate::start::args::StartArgs;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Timing {
@@ -15,7 +15,7 @@ pub(crate) struct Timing {
 }
 
 impl Timing {
-    pub(super) fn from_input(a: &StartInput) -> anyhow::Result<Timing> {
+    pub(super) fn from_input(a: &StartArgs) -> anyhow::Result<Timing> {
         let tick_time = a.tick_time.number(1, JAVA_INT_MAX)?;
         // The script's defaults are multiples of the tick; they must still fit an int.
         let session_timeout = |raw: &crate::parse::Raw, factor: u64| -> anyhow::Result<u64> {
