@@ -16,6 +16,7 @@
 mod cli;
 mod ensemble;
 mod exit;
+mod fs;
 mod log;
 mod net;
 mod parse;

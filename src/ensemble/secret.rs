@@ -96,8 +96,8 @@ pub(crate) fn read_small_file(path: &Path, cap: u64) -> anyhow::Result<String> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    let bytes = crate::start::files::read_capped(file, cap).map_err(|refusal| match refusal {
-        crate::start::files::Capped::Io(e) => {
+    let bytes = crate::fs::files::read_capped(file, cap).map_err(|refusal| match refusal {
+        crate::fs::files::Capped::Io(e) => {
             anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
         }
         refusal => anyhow::anyhow!("{} {}", path.display(), refusal.describe(cap)),

@@ -13,13 +13,13 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
-use super::files::FileChange;
 use super::identity::Identity;
-use super::paths::Guard;
 use super::settings::Settings;
 use crate::ensemble::fence::{self, Fence};
 use crate::ensemble::formation::{self, Formation, Me, Pods, Volume};
 use crate::ensemble::secret::Password;
+use crate::fs::files::FileChange;
+use crate::fs::paths::Guard;
 use crate::pid1::signals::Signals;
 use crate::zk::config::{Config, Member, Role};
 

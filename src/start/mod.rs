@@ -19,12 +19,9 @@
 mod access;
 mod der;
 mod dynamic;
-pub(crate) mod files;
 mod identity;
 mod jvm;
 mod memory;
-mod ownership;
-mod paths;
 mod render;
 pub(crate) mod sasl;
 pub(crate) mod secrets;
@@ -40,12 +37,13 @@ use std::process::ExitCode;
 
 use crate::cli::StartInput;
 use crate::exit;
+use crate::fs::files::{self, FileChange, Private, State};
+use crate::fs::paths::Guard;
+use crate::fs::{ownership, paths};
 use crate::pid1::signals::Signals;
 use crate::pid1::supervise::{self, Child};
-use files::{FileChange, Private, State};
 use identity::{DomainSources, Identity};
 use jvm::{JavaEnv, JvmCommand};
-use paths::Guard;
 use settings::Settings;
 use user::RunAs;
 

@@ -4,7 +4,7 @@
 //! The passwords come from files only (never from flags, which any process in the pod can read
 //! in `/proc/PID/cmdline`), and end up in two places: the JAAS file and, for the super user, a
 //! digest in a java argument file. Both are written 0600 for ZooKeeper's user
-//! ([`super::files::Private`]). Every value in the JAAS file is either zk-entry's own (module and
+//! ([`crate::fs::files::Private`]). Every value in the JAAS file is either zk-entry's own (module and
 //! section names, the quorum user), a user name of letters, digits, `_` and `-`, or a password
 //! without `${`, which the JAAS parser would expand.
 //!

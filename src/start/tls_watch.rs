@@ -28,10 +28,10 @@ use std::time::{Duration, SystemTime};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
-use super::files::{self, FileChange, Private};
-use super::paths::Guard;
 use super::tls;
 use super::user::{self, Privileges, RunAs};
+use crate::fs::files::{self, FileChange, Private};
+use crate::fs::paths::Guard;
 use crate::pid1::signals::Signals;
 
 /// The longest wait between two looks at the Secret.
