@@ -23,6 +23,7 @@ mod parse;
 mod pid1;
 mod probe;
 mod quote;
+mod secrets;
 mod start;
 #[allow(unsafe_code)]
 mod sys;

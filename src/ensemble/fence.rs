@@ -19,7 +19,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::secret::read_small_file;
+use crate::secrets::password::read_small_file;
 use crate::zk::config::Role;
 
 /// The pod-lifetime note of the membership version this pod first saw.

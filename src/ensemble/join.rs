@@ -23,8 +23,8 @@ use super::formation::is_transient;
 use super::members::CONFIG_ZNODE;
 use super::record::{self, Recorded};
 use super::resize::ordinal;
-use super::secret::Password;
 use super::settings::Target;
+use crate::secrets::password::Password;
 use crate::zk::config::{Config, Member, Role};
 use crate::zk::session::Session;
 

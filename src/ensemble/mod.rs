@@ -10,5 +10,4 @@ pub(crate) mod leave;
 pub(crate) mod members;
 pub(crate) mod record;
 pub(crate) mod resize;
-pub(crate) mod secret;
 pub(crate) mod settings;

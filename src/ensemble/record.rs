@@ -20,7 +20,7 @@ use anyhow::{Context, bail};
 use base64::Engine as _;
 
 use super::fence::Fence;
-use super::secret::Password;
+use crate::secrets::password::Password;
 use crate::zk::session::{Acl, KeeperError, PERMS_READ, Session};
 
 /// Readable by all, changeable by the super user only; it holds the record and nothing else.

@@ -21,8 +21,8 @@ use anyhow::{Context, bail};
 use super::fence::Fence;
 use super::members::{CONFIG_ZNODE, table};
 use super::record::{self, Recorded, SHAPE_ZNODE};
-use super::secret::Password;
 use super::settings::Target;
+use crate::secrets::password::Password;
 use crate::zk::config::{Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 

@@ -17,10 +17,10 @@ use super::identity::Identity;
 use super::settings::Settings;
 use crate::ensemble::fence::{self, Fence};
 use crate::ensemble::formation::{self, Formation, Me, Pods, Volume};
-use crate::ensemble::secret::Password;
 use crate::fs::files::FileChange;
 use crate::fs::paths::Guard;
 use crate::pid1::signals::Signals;
+use crate::secrets::password::Password;
 use crate::zk::config::{Config, Member, Role};
 
 /// What `--reconfig` needs before the ensemble is asked, read and checked: the super user's

@@ -24,8 +24,8 @@ use std::path::Path;
 
 use base64::Engine as _;
 
-use super::secrets;
 use super::settings::Security;
+use crate::secrets;
 
 /// The name servers log in to each other with.
 const QUORUM_USER: &str = "zookeeper-quorum";

@@ -6,7 +6,7 @@ use super::JAVA_INT_MAX;
 use crate::cli::StartInput;
 use crate::exit;
 use crate::parse::{Raw, Source};
-use crate::start::secrets;
+use crate::secrets;
 
 /// ZooKeeper refuses to purge when it would keep fewer snapshots than this.
 const MIN_SNAP_RETAIN: u64 = 3;

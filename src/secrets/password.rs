@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use super::members::CONFIG_ZNODE;
+use crate::ensemble::members::CONFIG_ZNODE;
+use crate::secrets;
 use crate::start::sasl::SUPER_USER;
-use crate::start::secrets;
 use crate::zk::session::{Acl, KeeperError, PERMS_ADMIN, Session};
 
 /// The password, without the trailing newline an editor or `kubectl create secret --from-file`

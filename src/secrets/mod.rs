@@ -10,6 +10,11 @@
 //! `..data/`, so links are followed (the volume is the kubelet's, not the pod's); what is
 //! opened must then be a regular file of at most [`MAX_SECRET_BYTES`], opened non-blocking so a
 //! FIFO planted in its place cannot hang the start.
+//!
+//! The super user's password, which `start --reconfig` and the membership commands prove to the
+//! server and key the recorded shape with, is one such secret: [`password`].
+
+pub(crate) mod password;
 
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
