@@ -239,7 +239,7 @@ pub(crate) fn check_writable(dirs: &[PathBuf], euid: Uid) -> anyhow::Result<()> 
         if nix::unistd::faccessat(nix::fcntl::AT_FDCWD, dir, access, AtFlags::AT_EACCESS).is_ok() {
             continue;
         }
-        let owner_group = crate::start::user::group_name(Gid::from_raw(meta.gid()))
+        let owner_group = crate::pid1::user::group_name(Gid::from_raw(meta.gid()))
             .map(|n| format!(" ({n})"))
             .unwrap_or_default();
         anyhow::bail!(

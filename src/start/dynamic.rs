@@ -120,7 +120,7 @@ impl Dynamic {
             .stdin(Stdio::null());
         // Not PID 1's blocked mask: a signal must be able to end it.
         let child = signals
-            .spawn(&mut cmd, super::user::setup_helper(signals))
+            .spawn(&mut cmd, crate::pid1::user::setup_helper(signals))
             .context("cannot start zk-entry join")?;
         let why = if self.formation.joining(self.me.id) { "promote" } else { "settle the role of" };
         tracing::info!(

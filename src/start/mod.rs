@@ -27,7 +27,6 @@ pub(crate) mod sasl;
 pub(crate) mod settings;
 mod tls;
 pub(crate) mod tls_watch;
-pub(crate) mod user;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -41,11 +40,11 @@ use crate::fs::paths::Guard;
 use crate::fs::{ownership, paths};
 use crate::pid1::signals::Signals;
 use crate::pid1::supervise::{self, Child};
+use crate::pid1::user::{self, RunAs};
 use crate::secrets;
 use identity::{DomainSources, Identity};
 use jvm::{JavaEnv, JvmCommand};
 use settings::Settings;
-use user::RunAs;
 
 /// What runs once the files are in place.
 pub(crate) enum Program {

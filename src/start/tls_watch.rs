@@ -29,10 +29,10 @@ use std::time::{Duration, SystemTime};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 use super::tls;
-use super::user::{self, Privileges, RunAs};
 use crate::fs::files::{self, FileChange, Private};
 use crate::fs::paths::Guard;
 use crate::pid1::signals::Signals;
+use crate::pid1::user::{self, Privileges, RunAs};
 
 /// The longest wait between two looks at the Secret.
 const RECHECK: Duration = Duration::from_secs(60);

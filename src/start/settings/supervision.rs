@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use crate::cli::StartInput;
 use crate::exit;
 use crate::parse::Raw;
-use crate::start::user::UserSpec;
+use crate::pid1::user::UserSpec;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Supervision {

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use nix::unistd::{Gid, Group, Uid, User};
 
-use super::settings::Supervision;
+use super::signals::Signals;
 use crate::exit;
-use crate::pid1::signals::Signals;
+use crate::start::settings::Supervision;
 use crate::sys::{ChildSetup, Credentials};
 
 /// The user the JVM runs as when `--user` is not given, as in Debian's package and the upstream
