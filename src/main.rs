@@ -14,7 +14,6 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod cli;
-mod ensemble;
 mod exit;
 mod fs;
 mod log;
@@ -23,7 +22,9 @@ mod parse;
 mod pid1;
 mod probe;
 mod quote;
+mod reconfig;
 mod secrets;
+mod shape;
 mod start;
 #[allow(unsafe_code)]
 mod sys;
@@ -65,11 +66,11 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         cli::Invocation::TlsWatch(watch, false) => start::tls_watch::run(&watch)?,
         cli::Invocation::TlsWatch(watch, true) => write_stdout(&start::tls_watch::check_once(&watch)?)?,
         cli::Invocation::Members(input) => {
-            ensemble::members::run(&ensemble::settings::Target::from_input(&input)?)?
+            reconfig::members::run(&reconfig::settings::Target::from_input(&input)?)?
         }
-        cli::Invocation::Join(input) => ensemble::settings::join(&input)?,
-        cli::Invocation::Resize(input) => ensemble::settings::resize(&input)?,
-        cli::Invocation::Leave(input) => ensemble::settings::leave(&input)?,
+        cli::Invocation::Join(input) => reconfig::settings::join(&input)?,
+        cli::Invocation::Resize(input) => reconfig::settings::resize(&input)?,
+        cli::Invocation::Leave(input) => reconfig::settings::leave(&input)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
 }

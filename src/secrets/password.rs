@@ -1,7 +1,7 @@
 //! The super user's password: read from its file (a Kubernetes Secret volume), turned into the
 //! digest ZooKeeper's `DigestAuthenticationProvider.superDigest` expects, proven to the server
 //! before zk-entry changes anything ([`Password::log_in`]), used as the key that authenticates
-//! the recorded shape ([`super::record`]), and never written to a log, a command line or
+//! the recorded shape ([`crate::shape::record`]), and never written to a log, a command line or
 //! `--dry-run`'s report.
 
 use std::os::unix::fs::OpenOptionsExt;
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::ensemble::members::CONFIG_ZNODE;
+use crate::reconfig::members::CONFIG_ZNODE;
 use crate::secrets;
 use crate::start::sasl::SUPER_USER;
 use crate::zk::session::{Acl, KeeperError, PERMS_ADMIN, Session};

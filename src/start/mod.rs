@@ -18,10 +18,11 @@
 
 mod access;
 mod der;
-mod dynamic;
+pub(crate) mod formation;
 mod identity;
 mod jvm;
 mod memory;
+mod reconfig;
 mod render;
 pub(crate) mod sasl;
 pub(crate) mod settings;
@@ -122,7 +123,7 @@ pub(crate) struct Plan {
     /// Where in `entries` `--reconfig`'s keys go.
     membership_at: usize,
     /// `--reconfig`'s membership, once decided ([`Plan::set_membership`]).
-    dynamic: Option<dynamic::Dynamic>,
+    dynamic: Option<reconfig::Dynamic>,
 }
 
 pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitCode> {
@@ -151,7 +152,7 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
     let privileges = user::privileges(&run_as, settings.supervision.keep_privileges)?;
     let pending = match settings.ensemble.dynamic {
-        true => Some(dynamic::Pending::prepare(&settings, &identity)?),
+        true => Some(reconfig::Pending::prepare(&settings, &identity)?),
         false => None,
     };
     let mut plan = Plan::new(settings, identity, program, run_as, &hostname, signals)?;
@@ -391,7 +392,7 @@ impl Plan {
     /// file's name follows the membership's version) and the dynamic file itself. Both files
     /// were already looked at by [`Plan::new`] (zoo.cfg) or are ZooKeeper's own (older dynamic
     /// files), so nothing here refuses what a check could have found before.
-    fn set_membership(&mut self, d: dynamic::Dynamic) -> anyhow::Result<()> {
+    fn set_membership(&mut self, d: reconfig::Dynamic) -> anyhow::Result<()> {
         let keys = d.zoo_cfg_entries().into_iter().map(|(k, v)| (k, v, false));
         self.entries.splice(self.membership_at..self.membership_at, keys);
         let conf = &self.settings.paths.conf_dir;

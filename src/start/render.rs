@@ -65,7 +65,7 @@ pub(crate) fn zoo_cfg_entries(s: &Settings, id: &Identity) -> Vec<(String, Strin
         entries.push(("peerType".into(), "observer".into()));
     }
     entries.extend(server.extra.iter().cloned());
-    // A dynamic membership lives in its own file (start::dynamic), never in zoo.cfg.
+    // A dynamic membership lives in its own file (start::reconfig), never in zoo.cfg.
     if !s.ensemble.dynamic {
         for (n, server) in id.server_lines(&s.ensemble, &s.ports) {
             entries.push((format!("server.{n}"), server));

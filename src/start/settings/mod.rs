@@ -10,8 +10,8 @@
 
 mod ensemble;
 mod java;
-mod membership;
 mod ports;
+mod reconfig;
 mod security;
 mod server;
 mod supervision;
@@ -23,8 +23,8 @@ use crate::cli::StartInput;
 
 pub(crate) use ensemble::{Ensemble, MAX_SERVER_ID};
 pub(crate) use java::{Heap, Java, MIN_HEAP, MIN_HEAP_BYTES};
-pub(crate) use membership::{MIN_VOTERS, Membership};
 pub(crate) use ports::Ports;
+pub(crate) use reconfig::{MIN_VOTERS, Membership};
 pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, QuorumTls, Security};
 pub(crate) use server::{LogLevel, ServerOptions, zoo_cfg_value_problem};
 pub(crate) use supervision::Supervision;

@@ -1,6 +1,6 @@
 //! `zk-entry join` (hidden; `start --reconfig` runs it beside the JVM of a server that starts as
 //! an observer): once the local server serves, record the ensemble's shape if no trusted one is
-//! recorded yet (the start flags' `--servers` and `--observers`, [`super::record`]; the super
+//! recorded yet (the start flags' `--servers` and `--observers`, [`crate::shape::record`]; the super
 //! password proven first), then give this server the role the recorded shape means for it. A
 //! joiner, added as a non-voting observer and now holding the ensemble's data, is made a voter
 //! with one `reconfig` on the version it read, unless the shape makes it an observer. Retried on the answers a changing ensemble gives
@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::fence::{self, Fence};
-use super::formation::is_transient;
 use super::members::CONFIG_ZNODE;
-use super::record::{self, Recorded};
 use super::resize::ordinal;
 use super::settings::Target;
 use crate::secrets::password::Password;
+use crate::shape::record::{self, Recorded};
+use crate::shape::{self, Fence};
+use crate::start::formation::is_transient;
 use crate::zk::config::{Config, Member, Role};
 use crate::zk::session::Session;
 
@@ -51,7 +51,7 @@ pub(crate) fn run(target: &Target, me: &Member, flags: Fence, password: &Passwor
                     role.as_str(),
                     started.elapsed()
                 );
-                return fence::note_joining(Path::new(fence::JOINING_NOTE), false);
+                return shape::note_joining(Path::new(shape::JOINING_NOTE), false);
             }
             Ok(None) => {}
             Err(e) if is_transient(&e) || e.downcast_ref::<NotServing>().is_some() => {

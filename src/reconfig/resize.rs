@@ -6,7 +6,7 @@
 //! ordinal first, then the demotions.
 //!
 //! First it proves the super password ([`Password::log_in`]): a wrong one changes nothing, also
-//! when no step is needed. Then it records the shape ([`super::record`]) so that a removed pod
+//! when no step is needed. Then it records the shape ([`crate::shape::record`]) so that a removed pod
 //! restarting before it is deleted waits instead of joining again, and pods created later take
 //! the role the shape gives them; the record's version is the membership's when no step is
 //! needed, and the version the last step reached once they are done. It refuses, changing
@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::fence::Fence;
 use super::members::{CONFIG_ZNODE, table};
-use super::record::{self, Recorded, SHAPE_ZNODE};
 use super::settings::Target;
 use crate::secrets::password::Password;
+use crate::shape::Fence;
+use crate::shape::record::{self, Recorded, SHAPE_ZNODE};
 use crate::zk::config::{Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 

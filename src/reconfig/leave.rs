@@ -3,11 +3,11 @@
 //!
 //! A pod stopping is usually a restart (a rolling update, a drain, a crash): it must stay a
 //! member. It leaves only when a `resize` recorded a size at or below its ordinal after the pod
-//! began ([`super::fence`]), i.e. when the resize meant to remove it and it is still listed. In
+//! began ([`crate::shape`]), i.e. when the resize meant to remove it and it is still listed. In
 //! every other case, and when no server answers, it changes nothing and says why.
 //!
 //! The record decides nothing on its own: it must carry the super password's MAC
-//! ([`super::record`]), must not name a version the membership never reached, and must keep at
+//! ([`crate::shape::record`]), must not name a version the membership never reached, and must keep at
 //! least [`MIN_VOTERS`] voters of the live membership; and whatever it says, the removal must
 //! leave that many voters. A record that fails any of these is refused, on one line, and
 //! nothing changes.
@@ -16,12 +16,12 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::fence::{self, Fence};
 use super::members::CONFIG_ZNODE;
-use super::record::{self, Recorded, SHAPE_ZNODE};
 use super::resize::ordinal;
 use super::settings::Target;
 use crate::secrets::password::Password;
+use crate::shape::record::{self, Recorded, SHAPE_ZNODE};
+use crate::shape::{self, Fence};
 use crate::start::settings::MIN_VOTERS;
 use crate::zk::config::{Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
@@ -60,7 +60,7 @@ pub(crate) fn run(target: &Target, password: &Password, hostname: &str) -> anyho
             );
         }
     };
-    let first_seen = fence::noted(Path::new(fence::POD_MARKER));
+    let first_seen = shape::noted(Path::new(shape::POD_MARKER));
     let removed = match (shape, first_seen) {
         (Some(shape), Some(seen)) => decide(&config, shape, &me, my_ordinal, seen).map_err(|why| {
             anyhow::anyhow!("leave: {why}; server {} stays a member; nothing changed", me.id)

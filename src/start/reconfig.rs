@@ -1,7 +1,7 @@
 //! `start --reconfig`: the parts of a start that dynamic membership adds (docs/design.md,
 //! "Dynamic reconfiguration"). Before the JVM, once every check of the start has passed (deciding
 //! may add this server to the ensemble): decide the membership
-//! ([`crate::ensemble::formation`]), write it as the dynamic file beside zoo.cfg (on the data
+//! ([`super::formation`]), write it as the dynamic file beside zoo.cfg (on the data
 //! volume, where ZooKeeper rewrites both) and drop older versions; the super user's digest
 //! reaches the JVM as every start's does ([`super::sasl`]: an argument file only its user can
 //! read). Beside an observer's JVM: a short-lived `zk-entry join` that, once the server serves,
@@ -13,14 +13,14 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
+use super::formation::{self, Formation, Me, Pods, Volume};
 use super::identity::Identity;
 use super::settings::Settings;
-use crate::ensemble::fence::{self, Fence};
-use crate::ensemble::formation::{self, Formation, Me, Pods, Volume};
 use crate::fs::files::FileChange;
 use crate::fs::paths::Guard;
 use crate::pid1::signals::Signals;
 use crate::secrets::password::Password;
+use crate::shape::{self, Fence};
 use crate::zk::config::{Config, Member, Role};
 
 /// What `--reconfig` needs before the ensemble is asked, read and checked: the super user's
@@ -92,7 +92,7 @@ impl Dynamic {
                 std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
             }
         }
-        fence::note_joining(Path::new(fence::JOINING_NOTE), self.formation.joining(self.me.id))
+        shape::note_joining(Path::new(shape::JOINING_NOTE), self.formation.joining(self.me.id))
     }
 
     /// Start `zk-entry join` in a child process when this server starts as an observer: once it
@@ -157,7 +157,7 @@ fn me(s: &Settings, id: &Identity) -> anyhow::Result<Me> {
     Ok(Me {
         id: id.myid,
         ordinal,
-        pod_marker: Some(PathBuf::from(fence::POD_MARKER)),
+        pod_marker: Some(PathBuf::from(shape::POD_MARKER)),
         participant: line(ordinal),
         shape,
         pods,

@@ -3,7 +3,7 @@
 //! creates later does; and how many of the highest ordinals below that size are observers, so
 //! every member knows the role it is meant to have ([`Fence::role`]). The first observer to
 //! serve records the shape of its start flags; only `resize` changes it. How it is stored, and
-//! why only the super user's record is believed: [`super::record`].
+//! why only the super user's record is believed: [`record`].
 //!
 //! The two are told apart by the pod's own age, not by its volume (a StatefulSet keeps the
 //! volumes of removed ordinals, so a new zk-3 may find the old zk-3's data): at its first start a
@@ -12,6 +12,8 @@
 //! beyond the recorded size and whose note predates the resize is one that the resize removed.
 //! The note is a convenience, not a lock: a forged one can only make a pod join through the
 //! quorum, which is safe.
+
+pub(crate) mod record;
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;

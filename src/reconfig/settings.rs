@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use super::fence::Fence;
 use crate::cli::{AuthorisedInput, EnsembleInput, JoinInput, ResizeInput};
 use crate::parse::Raw;
 use crate::secrets::password::Password;
+use crate::shape::Fence;
 use crate::start::settings::MAX_SERVER_ID;
 
 /// A membership command's whole budget: one request is milliseconds, a resize waits for syncs.

@@ -3,11 +3,8 @@
 //! "Dynamic reconfiguration". The protocol lives in [`crate::zk`]; this folder decides what to
 //! ask for, and when it is safe.
 
-pub(crate) mod fence;
-pub(crate) mod formation;
 pub(crate) mod join;
 pub(crate) mod leave;
 pub(crate) mod members;
-pub(crate) mod record;
 pub(crate) mod resize;
 pub(crate) mod settings;

@@ -19,7 +19,7 @@
 use anyhow::{Context, bail};
 use base64::Engine as _;
 
-use super::fence::Fence;
+use super::Fence;
 use crate::secrets::password::Password;
 use crate::zk::session::{Acl, KeeperError, PERMS_READ, Session};
 

@@ -11,7 +11,7 @@
 //!    first formation (`--servers`): the template. This is the only use of `--servers`.
 //!
 //! A pod is taken for one that a resize removed only on the word of a record that carries the
-//! super password's MAC ([`super::record`]); any other record counts as none.
+//! super password's MAC ([`crate::shape::record`]); any other record counts as none.
 //!
 //! Anything else waits, retrying, and says what for; after [`WAIT_LIMIT`] the start fails, so
 //! the kubelet restarts it with its back-off.
@@ -27,12 +27,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::fence::{self, Fence};
-use super::members::CONFIG_ZNODE;
-use super::record::{self, Recorded};
 use crate::net::Deadline;
 use crate::pid1::signals::Signals;
+use crate::reconfig::members::CONFIG_ZNODE;
 use crate::secrets::password::{Password, read_small_file};
+use crate::shape::record::{self, Recorded};
+use crate::shape::{self, Fence};
 use crate::start::settings::MAX_SERVER_ID;
 use crate::zk::config::{Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
@@ -87,7 +87,7 @@ impl Pods {
 pub(crate) struct Me {
     pub(crate) id: u64,
     pub(crate) ordinal: u64,
-    /// This pod's note of the membership version it first saw ([`super::fence`]).
+    /// This pod's note of the membership version it first saw ([`crate::shape`]).
     pub(crate) pod_marker: Option<PathBuf>,
     /// Its line when it votes.
     pub(crate) participant: Member,
@@ -219,7 +219,7 @@ pub(crate) fn decide(
                 // The pod's first start notes the version it began with, whatever the source: a
                 // member of the first formation (version 0) is as removable as a joiner.
                 if let Some(marker) = me.pod_marker.as_deref().filter(|_| may_change) {
-                    fence::first_seen(marker, formation.config.version)?;
+                    shape::first_seen(marker, formation.config.version)?;
                 }
                 return Ok(formation);
             }
@@ -295,7 +295,7 @@ fn attempt(
     if let Some((server, live, fence)) = live {
         let intended = fence.unwrap_or(me.shape).role(me.ordinal);
         let first_seen = match &me.pod_marker {
-            Some(marker) if may_change => fence::first_seen(marker, live.version)?,
+            Some(marker) if may_change => shape::first_seen(marker, live.version)?,
             _ => live.version,
         };
         if let Some(mine) = live.member(me.id) {
