@@ -124,21 +124,9 @@ fn parent(path: &Path) -> &Path {
     path.parent().unwrap_or(Path::new("/"))
 }
 
-/// Why an I/O step failed, with the fix for the usual container causes.
-pub(crate) fn hint(err: &io::Error) -> &'static str {
-    match err.raw_os_error() {
-        Some(libc::EACCES) | Some(libc::EPERM) if !nix::unistd::geteuid().is_root() => {
-            " (not running as root: make the directory writable for this user, e.g. with the pod's securityContext.fsGroup)"
-        }
-        Some(libc::EROFS) => " (read-only file system: mount a writable volume, e.g. an emptyDir, there)",
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) => " (the volume is full: free space or grow the volume)",
-        _ => "",
-    }
-}
-
 fn io_context<T>(result: io::Result<T>, what: &str, path: &Path) -> anyhow::Result<T> {
     result.map_err(|e| {
-        let h = hint(&e);
+        let h = paths::hint(&e);
         anyhow::Error::new(e).context(format!("cannot {what} {}{h}", path.display()))
     })
 }

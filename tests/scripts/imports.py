@@ -23,7 +23,7 @@ import sys
 # One folder per subcommand family: none of them imports another.
 FAMILIES = {"start", "probe", "reconfig"}
 # What several subcommands use, below them: it imports no family, nor `cli` or `main`.
-SHARED = {"exit", "log", "parse", "sys", "net", "quote", "output", "fs", "secret", "shape", "zk", "pid1"}
+SHARED = {"exit", "log", "parse", "sys", "net", "quote", "output", "fs", "secrets", "shape", "zk", "pid1"}
 # Above everything: the crate root (main.rs, written "crate" here) and the command line.
 TOP = {"crate", "cli"}
 
