@@ -18,7 +18,7 @@ use std::process::{Command, ExitCode};
 
 use nix::unistd::Pid;
 
-use super::signals::{self, Signals};
+use super::signals::Signals;
 use super::user::RunAs;
 use crate::exit::{self, Exec};
 use crate::sys;
@@ -104,8 +104,8 @@ fn spawn(child: &Child, signals: &Signals) -> anyhow::Result<Pid> {
 /// wait for it.
 fn forward(pid: Pid, sig: i32, label: &str) {
     match sys::send_signal(pid, sig) {
-        Ok(()) => tracing::info!("forwarded {} to {label} (pid {pid})", signals::name(sig)),
-        Err(e) => tracing::warn!("cannot forward {} to pid {pid}: {e}", signals::name(sig)),
+        Ok(()) => tracing::info!("forwarded {} to {label} (pid {pid})", sys::signal_name(sig)),
+        Err(e) => tracing::warn!("cannot forward {} to pid {pid}: {e}", sys::signal_name(sig)),
     }
 }
 
@@ -127,7 +127,7 @@ fn outcome(child: &Child, pid: Pid, status: i32) -> u8 {
     let code = sys::status_code(status);
     let mapped = child.exit_code_map.iter().find(|(from, _)| *from == code).map(|(_, to)| *to);
     let how = match sys::killed_by(status) {
-        Some(sig) => format!("was killed by {}", signals::name(sig)),
+        Some(sig) => format!("was killed by {}", sys::signal_name(sig)),
         None => match child.exit_meanings.iter().find(|(status, _)| *status == code) {
             Some((_, meaning)) => format!("exited with status {code} ({meaning})"),
             None => format!("exited with status {code}"),
