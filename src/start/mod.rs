@@ -149,7 +149,13 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
             Program::Custom(settings.supervision.command.clone())
         }
     };
-    let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
+    let supervision = &settings.supervision;
+    let run_as = user::decide(
+        &supervision.user,
+        supervision.user_explicit,
+        &supervision.user_name,
+        nix::unistd::geteuid(),
+    )?;
     let privileges = user::privileges(&run_as, settings.supervision.keep_privileges)?;
     let pending = match settings.ensemble.dynamic {
         true => Some(reconfig::Pending::prepare(&settings, &identity)?),
