@@ -18,6 +18,7 @@ mod exit;
 mod fs;
 mod log;
 mod net;
+mod output;
 mod parse;
 mod pid1;
 mod probe;
@@ -57,14 +58,16 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         signals.restore()?;
     }
     match invocation {
-        cli::Invocation::Info(text) => write_stdout(&text)?,
+        cli::Invocation::Info(text) => output::write_stdout(&text)?,
         cli::Invocation::Start(input) => return start::run(&input, signals),
         cli::Invocation::Ready(input) => probe::ready::run(&probe::settings::Ready::from_input(&input)?)?,
         cli::Invocation::Metrics(input) => {
             probe::metrics::run(&probe::settings::Metrics::from_input(&input)?)?
         }
         cli::Invocation::TlsWatch(watch, false) => start::tls_watch::run(&watch)?,
-        cli::Invocation::TlsWatch(watch, true) => write_stdout(&start::tls_watch::check_once(&watch)?)?,
+        cli::Invocation::TlsWatch(watch, true) => {
+            output::write_stdout(&start::tls_watch::check_once(&watch)?)?
+        }
         cli::Invocation::Members(input) => {
             reconfig::members::run(&reconfig::settings::Target::from_input(&input)?)?
         }
@@ -73,22 +76,4 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         cli::Invocation::Leave(input) => reconfig::settings::leave(&input)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
-}
-
-/// Write output for the user. `print!` would panic on a closed pipe (Rust ignores SIGPIPE); a
-/// reader that stopped early (`| head`) is not an error, any other write failure is.
-fn write_stdout(text: &str) -> anyhow::Result<()> {
-    write_stdout_bytes(text.as_bytes())
-}
-
-/// [`write_stdout`] for bytes that need not be UTF-8 (`metrics --format=raw`).
-fn write_stdout_bytes(bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(anyhow::Error::new(e).context("cannot write to stdout"))
-        }
-        _ => Ok(()),
-    }
 }

@@ -16,7 +16,7 @@ pub(crate) const CONFIG_ZNODE: &str = "/zookeeper/config";
 
 pub(crate) fn run(target: &Target) -> anyhow::Result<()> {
     let config = read(target)?;
-    crate::write_stdout(&table(&config))
+    crate::output::write_stdout(&table(&config))
 }
 
 /// The committed membership, read through the first server of `target` that answers.

@@ -173,7 +173,7 @@ pub(crate) fn run(
             tracing::info!("recorded the shape: {size} members, {observers} of them observers");
         }
         session.close();
-        return crate::write_stdout(&table(&config));
+        return crate::output::write_stdout(&table(&config));
     }
     // Any pod that first saw a version before the first step's was there before the resize.
     let shape = Fence { version: config.version + 1, ..asked };
@@ -217,7 +217,7 @@ pub(crate) fn run(
         );
     }
     session.close();
-    crate::write_stdout(&table(&final_config))
+    crate::output::write_stdout(&table(&final_config))
 }
 
 /// Delete the unprotected record of earlier releases; failing to only leaves it unread.

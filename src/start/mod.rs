@@ -172,7 +172,7 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
     }
 
     if plan.settings.dry_run {
-        crate::write_stdout(&plan.dry_run_report())?;
+        crate::output::write_stdout(&plan.dry_run_report())?;
         return Ok(ExitCode::from(exit::SUCCESS));
     }
     plan.apply(signals)?;
