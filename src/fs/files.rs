@@ -11,8 +11,10 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
@@ -219,6 +221,21 @@ pub(crate) fn read_capped(file: fs::File, max: u64) -> Result<Vec<u8>, Capped> {
         return Err(Capped::TooLarge(None));
     }
     Ok(bytes)
+}
+
+/// A regular file of at most `cap` bytes, opened without following a symbolic link: the files
+/// zk-entry reads as root may sit on volumes that ZooKeeper's user can write.
+pub(crate) fn read_small_file(path: &Path, cap: u64) -> anyhow::Result<String> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let bytes = read_capped(file, cap).map_err(|refusal| match refusal {
+        Capped::Io(e) => anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
+        refusal => anyhow::anyhow!("{} {}", path.display(), refusal.describe(cap)),
+    })?;
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
 }
 
 fn read_existing(path: &Path, guard: &Guard) -> anyhow::Result<Existing> {

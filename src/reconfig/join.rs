@@ -18,14 +18,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::members::CONFIG_ZNODE;
 use super::resize::ordinal;
 use super::settings::Target;
 use crate::secrets::password::Password;
 use crate::shape::record::{self, Recorded};
 use crate::shape::{self, Fence};
-use crate::start::formation::is_transient;
-use crate::zk::config::{Config, Member, Role};
+use crate::zk::config::{CONFIG_ZNODE, Config, Member, Role, is_transient};
 use crate::zk::session::Session;
 
 const RETRY: Duration = Duration::from_millis(500);

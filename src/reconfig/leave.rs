@@ -16,14 +16,12 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::members::CONFIG_ZNODE;
 use super::resize::ordinal;
 use super::settings::Target;
 use crate::secrets::password::Password;
 use crate::shape::record::{self, Recorded, SHAPE_ZNODE};
-use crate::shape::{self, Fence};
-use crate::start::settings::MIN_VOTERS;
-use crate::zk::config::{Config, Member, Role};
+use crate::shape::{self, Fence, MIN_VOTERS};
+use crate::zk::config::{CONFIG_ZNODE, Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 
 pub(crate) fn run(target: &Target, password: &Password, hostname: &str) -> anyhow::Result<()> {

@@ -8,11 +8,8 @@ use anyhow::Context;
 
 use super::settings::Target;
 use crate::quote;
-use crate::zk::config::Config;
+use crate::zk::config::{CONFIG_ZNODE, Config};
 use crate::zk::session::Session;
-
-/// Where ZooKeeper publishes its committed membership.
-pub(crate) const CONFIG_ZNODE: &str = "/zookeeper/config";
 
 pub(crate) fn run(target: &Target) -> anyhow::Result<()> {
     let config = read(target)?;

@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::members::{CONFIG_ZNODE, table};
+use super::members::table;
 use super::settings::Target;
 use crate::secrets::password::Password;
 use crate::shape::Fence;
 use crate::shape::record::{self, Recorded, SHAPE_ZNODE};
-use crate::zk::config::{Config, Member, Role};
+use crate::zk::config::{CONFIG_ZNODE, Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 
 const RETRY: Duration = Duration::from_millis(500);
@@ -104,7 +104,7 @@ pub(crate) fn plan(config: &Config, current: Option<Fence>, shape: Fence) -> Res
     }
     let voters =
         ordinals.iter().filter(|(o, _)| *o < shape.size && shape.role(*o) == Role::Participant).count();
-    let min = crate::start::settings::MIN_VOTERS;
+    let min = crate::shape::MIN_VOTERS;
     if (voters as u64) < min {
         return Err(format!(
             "resize {} with {} observer(s) would leave {voters} voting member(s); a dynamic ensemble keeps at least {min}, or no server could join it again",

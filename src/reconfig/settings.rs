@@ -6,7 +6,7 @@ use crate::cli::{AuthorisedInput, EnsembleInput, JoinInput, ResizeInput};
 use crate::parse::Raw;
 use crate::secrets::password::Password;
 use crate::shape::Fence;
-use crate::start::settings::MAX_SERVER_ID;
+use crate::zk::config::MAX_SERVER_ID;
 
 /// A membership command's whole budget: one request is milliseconds, a resize waits for syncs.
 const MIN_TIMEOUT: Duration = Duration::from_millis(100);

@@ -21,8 +21,14 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::secrets::password::read_small_file;
+use crate::fs::files::read_small_file;
 use crate::zk::config::Role;
+
+/// The fewest voters a dynamic ensemble forms with or shrinks to (docs/design.md, "Dynamic
+/// reconfiguration"): ZooKeeper 3.8 commits a new voter only with the acknowledgement of a
+/// quorum of the new membership, and a joining observer never acknowledges; with one voter the
+/// joiner's own would be needed.
+pub(crate) const MIN_VOTERS: u64 = 2;
 
 /// The pod-lifetime note of the membership version this pod first saw.
 pub(crate) const POD_MARKER: &str = "/tmp/zk-entry.pod";

@@ -27,15 +27,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::fs::files::read_small_file;
 use crate::net::Deadline;
 use crate::pid1::signals::Signals;
-use crate::reconfig::members::CONFIG_ZNODE;
-use crate::secrets::password::{Password, read_small_file};
+use crate::secrets::password::Password;
 use crate::shape::record::{self, Recorded};
 use crate::shape::{self, Fence};
-use crate::start::settings::MAX_SERVER_ID;
-use crate::zk::config::{Config, Member, Role};
-use crate::zk::session::{KeeperError, Session};
+use crate::zk::config::{CONFIG_ZNODE, Config, MAX_SERVER_ID, Member, Role};
+use crate::zk::session::Session;
 
 /// How long a start waits for an ensemble to join before it gives up.
 const WAIT_LIMIT: Duration = Duration::from_secs(600);
@@ -394,19 +393,6 @@ fn add_observer(
     }
     tracing::info!("added server {} to the ensemble as an observer (version {:x})", me.id, config.version);
     Ok(config)
-}
-
-/// Whether an error is worth another round (the usual answers while the ensemble changes).
-pub(crate) fn is_transient(err: &anyhow::Error) -> bool {
-    matches!(
-        KeeperError::of(err),
-        Some(
-            KeeperError::BAD_VERSION
-                | KeeperError::RECONFIG_IN_PROGRESS
-                | KeeperError::CONNECTION_LOSS
-                | KeeperError::NEW_CONFIG_NO_QUORUM
-        )
-    )
 }
 
 #[cfg(test)]

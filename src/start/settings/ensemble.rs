@@ -4,9 +4,7 @@
 
 use crate::cli::StartInput;
 use crate::exit;
-
-/// ZooKeeper's administrator guide gives server ids (myid) the range 1 to 255.
-pub(crate) const MAX_SERVER_ID: u64 = 255;
+use crate::zk::config::MAX_SERVER_ID;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Ensemble {

@@ -21,10 +21,10 @@ use std::path::PathBuf;
 
 use crate::cli::StartInput;
 
-pub(crate) use ensemble::{Ensemble, MAX_SERVER_ID};
+pub(crate) use ensemble::Ensemble;
 pub(crate) use java::{Heap, Java, MIN_HEAP, MIN_HEAP_BYTES};
 pub(crate) use ports::Ports;
-pub(crate) use reconfig::{MIN_VOTERS, Membership};
+pub(crate) use reconfig::Membership;
 pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, QuorumTls, Security};
 pub(crate) use server::{LogLevel, ServerOptions, zoo_cfg_value_problem};
 pub(crate) use supervision::Supervision;

@@ -8,12 +8,7 @@ use std::path::PathBuf;
 use super::Ensemble;
 use crate::cli::StartInput;
 use crate::exit;
-
-/// The fewest voters a dynamic ensemble forms with or shrinks to (docs/design.md, "Dynamic
-/// reconfiguration"): ZooKeeper 3.8 commits a new voter only with the acknowledgement of a
-/// quorum of the new membership, and a joining observer never acknowledges; with one voter the
-/// joiner's own would be needed.
-pub(crate) const MIN_VOTERS: u64 = 2;
+use crate::shape::MIN_VOTERS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Membership {
