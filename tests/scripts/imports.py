@@ -2,10 +2,11 @@
 """The import check of `make lint` (docs/design.md, "Source layout").
 
 Reads every file under src/ and the module paths it names (`use` trees, and paths in the code
-that start at `crate::`, `super::`, `self::` or a child module), resolved to the file that defines
-them: a module is a file, a folder's mod.rs is the folder, and a name that a module re-exports
-(`pub(crate) use child::Name`) counts as the module it comes from. Comments and string literals
-are skipped. Then it fails, naming both modules, when
+that start at `crate::`, `super::`, `self::` or a child module), resolved to the module that
+defines them: a module is a file, a folder's mod.rs is the folder, a file's inline `mod tests`
+is a module of its own (so the test helpers in a folder's mod.rs make no circle with the tests
+of its files), and a name that a module re-exports (`pub(crate) use child::Name`) counts as the
+module it comes from. Comments and string literals are skipped. Then it fails, naming both modules, when
 
 - a module of one subcommand folder imports one of another subcommand folder;
 - a module of the shared layer imports a subcommand folder, `cli` or `main`;
@@ -155,7 +156,9 @@ def parse_use(toks, i):
     return out, i + 1
 
 
-def scan(module, text):
+def scan(module, text, modules):
+    """Record what `module`'s file names; an inline `mod NAME { ... }` (a file's tests) is a
+    module of its own, registered in `modules`."""
     toks = list(tokens(text))
     toks.append(("punct", ";", 0))
     inline = []  # (name, brace depth inside it) of inline `mod NAME { ... }`
@@ -168,7 +171,8 @@ def scan(module, text):
     while i < len(toks):
         kind, text, line = toks[i]
         here = module.path + tuple(name for name, _ in inline)
-        children = module.children if not inline else set()
+        current = modules[here]
+        children = current.children
         if text == "{":
             depth += 1
         elif text == "}":
@@ -177,6 +181,8 @@ def scan(module, text):
                 inline.pop()
         elif text == "mod" and toks[i + 1][0] == "ident" and toks[i + 2][1] == "{":
             inline.append((toks[i + 1][1], depth + 1))
+            inner = here + (toks[i + 1][1],)
+            modules.setdefault(inner, Module(inner, module.file))
             depth += 1
             i += 3
             continue
@@ -187,9 +193,9 @@ def scan(module, text):
                 path = absolute(segs, here, children)
                 if path is None:
                     continue
-                module.uses.append((path, line))
-                if public and not inline and name != "*":
-                    module.reexports[name] = path
+                current.uses.append((path, line))
+                if public and name != "*":
+                    current.reexports[name] = path
             continue
         elif kind == "ident" and toks[i + 1][1] == "::" and (i == 0 or toks[i - 1][1] != "::"):
             if text in ("crate", "self", "super") or text in children:
@@ -200,7 +206,7 @@ def scan(module, text):
                     j += 2
                 path = absolute(segs, here, children)
                 if path is not None:
-                    module.refs.append((path, line))
+                    current.refs.append((path, line))
                 i = j
                 continue
         i += 1
@@ -301,10 +307,10 @@ def main():
     if () not in modules:
         print(f"imports: no {src}/main.rs", file=sys.stderr)
         return 2
-    for m in modules.values():
+    for m in list(modules.values()):
         with open(m.file, encoding="utf-8") as f:
             try:
-                scan(m, f.read())
+                scan(m, f.read(), modules)
             except SyntaxError as e:
                 print(f"imports: {m.file}: cannot read: {e}", file=sys.stderr)
                 return 2

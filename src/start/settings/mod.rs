@@ -88,9 +88,6 @@ impl Settings {
     }
 }
 
-/// ZooKeeper parses its numeric settings as Java `int`s.
-const JAVA_INT_MAX: u64 = i32::MAX as u64;
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
