@@ -22,7 +22,7 @@ use super::resize::ordinal;
 use super::settings::Target;
 use crate::secrets::password::Password;
 use crate::shape::record::{self, Recorded};
-use crate::shape::{self, Fence};
+use crate::shape::{self, Shape};
 use crate::zk::config::{CONFIG_ZNODE, Config, Member, Role, is_transient};
 use crate::zk::session::Session;
 
@@ -32,7 +32,14 @@ const NOTE: Duration = Duration::from_secs(15);
 /// One request to the local server.
 const ASK_LIMIT: Duration = Duration::from_secs(5);
 
-pub(crate) fn run(target: &Target, me: &Member, flags: Fence, password: &Password) -> anyhow::Result<()> {
+/// Give server `me` its role; `start_shape` (`--size`, `--observers`: the start flags') is
+/// recorded when the ensemble has no trusted shape.
+pub(crate) fn run(
+    target: &Target,
+    me: &Member,
+    start_shape: Shape,
+    password: &Password,
+) -> anyhow::Result<()> {
     let Some(my_ordinal) = ordinal(me) else {
         bail!("--line: host {} carries no StatefulSet ordinal; expected NAME-ORDINAL.DOMAIN", me.host);
     };
@@ -41,7 +48,7 @@ pub(crate) fn run(target: &Target, me: &Member, flags: Fence, password: &Passwor
     let mut noted: Option<Instant> = None;
     while let Some(left) = target.timeout.checked_sub(started.elapsed()).filter(|d| !d.is_zero()) {
         // No look outlasts --timeout.
-        match step(target, left.min(ASK_LIMIT), me, my_ordinal, flags, password) {
+        match step(target, left.min(ASK_LIMIT), me, my_ordinal, start_shape, password) {
             Ok(Some((role, version))) => {
                 tracing::info!(
                     "server {} serves as {} (membership version {version:x}), {:?} after zk-entry join started",
@@ -83,7 +90,7 @@ fn step(
     limit: Duration,
     me: &Member,
     my_ordinal: u64,
-    flags: Fence,
+    start_shape: Shape,
     password: &Password,
 ) -> anyhow::Result<Option<(Role, u64)>> {
     let mut session = Session::connect(&target.servers, limit).map_err(|e| NotServing(format!("{e:#}")))?;
@@ -103,7 +110,7 @@ fn step(
                 tracing::warn!("not trusting the recorded shape ({why}); recording the start flags' instead");
             }
             password.log_in(&mut session)?;
-            let shape = record::create(flags, &mut session, password)?;
+            let shape = record::create(start_shape, &mut session, password)?;
             tracing::info!(
                 "the ensemble's recorded shape: {} members, {} of them observers",
                 shape.size,

@@ -20,7 +20,7 @@ use super::resize::ordinal;
 use super::settings::Target;
 use crate::secrets::password::Password;
 use crate::shape::record::{self, Recorded, SHAPE_ZNODE};
-use crate::shape::{self, Fence, MIN_VOTERS};
+use crate::shape::{self, MIN_VOTERS, Shape};
 use crate::zk::config::{CONFIG_ZNODE, Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 
@@ -92,7 +92,7 @@ pub(crate) fn run(target: &Target, password: &Password, hostname: &str) -> anyho
 /// the trusted `shape` removed; or why the record contradicts the live membership `config`.
 fn decide(
     config: &Config,
-    shape: Fence,
+    shape: Shape,
     me: &Member,
     my_ordinal: u64,
     first_seen: u64,
@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn a_pod_the_shape_removed_leaves_and_others_stay() {
         let c = live(&[P, P, P, P]);
-        let shape = Fence { size: 3, observers: 0, version: 0x20 };
+        let shape = Shape { size: 3, observers: 0, version: 0x20 };
         assert_eq!(decide(&c, shape, &at(&c, 3), 3, 0x10), Ok(true));
         assert_eq!(decide(&c, shape, &at(&c, 3), 3, 0x20), Ok(false), "created by a later scale-up");
         assert_eq!(decide(&c, shape, &at(&c, 2), 2, 0x10), Ok(false), "below the size");
@@ -161,10 +161,10 @@ mod tests {
     #[test]
     fn a_record_the_membership_never_reached_is_refused() {
         let c = live(&[P, P, P, P]);
-        let forged = Fence { size: 3, observers: 0, version: u64::MAX };
+        let forged = Shape { size: 3, observers: 0, version: u64::MAX };
         let why = decide(&c, forged, &at(&c, 2), 2, 0x10).unwrap_err();
         assert!(why.contains("version ffffffffffffffff") && why.contains("never reached"), "{why}");
-        let ahead = Fence { size: 3, observers: 0, version: 0x21 };
+        let ahead = Shape { size: 3, observers: 0, version: 0x21 };
         assert!(decide(&c, ahead, &at(&c, 3), 3, 0x10).is_err(), "refused even for a pod it removes");
     }
 
@@ -172,7 +172,7 @@ mod tests {
     fn never_below_two_voters_whatever_the_record_says() {
         // The forgery, had it carried a MAC: size 1 keeps one voter.
         let c = live(&[P, P, P]);
-        let one = Fence { size: 1, observers: 0, version: 0x20 };
+        let one = Shape { size: 1, observers: 0, version: 0x20 };
         for o in 1..3 {
             let why = decide(&c, one, &at(&c, o), o as u64, 0).unwrap_err();
             assert!(why.contains("keeps 1 of the live membership's members voting"), "{why}");
@@ -180,7 +180,7 @@ mod tests {
         // The shape keeps two voters, but one of them observes for now: removing the third
         // would leave one.
         let c = live(&[P, O, P]);
-        let shape = Fence { size: 2, observers: 0, version: 0x20 };
+        let shape = Shape { size: 2, observers: 0, version: 0x20 };
         let why = decide(&c, shape, &at(&c, 2), 2, 0).unwrap_err();
         assert!(why.contains("would leave 1 voting member"), "{why}");
         // An observer beyond the size leaves: the voters stay.
@@ -191,7 +191,7 @@ mod tests {
     #[test]
     fn a_shape_whose_observers_leave_one_voter_is_refused() {
         let c = live(&[P, P, P, P]);
-        let shape = Fence { size: 3, observers: 2, version: 0x20 };
+        let shape = Shape { size: 3, observers: 2, version: 0x20 };
         let why = decide(&c, shape, &at(&c, 3), 3, 0).unwrap_err();
         assert!(why.contains("keeps 1 of the live"), "{why}");
     }

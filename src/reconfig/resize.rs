@@ -21,7 +21,7 @@ use anyhow::{Context, bail};
 use super::members::table;
 use super::settings::Target;
 use crate::secrets::password::Password;
-use crate::shape::Fence;
+use crate::shape::Shape;
 use crate::shape::record::{self, Recorded, SHAPE_ZNODE};
 use crate::zk::config::{CONFIG_ZNODE, Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
@@ -74,7 +74,7 @@ impl Step {
 
 /// What a resize to `shape` does, in order; or why it must not start. `current` is the shape
 /// recorded before it: an observer that it means to vote is a joiner not promoted yet.
-pub(crate) fn plan(config: &Config, current: Option<Fence>, shape: Fence) -> Result<Vec<Step>, String> {
+pub(crate) fn plan(config: &Config, current: Option<Shape>, shape: Shape) -> Result<Vec<Step>, String> {
     let mut ordinals = Vec::new();
     for m in &config.members {
         match ordinal(m) {
@@ -142,7 +142,7 @@ pub(crate) fn run(
         }
         (None, _) => 0,
     };
-    let asked = Fence { size, observers, version: config.version };
+    let asked = Shape { size, observers, version: config.version };
     // Without a trusted record, the observers the asked shape keeps are no joiners; without any
     // (members of an older zk-entry), every observer is one.
     let current = match &previous {
@@ -176,7 +176,7 @@ pub(crate) fn run(
         return crate::output::write_stdout(&table(&config));
     }
     // Any pod that first saw a version before the first step's was there before the resize.
-    let shape = Fence { version: config.version + 1, ..asked };
+    let shape = Shape { version: config.version + 1, ..asked };
     record::write(shape, &mut session, password)?;
     forget_old(&mut session);
     tracing::info!("recorded the shape: {size} members, {observers} of them observers");
@@ -209,7 +209,7 @@ pub(crate) fn run(
     }
     let final_config = read(&mut session)?;
     // The version the resize ended at: a pod that first saw an older one was there during it.
-    let done = Fence { version: final_config.version, ..shape };
+    let done = Shape { version: final_config.version, ..shape };
     if let Err(e) = record::write(done, &mut session, password) {
         tracing::warn!(
             "the membership has the shape; recording its final version failed ({e:#}): {SHAPE_ZNODE} keeps version {:x}",
@@ -331,12 +331,12 @@ mod tests {
         Config::parse(&text).unwrap()
     }
 
-    fn shape(size: u64, observers: u64) -> Fence {
-        Fence { size, observers, version: 9 }
+    fn shape(size: u64, observers: u64) -> Shape {
+        Shape { size, observers, version: 9 }
     }
 
     /// (id, what) of each step.
-    fn steps(c: &Config, current: Option<Fence>, to: Fence) -> Vec<(u64, &'static str)> {
+    fn steps(c: &Config, current: Option<Shape>, to: Shape) -> Vec<(u64, &'static str)> {
         plan(c, current, to)
             .unwrap()
             .iter()

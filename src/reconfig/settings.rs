@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::cli::{AuthorisedInput, EnsembleInput, JoinInput, ResizeInput};
 use crate::parse::Raw;
 use crate::secrets::password::Password;
-use crate::shape::Fence;
+use crate::shape::Shape;
 use crate::zk::config::MAX_SERVER_ID;
 
 /// A membership command's whole budget: one request is milliseconds, a resize waits for syncs.
@@ -39,7 +39,7 @@ pub(crate) fn join(input: &JoinInput) -> anyhow::Result<()> {
     })?;
     let size = input.size.number(1, MAX_SERVER_ID)?;
     let observers = input.observers.number(0, size - 1)?;
-    let shape = Fence { size, observers, version: 0 };
+    let shape = Shape { size, observers, version: 0 };
     super::join::run(&target, &me, shape, &password)
 }
 

@@ -32,7 +32,7 @@ use crate::net::Deadline;
 use crate::pid1::signals::Signals;
 use crate::secrets::password::Password;
 use crate::shape::record::{self, Recorded};
-use crate::shape::{self, Fence};
+use crate::shape::{self, Shape};
 use crate::zk::config::{CONFIG_ZNODE, Config, MAX_SERVER_ID, Member, Role};
 use crate::zk::session::Session;
 
@@ -92,7 +92,7 @@ pub(crate) struct Me {
     pub(crate) participant: Member,
     /// The shape of its start flags (`--servers`, `--observers`), for when the ensemble has
     /// none recorded yet.
-    pub(crate) shape: Fence,
+    pub(crate) shape: Shape,
     /// Its StatefulSet's pods.
     pub(crate) pods: Pods,
     /// The peers the flags name (the first formation's members and the ordinals below this one).
@@ -291,8 +291,8 @@ fn attempt(
     let live = read_live(peers, ask, password);
     // No answer because a signal cut the asks short must not be taken for "nobody serves".
     ask.signals.checkpoint()?;
-    if let Some((server, live, fence)) = live {
-        let intended = fence.unwrap_or(me.shape).role(me.ordinal);
+    if let Some((server, live, recorded)) = live {
+        let intended = recorded.unwrap_or(me.shape).role(me.ordinal);
         let first_seen = match &me.pod_marker {
             Some(marker) if may_change => shape::first_seen(marker, live.version)?,
             _ => live.version,
@@ -308,10 +308,10 @@ fn attempt(
             }
             return Ok(Ok(Formation { config: live, source: Source::Live(server), intended }));
         }
-        if let Some(fence) = fence.filter(|f| f.removes(me.ordinal, first_seen)) {
+        if let Some(shape) = recorded.filter(|s| s.removes(me.ordinal, first_seen)) {
             return Ok(Err(format!(
                 "zk-entry resize {} removed ordinals from {} up (membership version {:x}) after this pod started; it waits to be deleted by kubectl scale instead of joining again",
-                fence.size, fence.size, fence.version
+                shape.size, shape.size, shape.version
             )));
         }
         if !may_change {
@@ -349,7 +349,7 @@ fn attempt(
 
 /// The committed membership from the first peer that serves, and the shape recorded, if a
 /// holder of the super password recorded it: no pod is taken for removed on anyone else's word.
-fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Option<(String, Config, Option<Fence>)> {
+fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Option<(String, Config, Option<Shape>)> {
     for peer in peers {
         let deadline = ask.deadline(ASK_LIMIT);
         let Ok(mut session) = Session::connect_until(std::slice::from_ref(peer), deadline) else { continue };
@@ -360,9 +360,9 @@ fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Option<(String
         if let Recorded::Untrusted(why) = &recorded {
             tracing::warn!("{peer}: not trusting the recorded shape ({why}); going by the start flags");
         }
-        let fence = recorded.trusted();
+        let shape = recorded.trusted();
         match Config::parse(&String::from_utf8_lossy(&data.bytes)) {
-            Ok(config) if !config.members.is_empty() => return Some((peer.clone(), config, fence)),
+            Ok(config) if !config.members.is_empty() => return Some((peer.clone(), config, shape)),
             Ok(_) => continue,
             Err(e) => {
                 tracing::warn!("{peer}: {CONFIG_ZNODE} is unusable: {e:#}");
@@ -424,7 +424,7 @@ mod tests {
             ordinal: id - 1,
             pod_marker: None,
             participant: member(id, Role::Participant),
-            shape: Fence { size: 3, observers: 0, version: 0 },
+            shape: Shape { size: 3, observers: 0, version: 0 },
             pods: pods(),
             peers: Vec::new(),
             template: template.then(|| config(&[1, 2, 3], 0)),
@@ -502,7 +502,7 @@ mod tests {
         let joiner = me(4, false);
         let f = decide_offline(&joiner, &volume).unwrap();
         assert!(f.observes(4) && f.joining(4), "flags without observers: server 4 is to vote");
-        let observer = Me { shape: Fence { size: 4, observers: 1, version: 0 }, ..me(4, false) };
+        let observer = Me { shape: Shape { size: 4, observers: 1, version: 0 }, ..me(4, false) };
         let f = decide_offline(&observer, &volume).unwrap();
         assert!(f.observes(4) && !f.joining(4), "flags with one observer: server 4 observes");
     }

@@ -20,7 +20,7 @@ use crate::fs::files::FileChange;
 use crate::fs::paths::Guard;
 use crate::pid1::signals::Signals;
 use crate::secrets::password::Password;
-use crate::shape::{self, Fence};
+use crate::shape::{self, Shape};
 use crate::zk::config::{Config, Member, Role};
 
 /// What `--reconfig` needs before the ensemble is asked, read and checked: the super user's
@@ -148,7 +148,7 @@ fn me(s: &Settings, id: &Identity) -> anyhow::Result<Me> {
         role: Role::Participant,
         client: Some(s.ports.client.to_string()),
     };
-    let shape = Fence { size: s.ensemble.servers, observers: s.ensemble.observers, version: 0 };
+    let shape = Shape { size: s.ensemble.servers, observers: s.ensemble.observers, version: 0 };
     let template_line = |o: u64| Member { role: shape.role(o), ..line(o) };
     let servers = s.ensemble.servers;
     let peers = (0..servers.max(ordinal)).filter(|o| *o != ordinal).map(|o| pods.address(o)).collect();
