@@ -107,7 +107,7 @@ impl Identity {
         let ordinal = digits
             .parse::<u64>()
             .ok()
-            .filter(|o| *o < servers || (ensemble.dynamic && o + ensemble.min_server_id <= 255));
+            .filter(|o| *o < servers || (ensemble.reconfig && o + ensemble.min_server_id <= 255));
         let Some(ordinal) = ordinal else {
             return exit::usage(format!(
                 "host name '{short}' has ordinal {digits}, not below --servers={servers}; raise --servers to the StatefulSet's replicas or lower the replicas"

@@ -123,7 +123,7 @@ pub(crate) struct Plan {
     /// Where in `entries` `--reconfig`'s keys go.
     membership_at: usize,
     /// `--reconfig`'s membership, once decided ([`Plan::set_membership`]).
-    dynamic: Option<reconfig::Dynamic>,
+    reconfig: Option<reconfig::Decided>,
 }
 
 pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitCode> {
@@ -157,7 +157,7 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
         nix::unistd::geteuid(),
     )?;
     let privileges = user::privileges(&run_as, settings.supervision.keep_privileges)?;
-    let pending = match settings.ensemble.dynamic {
+    let pending = match settings.ensemble.reconfig {
         true => Some(reconfig::Pending::prepare(&settings, &identity)?),
         false => None,
     };
@@ -187,7 +187,7 @@ pub(crate) fn run(input: &StartInput, signals: &Signals) -> anyhow::Result<ExitC
         privileges,
         plan.exit_meanings(),
     );
-    if let (Some(d), Some(file)) = (&plan.dynamic, &plan.settings.membership.super_password_file) {
+    if let (Some(d), Some(file)) = (&plan.reconfig, &plan.settings.reconfig.super_password_file) {
         d.spawn_joiner(plan.settings.ports.client, file, signals)?;
     }
     supervise::run(&child, signals)
@@ -356,7 +356,7 @@ impl Plan {
             dirs.push(tls::store_dir(&paths.conf_dir));
         }
         let mut owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
-        if settings.ensemble.dynamic {
+        if settings.ensemble.reconfig {
             // ZooKeeper rewrites zoo.cfg and writes each new membership beside it.
             owned_dirs.push(paths.conf_dir.clone());
         }
@@ -390,7 +390,7 @@ impl Plan {
             owner,
             entries,
             membership_at,
-            dynamic: None,
+            reconfig: None,
         })
     }
 
@@ -398,7 +398,7 @@ impl Plan {
     /// file's name follows the membership's version) and the dynamic file itself. Both files
     /// were already looked at by [`Plan::new`] (zoo.cfg) or are ZooKeeper's own (older dynamic
     /// files), so nothing here refuses what a check could have found before.
-    fn set_membership(&mut self, d: reconfig::Dynamic) -> anyhow::Result<()> {
+    fn set_membership(&mut self, d: reconfig::Decided) -> anyhow::Result<()> {
         let keys = d.zoo_cfg_entries().into_iter().map(|(k, v)| (k, v, false));
         self.entries.splice(self.membership_at..self.membership_at, keys);
         let conf = &self.settings.paths.conf_dir;
@@ -409,7 +409,7 @@ impl Plan {
             None => self.files.insert(0, zoo_cfg),
         }
         self.files.extend(d.files(&self.guard)?);
-        self.dynamic = Some(d);
+        self.reconfig = Some(d);
         Ok(())
     }
 
@@ -422,7 +422,7 @@ impl Plan {
         }
         signals.checkpoint()?;
         files::write_files(&self.files, &self.guard)?;
-        if let Some(d) = &self.dynamic {
+        if let Some(d) = &self.reconfig {
             d.apply()?;
         }
         signals.checkpoint()?;
@@ -482,7 +482,7 @@ impl Plan {
 
     fn describe_identity(&self) -> String {
         let id = &self.identity;
-        if self.settings.ensemble.dynamic {
+        if self.settings.ensemble.reconfig {
             format!(
                 "server {} (ordinal {}, dynamic membership, domain {})",
                 id.myid,
@@ -552,7 +552,7 @@ fn reachable(
         access::Need { flag: "--data_dir", dir: &paths.data_dir, write: true },
         access::Need { flag: "--data_log_dir", dir: &paths.data_log_dir, write: true },
         access::Need { flag: "--log_dir", dir: &paths.log_dir, write: true },
-        access::Need { flag: "--conf_dir", dir: &paths.conf_dir, write: settings.ensemble.dynamic },
+        access::Need { flag: "--conf_dir", dir: &paths.conf_dir, write: settings.ensemble.reconfig },
     ];
     if let Program::Jvm(JvmCommand { install: Some(install), .. }) = program {
         needs.push(access::Need { flag: "--zk_home", dir: install, write: false });

@@ -1,5 +1,5 @@
 //! `start --reconfig`: the parts of a start that dynamic membership adds (docs/design.md,
-//! "Dynamic reconfiguration"). Before the JVM, once every check of the start has passed (deciding
+//! "Decided reconfiguration"). Before the JVM, once every check of the start has passed (deciding
 //! may add this server to the ensemble): decide the membership
 //! ([`super::formation`]), write it as the dynamic file beside zoo.cfg (on the data
 //! volume, where ZooKeeper rewrites both) and drop older versions; the super user's digest
@@ -35,7 +35,7 @@ pub(crate) struct Pending {
 impl Pending {
     /// Read the secret and work out this server's line; no connection is opened.
     pub(crate) fn prepare(s: &Settings, id: &Identity) -> anyhow::Result<Pending> {
-        let password_file = s.membership.super_password_file.as_deref().context("no password file")?;
+        let password_file = s.reconfig.super_password_file.as_deref().context("no password file")?;
         Ok(Pending {
             password: Password::read(password_file)?,
             me: me(s, id)?,
@@ -48,22 +48,23 @@ impl Pending {
     /// add the server to the ensemble as an observer: the start's one change outside the pod,
     /// so the caller makes it only once every check that can refuse the start has passed.
     /// Without, it reports what it would do (`--dry-run`).
-    pub(crate) fn decide(self, may_change: bool, signals: &Signals) -> anyhow::Result<Dynamic> {
+    pub(crate) fn decide(self, may_change: bool, signals: &Signals) -> anyhow::Result<Decided> {
         let [data, data_log] = &self.data_dirs;
         let volume = Volume::inspect(&self.conf_dir, &[data, data_log]);
         let formation = formation::decide(&self.me, &volume, &self.password, may_change, signals)?;
         tracing::info!("{}", formation.describe(self.me.id));
-        Ok(Dynamic { formation, me: self.me, conf_dir: self.conf_dir })
+        Ok(Decided { formation, me: self.me, conf_dir: self.conf_dir })
     }
 }
 
-pub(crate) struct Dynamic {
+/// The membership `--reconfig` decided for this start, and what the start does with it.
+pub(crate) struct Decided {
     pub(crate) formation: Formation,
     me: Me,
     conf_dir: PathBuf,
 }
 
-impl Dynamic {
+impl Decided {
     pub(crate) fn dynamic_file(&self) -> PathBuf {
         self.conf_dir.join(self.formation.file_name())
     }
