@@ -26,7 +26,7 @@ use crate::zk::session::{KeeperError, Session};
 
 pub(crate) fn run(target: &Target, password: &Password, hostname: &str) -> anyhow::Result<()> {
     let short = hostname.split('.').next().unwrap_or(hostname);
-    let Some(my_ordinal) = short.rsplit_once('-').and_then(|(_, d)| d.parse::<u64>().ok()) else {
+    let Some(my_ordinal) = crate::parse::ordinal(short) else {
         tracing::info!("leave: host name {short} carries no ordinal; nothing to do");
         return Ok(());
     };

@@ -20,6 +20,7 @@ use anyhow::{Context, bail};
 
 use super::members::table;
 use super::settings::Target;
+use crate::parse;
 use crate::secrets::password::Password;
 use crate::shape::Shape;
 use crate::shape::record::{self, Recorded, SHAPE_ZNODE};
@@ -30,11 +31,9 @@ const RETRY: Duration = Duration::from_millis(500);
 /// How long a step whose answer was lost is looked for before it counts as not committed.
 const SETTLE: Duration = Duration::from_secs(5);
 
-/// The StatefulSet ordinal in a member's host name (`zk-3.zk-hs...` is 3).
+/// The StatefulSet ordinal in a member's host name (`zk-3.zk-hs...` is 3; [`parse::ordinal`]).
 pub(crate) fn ordinal(member: &Member) -> Option<u64> {
-    let short = member.host.split('.').next()?;
-    let (_, digits) = short.rsplit_once('-')?;
-    digits.parse().ok()
+    parse::ordinal(&member.host)
 }
 
 /// One reconfiguration of a resize.
@@ -354,6 +353,17 @@ mod tests {
     }
 
     use Role::{Observer as O, Participant as P};
+
+    #[test]
+    fn a_signed_or_zero_padded_ordinal_is_none() {
+        // `zk-+2` and `zk-02` are no pod's names; once read as 2 they let a resize remove or
+        // promote a member that is not the pod it takes it for.
+        for host in ["zk-+2.d", "zk-02.d"] {
+            let c = config(&[(1, "zk-0.d", P), (2, "zk-1.d", P), (3, host, P)]);
+            let why = plan(&c, None, shape(2, 0)).unwrap_err();
+            assert!(why.contains(&format!("host {host} carries no StatefulSet ordinal")), "{why}");
+        }
+    }
 
     #[test]
     fn removes_the_ordinals_at_or_above_n_highest_first() {

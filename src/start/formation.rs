@@ -75,8 +75,7 @@ impl Pods {
 
     /// The ordinal of `host` when it is exactly the name of one of these pods.
     pub(crate) fn ordinal_of(&self, host: &str) -> Option<u64> {
-        let rest = host.strip_prefix(self.name.as_str())?.strip_prefix('-')?;
-        let ordinal: u64 = rest.split_once('.')?.0.parse().ok()?;
+        let ordinal = crate::parse::ordinal(host)?;
         (ordinal < MAX_SERVER_ID && host == self.host(ordinal)).then_some(ordinal)
     }
 }
