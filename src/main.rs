@@ -71,9 +71,9 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         cli::Invocation::Members(input) => {
             reconfig::members::run(&reconfig::settings::Target::from_input(&input)?)?
         }
-        cli::Invocation::Join(input) => reconfig::settings::join(&input)?,
-        cli::Invocation::Resize(input) => reconfig::settings::resize(&input)?,
-        cli::Invocation::Leave(input) => reconfig::settings::leave(&input)?,
+        cli::Invocation::Join(input) => reconfig::join(&input)?,
+        cli::Invocation::Resize(input) => reconfig::resize(&input)?,
+        cli::Invocation::Leave(input) => reconfig::leave(&input)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
 }

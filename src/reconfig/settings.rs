@@ -2,11 +2,8 @@
 
 use std::time::Duration;
 
-use crate::cli::{AuthorisedInput, EnsembleInput, JoinInput, ResizeInput};
+use crate::cli::EnsembleInput;
 use crate::parse::Raw;
-use crate::secrets::password::Password;
-use crate::shape::Shape;
-use crate::zk::config::MAX_SERVER_ID;
 
 /// A membership command's whole budget: one request is milliseconds, a resize waits for syncs.
 const MIN_TIMEOUT: Duration = Duration::from_millis(100);
@@ -26,43 +23,6 @@ impl Target {
             timeout: input.timeout.duration(MIN_TIMEOUT, MAX_TIMEOUT)?,
         })
     }
-}
-
-/// Check `zk-entry join`'s input and run it.
-pub(crate) fn join(input: &JoinInput) -> anyhow::Result<()> {
-    let (target, password) = authorised(&input.authorised)?;
-    let me = super::join::parse_line(&input.line.text).map_err(|e| {
-        input.line.reject(
-            &format!("is not a server line ({e:#})"),
-            "server.N=HOST:QUORUM:ELECTION:participant;CLIENT",
-        )
-    })?;
-    let size = input.size.number(1, MAX_SERVER_ID)?;
-    let observers = input.observers.number(0, size - 1)?;
-    let shape = Shape { size, observers, version: 0 };
-    super::join::run(&target, &me, shape, &password)
-}
-
-/// Check `zk-entry resize`'s input and run it.
-pub(crate) fn resize(input: &ResizeInput) -> anyhow::Result<()> {
-    let size = input.size.number(1, MAX_SERVER_ID)?;
-    let observers = input.observers.as_ref().map(|raw| raw.number(0, size - 1)).transpose()?;
-    let (target, password) = authorised(&input.authorised)?;
-    super::resize::run(&target, size, observers, &password)
-}
-
-/// Check `zk-entry leave`'s input and run it.
-pub(crate) fn leave(input: &AuthorisedInput) -> anyhow::Result<()> {
-    let (target, password) = authorised(input)?;
-    let hostname = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
-    super::leave::run(&target, &password, &hostname)
-}
-
-/// The target, then the password (flags are checked before any file is read).
-fn authorised(input: &AuthorisedInput) -> anyhow::Result<(Target, Password)> {
-    let target = Target::from_input(&input.ensemble)?;
-    let file = input.super_password_file.absolute_path()?;
-    Ok((target, Password::read(&file)?))
 }
 
 /// `HOST:PORT,HOST:PORT`: each host checked as a host, each port as a port.
