@@ -1,14 +1,26 @@
 //! zk-entry: one static binary that replaces the Kubernetes ZooKeeper tutorial's scripts.
 //!
 //! `main` blocks signals first ([`pid1::signals`]), parses the command line ([`cli`]), runs one
-//! subcommand and maps its outcome to the exit-code contract ([`exit`]). Each subcommand owns a
-//! folder: [`start`] (settings, identity, user, files, ownership, the JVM command line), [`probe`]
-//! (`ready` and `metrics` over the four-letter-word client) and [`pid1`] (signal state and the
-//! supervision loop that `start` ends in). Shared beside them: [`parse`] (checking values typed
-//! on the command line or in `ZK_*` variables), [`log`] (zk-entry's own log lines), [`net`]
-//! (network steps under a deadline, for the probe and the ZooKeeper client), [`quote`] (printing
-//! text that came from a server) and [`sys`] (every libc call, and the only module allowed
-//! `unsafe`).
+//! subcommand and maps its outcome to the exit-code contract ([`exit`]).
+//!
+//! One folder per subcommand family, none of which imports another: [`start`] (the pod's PID 1
+//! until it supervises: settings, identity, the files and directories it writes, TLS, SASL, the
+//! JVM command line, and its part of `--reconfig`, the membership it starts with), [`probe`]
+//! (`ready` and `metrics` over the four-letter-word client) and [`reconfig`] (`members`, `join`,
+//! `resize`, `leave`: the membership commands of `--reconfig`).
+//!
+//! Below them, what several of them use, importing none of them: [`pid1`] (the signal state, who
+//! a child runs as and with which privileges, the supervision loop that `start` ends in), [`fs`]
+//! (directories opened relative to descriptors without following links, bounded reads, atomic
+//! writes, the ownership walk), [`secrets`] (which values are secret, secret files, the super
+//! password), [`shape`] (the ensemble's recorded shape and the pod's notes), [`zk`] (ZooKeeper's
+//! client protocol and its membership text), [`net`] (network steps under a deadline), [`parse`]
+//! (checking values typed on the command line or in `ZK_*` variables, pod ordinals), [`log`]
+//! (zk-entry's own log lines), [`output`] (what is printed for the user), [`quote`] (printing
+//! text that came from a server) and [`sys`] (every libc call, the only module allowed
+//! `unsafe`; signal numbers and names). `make lint` checks these rules
+//! (tests/scripts/imports.py): no folder reaches into another, no module imports one that
+//! imports it back.
 
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
