@@ -3,7 +3,8 @@
 //!
 //! 1. the live ensemble's committed membership (`/zookeeper/config` through any peer that serves),
 //!    with this server in it: as committed if it is there, else added first as a non-voting
-//!    observer (a joiner meant to vote is promoted once it serves, by [`super::join`]);
+//!    observer (a joiner meant to vote is promoted once it serves, by the `zk-entry join` that
+//!    [`super::reconfig`] starts beside the JVM);
 //! 2. nothing serves: the newest membership this volume recorded, only if it lists this server
 //!    (every member restarting at once). A member that the ensemble removed has a record without
 //!    itself, and waits: it must never form a quorum of its own;
