@@ -18,13 +18,13 @@
 
 mod access;
 mod der;
-pub(crate) mod formation;
+mod formation;
 mod identity;
 mod jvm;
 mod memory;
 mod reconfig;
 mod render;
-pub(crate) mod sasl;
+mod sasl;
 pub(crate) mod settings;
 mod tls;
 pub(crate) mod tls_watch;
