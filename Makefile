@@ -34,11 +34,14 @@ test: deps
 e2e: deps
 	$(CARGO) test --test it -- e2e::
 
-## lint: formatting and clippy, warnings denied; shell syntax; docker/ (deploy-lint)
+## lint: formatting and clippy, warnings denied; shell syntax; the imports between src/'s folders
+## (tests/scripts/imports.py: no subcommand folder reaches into another, no circle); docker/
+## (deploy-lint)
 lint: deploy-lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	bash -n tests/scripts/*.sh .ci/run
+	python3 tests/scripts/imports.py src
 
 ## deploy-lint: the manifests in docker/k8s (yamllint; kubernetes-validate, strict, pinned
 ## Kubernetes versions) and docker/Dockerfile (hadolint); installs the pinned tools into a venv

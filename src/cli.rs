@@ -13,9 +13,10 @@ use std::path::Path;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::ensemble::args::{JoinArgs, LeaveArgs, MembersArgs, ResizeArgs};
 use crate::exit;
 use crate::probe::args::{MetricsArgs, ReadyArgs};
+use crate::reconfig::args::{LeaveArgs, MembersArgs, ResizeArgs};
+use crate::start::args::JoinArgs;
 use crate::start::args::{StartArgs, TlsWatchArgs};
 
 /// Program names under which the binary acts as one subcommand (the tutorial image's scripts),

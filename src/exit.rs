@@ -63,7 +63,7 @@ impl fmt::Display for Stopped {
         write!(
             f,
             "received {} while preparing; stopped before starting ZooKeeper",
-            crate::pid1::signals::name(self.signal)
+            crate::sys::signal_name(self.signal)
         )
     }
 }

@@ -1,28 +1,45 @@
 //! zk-entry: one static binary that replaces the Kubernetes ZooKeeper tutorial's scripts.
 //!
 //! `main` blocks signals first ([`pid1::signals`]), parses the command line ([`cli`]), runs one
-//! subcommand and maps its outcome to the exit-code contract ([`exit`]). Each subcommand owns a
-//! folder: [`start`] (settings, identity, user, files, ownership, the JVM command line), [`probe`]
-//! (`ready` and `metrics` over the four-letter-word client) and [`pid1`] (signal state and the
-//! supervision loop that `start` ends in). Shared beside them: [`parse`] (checking values typed
-//! on the command line or in `ZK_*` variables), [`log`] (zk-entry's own log lines), [`net`]
-//! (network steps under a deadline, for the probe and the ZooKeeper client), [`quote`] (printing
-//! text that came from a server) and [`sys`] (every libc call, and the only module allowed
-//! `unsafe`).
+//! subcommand and maps its outcome to the exit-code contract ([`exit`]).
+//!
+//! One folder per subcommand family, none of which imports another: [`start`] (the pod's PID 1
+//! until it supervises: settings, identity, the files and directories it writes, TLS, SASL, the
+//! JVM command line, and its part of `--reconfig`, the membership it starts with), [`probe`]
+//! (`ready` and `metrics` over the four-letter-word client) and [`reconfig`] (`members`, `join`,
+//! `resize`, `leave`: the membership commands of `--reconfig`).
+//!
+//! Below them, what several of them use, importing none of them: [`pid1`] (the signal state, who
+//! a child runs as and with which privileges, the supervision loop that `start` ends in), [`fs`]
+//! (directories opened relative to descriptors without following links, bounded reads, atomic
+//! writes, the ownership walk), [`secrets`] (which values are secret, secret files, the super
+//! password), [`shape`] (the ensemble's recorded shape and the pod's notes), [`zk`] (ZooKeeper's
+//! client protocol and its membership text), [`net`] (network steps under a deadline), [`parse`]
+//! (checking values typed on the command line or in `ZK_*` variables, pod ordinals), [`log`]
+//! (zk-entry's own log lines), [`output`] (what is printed for the user), [`quote`] (printing
+//! text that came from a server) and [`sys`] (every libc call, the only module allowed
+//! `unsafe`; signal numbers and names). `make lint` checks these rules
+//! (tests/scripts/imports.py): no folder reaches into another, no module imports one that
+//! imports it back.
 
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod cli;
-mod ensemble;
 mod exit;
 mod flag;
+mod fs;
 mod log;
 mod net;
+mod output;
 mod parse;
 mod pid1;
 mod probe;
 mod quote;
+mod reach;
+mod reconfig;
+mod secrets;
+mod shape;
 mod start;
 #[allow(unsafe_code)]
 mod sys;
@@ -60,38 +77,20 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
         signals.restore()?;
     }
     match invocation {
-        cli::Invocation::Info(text) => write_stdout(&text)?,
+        cli::Invocation::Info(text) => output::write_stdout(&text)?,
         cli::Invocation::Start(args) => return start::run(&args, signals),
         cli::Invocation::Ready(args) => probe::ready::run(&probe::settings::Ready::from_input(&args)?)?,
         cli::Invocation::Metrics(args) => probe::metrics::run(&probe::settings::Metrics::from_input(&args)?)?,
         cli::Invocation::TlsWatch(args) if args.check => {
-            write_stdout(&start::tls_watch::check_once(&args.watch)?)?
+            output::write_stdout(&start::tls_watch::check_once(&args.watch)?)?
         }
         cli::Invocation::TlsWatch(args) => start::tls_watch::run(&args.watch)?,
         cli::Invocation::Members(args) => {
-            ensemble::members::run(&ensemble::settings::Target::from_input(&args.ensemble)?)?
+            reconfig::members::run(&reach::Target::from_input(&args.ensemble)?)?
         }
-        cli::Invocation::Join(args) => ensemble::settings::join(&args)?,
-        cli::Invocation::Resize(args) => ensemble::settings::resize(&args)?,
-        cli::Invocation::Leave(args) => ensemble::settings::leave(&args.authorised)?,
+        cli::Invocation::Join(args) => start::join::check_and_run(&args)?,
+        cli::Invocation::Resize(args) => reconfig::resize(&args)?,
+        cli::Invocation::Leave(args) => reconfig::leave(&args.authorised)?,
     }
     Ok(ExitCode::from(exit::SUCCESS))
-}
-
-/// Write output for the user. `print!` would panic on a closed pipe (Rust ignores SIGPIPE); a
-/// reader that stopped early (`| head`) is not an error, any other write failure is.
-fn write_stdout(text: &str) -> anyhow::Result<()> {
-    write_stdout_bytes(text.as_bytes())
-}
-
-/// [`write_stdout`] for bytes that need not be UTF-8 (`metrics --format=raw`).
-fn write_stdout_bytes(bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(anyhow::Error::new(e).context("cannot write to stdout"))
-        }
-        _ => Ok(()),
-    }
 }

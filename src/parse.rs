@@ -195,6 +195,32 @@ fn parse_duration(text: &str) -> Option<Duration> {
     Duration::try_from_secs_f64(ms * scale_ms / 1000.0).ok()
 }
 
+/// A StatefulSet pod's short host name as its set's name and its ordinal's digits, split as the
+/// greedy `(.*)-([0-9]+)$` would: `my-zk-12` is `("my-zk", "12")`. Digits are ASCII digits only
+/// (`zk-+3` has no ordinal), so the last `-` is the split point.
+pub(crate) fn split_ordinal(short: &str) -> Option<(&str, &str)> {
+    let (name, digits) = short.rsplit_once('-')?;
+    is_digits(digits).then_some((name, digits))
+}
+
+/// The number that ordinal digits from [`split_ordinal`] stand for: none with a leading zero (a
+/// StatefulSet writes none, and `zk-03` is not the pod `zk-3`) or beyond a u64.
+pub(crate) fn ordinal_value(digits: &str) -> Option<u64> {
+    if digits.len() > 1 && digits.starts_with('0') {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The ordinal of a pod's host name, short or fully qualified (`zk-3.zk-hs.default.svc` is 3),
+/// read by the same strict rule wherever zk-entry reads one: the host's own (`start`, `leave`),
+/// a server line (`join`) or a member of the live membership (`resize`, `leave`, a start's
+/// peers).
+pub(crate) fn ordinal(host: &str) -> Option<u64> {
+    let short = host.split('.').next()?;
+    split_ordinal(short).and_then(|(_, digits)| ordinal_value(digits))
+}
+
 /// A DNS name: dot-separated labels of letters, digits and inner hyphens. One trailing dot (the
 /// fully-qualified spelling) is allowed.
 pub(crate) fn is_dns_name(name: &str) -> bool {
@@ -224,6 +250,32 @@ pub(crate) mod tests {
         let err = result.expect_err("must be refused");
         assert_eq!(exit::code_of(&err), exit::USAGE, "{err:#}");
         exit::one_line(&err)
+    }
+
+    #[test]
+    fn greedy_split() {
+        assert_eq!(split_ordinal("my-zk-12"), Some(("my-zk", "12")));
+        assert_eq!(split_ordinal("zk-0"), Some(("zk", "0")));
+        assert_eq!(split_ordinal("zk"), None);
+        assert_eq!(split_ordinal("zk-"), None);
+        assert_eq!(split_ordinal("zk-1a"), None);
+        assert_eq!(split_ordinal("-3"), Some(("", "3")));
+        assert_eq!(split_ordinal("zk-01"), Some(("zk", "01")));
+    }
+
+    #[test]
+    fn ordinals_are_digits_only_without_sign_or_leading_zero() {
+        assert_eq!(ordinal("zk-3"), Some(3));
+        assert_eq!(ordinal("zk-0.zk-hs.default.svc.cluster.local"), Some(0));
+        assert_eq!(ordinal("my-zk-12.d"), Some(12));
+        for bad in [
+            "zk-+3", "zk-+3.d", "zk- 3", "zk-3 ", "zk-03", "zk-00.d", "zk-3a.d", "zk-٣", "zk", "zk-", "zk.3",
+            "",
+        ] {
+            assert_eq!(ordinal(bad), None, "{bad:?}");
+        }
+        assert_eq!(ordinal("zk-99999999999999999999999"), None, "beyond a u64");
+        assert_eq!(ordinal("zk-18446744073709551615"), Some(u64::MAX));
     }
 
     #[test]

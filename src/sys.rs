@@ -1,6 +1,6 @@
 //! Calls into libc that have no safe wrapper in std or nix (or whose nix wrapper cannot take
-//! real-time signals). Every `unsafe` block of the crate lives here, each with the invariant that
-//! makes it sound.
+//! real-time signals), and the kernel's signal numbers as zk-entry counts and names them. Every
+//! `unsafe` block of the crate lives here, each with the invariant that makes it sound.
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -44,6 +44,25 @@ pub(crate) fn canonical_name(host: &str) -> Option<String> {
 /// libraries leave out the numbers they keep for their own threads (glibc 32 and 33, musl 32 to
 /// 34), and 34 is the SIGRTMIN of bash, kill, Python and the JVM.
 pub(crate) const MAX_SIGNAL: i32 = 64;
+
+/// SIGRTMIN as user programs see it (bash, kill, the JVM on glibc): the base `kill -l` counts from.
+const USER_RTMIN: i32 = 34;
+
+/// A signal's name for log lines, as `kill -l` gives it: `SIGTERM`, `SIGRTMIN+6` (40),
+/// `SIGRTMAX-3` (61), or `signal 32` for the two numbers below SIGRTMIN that have no name.
+pub(crate) fn signal_name(sig: i32) -> String {
+    let rt_max = MAX_SIGNAL;
+    // bash's kill -l names the lower half from SIGRTMIN and the upper half from SIGRTMAX.
+    let middle = USER_RTMIN + (rt_max - USER_RTMIN) / 2;
+    match nix::sys::signal::Signal::try_from(sig) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) if sig == USER_RTMIN => "SIGRTMIN".to_string(),
+        Err(_) if sig == rt_max => "SIGRTMAX".to_string(),
+        Err(_) if (USER_RTMIN..=middle).contains(&sig) => format!("SIGRTMIN+{}", sig - USER_RTMIN),
+        Err(_) if (middle + 1..rt_max).contains(&sig) => format!("SIGRTMAX-{}", rt_max - sig),
+        Err(_) => format!("signal {sig}"),
+    }
+}
 
 /// A kernel signal set, one bit per signal (bit n - 1 for signal n), as the `rt_sig*` system
 /// calls take it. Used instead of `sigset_t` so that no C library can leave a number out.
@@ -305,6 +324,20 @@ mod tests {
         assert_eq!(super::killed_by(libc::SIGKILL), Some(libc::SIGKILL));
         assert_eq!(super::killed_by(255 << 8), None);
         assert_eq!(super::status_code(255 << 8), 255);
+    }
+
+    #[test]
+    fn signal_names_cover_standard_and_realtime_signals() {
+        // As bash's `kill -l` prints them.
+        assert_eq!(super::signal_name(libc::SIGTERM), "SIGTERM");
+        assert_eq!(super::signal_name(34), "SIGRTMIN");
+        assert_eq!(super::signal_name(40), "SIGRTMIN+6");
+        assert_eq!(super::signal_name(49), "SIGRTMIN+15");
+        assert_eq!(super::signal_name(50), "SIGRTMAX-14");
+        assert_eq!(super::signal_name(63), "SIGRTMAX-1");
+        assert_eq!(super::signal_name(64), "SIGRTMAX");
+        assert_eq!(super::signal_name(32), "signal 32");
+        assert_eq!(super::signal_name(0), "signal 0");
     }
 
     #[test]

@@ -150,42 +150,9 @@ impl Signals {
 /// The first real-time signal the kernel has (32); the ones below 34 are kept by the C libraries
 /// for their own threads but can still be sent with `kill -32`.
 const FIRST_REALTIME: i32 = 32;
-/// SIGRTMIN as user programs see it (bash, kill, the JVM on glibc): the base `kill -l` counts from.
-const USER_RTMIN: i32 = 34;
-
-/// A signal's name for log lines, as `kill -l` gives it: `SIGTERM`, `SIGRTMIN+6` (40),
-/// `SIGRTMAX-3` (61), or `signal 32` for the two numbers below SIGRTMIN that have no name.
-pub(crate) fn name(sig: i32) -> String {
-    let rt_max = sys::MAX_SIGNAL;
-    // bash's kill -l names the lower half from SIGRTMIN and the upper half from SIGRTMAX.
-    let middle = USER_RTMIN + (rt_max - USER_RTMIN) / 2;
-    match Signal::try_from(sig) {
-        Ok(s) => s.as_str().to_string(),
-        Err(_) if sig == USER_RTMIN => "SIGRTMIN".to_string(),
-        Err(_) if sig == rt_max => "SIGRTMAX".to_string(),
-        Err(_) if (USER_RTMIN..=middle).contains(&sig) => format!("SIGRTMIN+{}", sig - USER_RTMIN),
-        Err(_) if (middle + 1..rt_max).contains(&sig) => format!("SIGRTMAX-{}", rt_max - sig),
-        Err(_) => format!("signal {sig}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_cover_standard_and_realtime_signals() {
-        // As bash's `kill -l` prints them.
-        assert_eq!(name(libc::SIGTERM), "SIGTERM");
-        assert_eq!(name(34), "SIGRTMIN");
-        assert_eq!(name(40), "SIGRTMIN+6");
-        assert_eq!(name(49), "SIGRTMIN+15");
-        assert_eq!(name(50), "SIGRTMAX-14");
-        assert_eq!(name(63), "SIGRTMAX-1");
-        assert_eq!(name(64), "SIGRTMAX");
-        assert_eq!(name(32), "signal 32");
-        assert_eq!(name(0), "signal 0");
-    }
 
     #[test]
     fn fault_signals_and_sigpipe_are_never_blocked() {

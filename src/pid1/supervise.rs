@@ -18,9 +18,9 @@ use std::process::{Command, ExitCode};
 
 use nix::unistd::Pid;
 
-use super::signals::{self, Signals};
+use super::signals::Signals;
+use super::user::RunAs;
 use crate::exit::{self, Exec};
-use crate::start::user::RunAs;
 use crate::sys;
 
 /// The program to run and how.
@@ -32,8 +32,8 @@ pub(crate) struct Child {
     pub(crate) run_as: RunAs,
     /// `--exit_code_map`: (child's status, zk-entry's exit code).
     pub(crate) exit_code_map: Vec<(u8, u8)>,
-    /// Privileges the child must not be able to gain back (see [`crate::start::user::Privileges`]).
-    pub(crate) privileges: crate::start::user::Privileges,
+    /// Privileges the child must not be able to gain back (see [`super::user::Privileges`]).
+    pub(crate) privileges: super::user::Privileges,
     /// What an exit status of the child means, for the log line that reports it.
     pub(crate) exit_meanings: Vec<(u8, String)>,
 }
@@ -78,7 +78,7 @@ fn spawn(child: &Child, signals: &Signals) -> anyhow::Result<Pid> {
     if let RunAs::Switch(account) = &child.run_as {
         cmd.env("HOME", &account.home);
     }
-    let setup = crate::start::user::setup_as(&child.run_as, child.privileges, signals);
+    let setup = super::user::setup_as(&child.run_as, child.privileges, signals);
     let spawned = signals.spawn(&mut cmd, setup).map_err(|e| {
         let code =
             if e.kind() == std::io::ErrorKind::NotFound { exit::NOT_FOUND } else { exit::NOT_EXECUTABLE };
@@ -104,8 +104,8 @@ fn spawn(child: &Child, signals: &Signals) -> anyhow::Result<Pid> {
 /// wait for it.
 fn forward(pid: Pid, sig: i32, label: &str) {
     match sys::send_signal(pid, sig) {
-        Ok(()) => tracing::info!("forwarded {} to {label} (pid {pid})", signals::name(sig)),
-        Err(e) => tracing::warn!("cannot forward {} to pid {pid}: {e}", signals::name(sig)),
+        Ok(()) => tracing::info!("forwarded {} to {label} (pid {pid})", sys::signal_name(sig)),
+        Err(e) => tracing::warn!("cannot forward {} to pid {pid}: {e}", sys::signal_name(sig)),
     }
 }
 
@@ -127,7 +127,7 @@ fn outcome(child: &Child, pid: Pid, status: i32) -> u8 {
     let code = sys::status_code(status);
     let mapped = child.exit_code_map.iter().find(|(from, _)| *from == code).map(|(_, to)| *to);
     let how = match sys::killed_by(status) {
-        Some(sig) => format!("was killed by {}", signals::name(sig)),
+        Some(sig) => format!("was killed by {}", sys::signal_name(sig)),
         None => match child.exit_meanings.iter().find(|(status, _)| *status == code) {
             Some((_, meaning)) => format!("exited with status {code} ({meaning})"),
             None => format!("exited with status {code}"),
@@ -156,7 +156,7 @@ mod tests {
             label: "ZooKeeper".into(),
             run_as: RunAs::Current { uid: nix::unistd::Uid::from_raw(1000) },
             exit_code_map: exit_code_map.to_vec(),
-            privileges: crate::start::user::Privileges::default(),
+            privileges: crate::pid1::user::Privileges::default(),
             exit_meanings: vec![(14, "could not bind".into())],
         }
     }

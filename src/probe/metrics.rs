@@ -66,8 +66,8 @@ pub(crate) fn run(metrics: &Metrics) -> anyhow::Result<()> {
             let err = failed(why);
             match metrics.format {
                 Format::Raw => {}
-                Format::Prometheus => crate::write_stdout(&prometheus_down())?,
-                Format::Json => crate::write_stdout(&json_error(&format!("{err:#}")))?,
+                Format::Prometheus => crate::output::write_stdout(&prometheus_down())?,
+                Format::Json => crate::output::write_stdout(&json_error(&format!("{err:#}")))?,
             }
             return Err(err);
         }
@@ -75,7 +75,7 @@ pub(crate) fn run(metrics: &Metrics) -> anyhow::Result<()> {
     let (output, skipped) = match metrics.format {
         Format::Raw => {
             let bytes = reply.as_ref().map(|reply| reply.bytes.as_slice()).unwrap_or_default();
-            return crate::write_stdout_bytes(bytes);
+            return crate::output::write_stdout_bytes(bytes);
         }
         Format::Prometheus => prometheus(&entries),
         Format::Json => json(&entries),
@@ -83,7 +83,7 @@ pub(crate) fn run(metrics: &Metrics) -> anyhow::Result<()> {
     for why in skipped {
         tracing::warn!("metrics: {why}");
     }
-    crate::write_stdout(&output)
+    crate::output::write_stdout(&output)
 }
 
 /// The lines of a `mntr` reply. Every line must be `zk_<key>`, a tab, and a value (which may hold

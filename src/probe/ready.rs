@@ -42,7 +42,7 @@ pub(crate) fn run(ready: &Ready) -> anyhow::Result<()> {
     let outcome = if ready.quorum {
         ask(Word::Srvr).and_then(|reply| {
             serving_after_srvr(&reply, ready.allow_read_only)?;
-            let joining = std::path::Path::new(crate::ensemble::fence::JOINING_NOTE).exists();
+            let joining = std::path::Path::new(crate::shape::JOINING_NOTE).exists();
             serving_as_meant(mode(&reply), joining)
         })
     } else {

@@ -14,8 +14,8 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::paths::{self, Guard};
-use super::user::Account;
+use crate::fs::paths::{self, Guard};
+use crate::pid1::user::Account;
 
 /// A directory the JVM uses.
 pub(crate) struct Need<'a> {

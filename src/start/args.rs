@@ -12,7 +12,7 @@
 //! subcommand runs (crate::cli), and a doc comment would then replace the subcommand's about line.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::{ArgAction, Args};
@@ -20,6 +20,7 @@ use clap::{ArgAction, Args};
 use crate::exit;
 use crate::flag;
 use crate::parse::{Raw, Source};
+use crate::reach::AuthorisedArgs;
 
 /// zkServer.sh appends this variable's JVM flags; so does zk-entry.
 const JVMFLAGS_VAR: &str = "JVMFLAGS";
@@ -318,6 +319,58 @@ impl Watch {
             "--fqdn".into(),
             self.fqdn.clone().into(),
         ]);
+        argv
+    }
+}
+
+// Flags of the hidden `zk-entry join`, given by `start --reconfig` only ([`JoinArgs::argv`]).
+#[derive(Debug, Clone, Args)]
+#[command(mut_args = flag::aliased)]
+pub(crate) struct JoinArgs {
+    #[command(flatten)]
+    pub(crate) authorised: AuthorisedArgs,
+
+    /// This server's participant line, server.N=HOST:QUORUM:ELECTION:participant;CLIENT
+    #[arg(long = "line", value_name = "LINE")]
+    pub(crate) line: Raw,
+
+    /// The shape to record when the ensemble has none: start's --servers
+    #[arg(long = "size", value_name = "N")]
+    pub(crate) size: Raw,
+
+    /// The observers of that shape: start's --observers
+    #[arg(long = "observers", value_name = "K")]
+    pub(crate) observers: Raw,
+}
+
+/// How long `join` may wait for its server to serve and be promoted: a joiner syncs the
+/// ensemble's data first.
+const JOIN_TIMEOUT: &str = "600s";
+
+impl JoinArgs {
+    /// `zk-entry join` (after the program) as `start --reconfig` runs it beside an observer's
+    /// JVM: through the server's own client port, with this server's participant `line`, the
+    /// shape of `--servers` and `--observers`, and the super user's password file.
+    pub(crate) fn argv(
+        client_port: u16,
+        line: &str,
+        size: u64,
+        observers: u64,
+        password_file: &Path,
+    ) -> Vec<OsString> {
+        let mut argv: Vec<OsString> = [
+            "join".to_string(),
+            format!("--timeout={JOIN_TIMEOUT}"),
+            "--server".to_string(),
+            format!("127.0.0.1:{client_port}"),
+            format!("--line={line}"),
+            format!("--size={size}"),
+            format!("--observers={observers}"),
+            "--super_password_file".to_string(),
+        ]
+        .map(OsString::from)
+        .into();
+        argv.push(password_file.into());
         argv
     }
 }

@@ -8,7 +8,7 @@
 
 use super::settings::{Ensemble, Ports};
 use crate::exit;
-use crate::parse::is_dns_name;
+use crate::parse::{is_dns_name, ordinal_value, split_ordinal};
 
 /// The kubelet writes the pod's FQDN here (`<ip> <host>.<subdomain>.<ns>.svc.<zone> <host>`).
 pub(crate) const HOSTS_FILE: &str = "/etc/hosts";
@@ -23,13 +23,6 @@ pub(crate) struct Identity {
     pub(crate) myid: u64,
     /// The pods' DNS domain; only looked up for an ensemble.
     pub(crate) domain: Option<String>,
-}
-
-/// Split a short host name into StatefulSet name and ordinal digits, as the greedy
-/// `(.*)-([0-9]+)$` would. Digits never contain `-`, so the last `-` is the split point.
-fn split_ordinal(short: &str) -> Option<(&str, &str)> {
-    let (name, digits) = short.rsplit_once('-')?;
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some((name, digits))
 }
 
 /// Kubernetes' random-name alphabet (no vowels, no 0, 1, 3), in which a Deployment writes the
@@ -104,10 +97,8 @@ impl Identity {
         }
         // A dynamic ensemble grows with the StatefulSet: an ordinal beyond the first formation's
         // size is a joiner; only the id space bounds it.
-        let ordinal = digits
-            .parse::<u64>()
-            .ok()
-            .filter(|o| *o < servers || (ensemble.dynamic && o + ensemble.min_server_id <= 255));
+        let ordinal = ordinal_value(digits)
+            .filter(|o| *o < servers || (ensemble.reconfig && o + ensemble.min_server_id <= 255));
         let Some(ordinal) = ordinal else {
             return exit::usage(format!(
                 "host name '{short}' has ordinal {digits}, not below --servers={servers}; raise --servers to the StatefulSet's replicas or lower the replicas"
@@ -217,17 +208,6 @@ mod tests {
         for n in needles {
             assert!(line.contains(n), "'{line}' lacks '{n}'");
         }
-    }
-
-    #[test]
-    fn greedy_split() {
-        assert_eq!(split_ordinal("my-zk-12"), Some(("my-zk", "12")));
-        assert_eq!(split_ordinal("zk-0"), Some(("zk", "0")));
-        assert_eq!(split_ordinal("zk"), None);
-        assert_eq!(split_ordinal("zk-"), None);
-        assert_eq!(split_ordinal("zk-1a"), None);
-        assert_eq!(split_ordinal("-3"), Some(("", "3")));
-        assert_eq!(split_ordinal("zk-01"), Some(("zk", "01")));
     }
 
     #[test]

@@ -60,7 +60,7 @@ impl JvmCommand {
     /// redacted.
     pub(crate) fn display(&self) -> String {
         let program = self.program.to_string_lossy();
-        let args: Vec<String> = self.args().iter().map(|a| super::secrets::shown_jvm_arg(a)).collect();
+        let args: Vec<String> = self.args().iter().map(|a| crate::secrets::shown_jvm_arg(a)).collect();
         super::render::command_line(std::iter::once(program.as_ref()).chain(args.iter().map(String::as_str)))
     }
 }

@@ -19,20 +19,17 @@
 mod access;
 pub(crate) mod args;
 mod der;
-mod dynamic;
-pub(crate) mod files;
+mod formation;
 mod identity;
+pub(crate) mod join;
 mod jvm;
 mod memory;
-mod ownership;
-mod paths;
+mod reconfig;
 mod render;
-pub(crate) mod sasl;
-pub(crate) mod secrets;
+mod sasl;
 pub(crate) mod settings;
 mod tls;
 pub(crate) mod tls_watch;
-pub(crate) mod user;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -40,15 +37,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::exit;
+use crate::fs::files::{self, FileChange, Private, State};
+use crate::fs::paths::Guard;
+use crate::fs::{ownership, paths};
 use crate::pid1::signals::Signals;
 use crate::pid1::supervise::{self, Child};
+use crate::pid1::user::{self, RunAs};
+use crate::secrets;
 use args::StartArgs;
-use files::{FileChange, Private, State};
 use identity::{DomainSources, Identity};
 use jvm::{JavaEnv, JvmCommand};
-use paths::Guard;
 use settings::Settings;
-use user::RunAs;
 
 /// What runs once the files are in place.
 pub(crate) enum Program {
@@ -126,7 +125,7 @@ pub(crate) struct Plan {
     /// Where in `entries` `--reconfig`'s keys go.
     membership_at: usize,
     /// `--reconfig`'s membership, once decided ([`Plan::set_membership`]).
-    dynamic: Option<dynamic::Dynamic>,
+    reconfig: Option<reconfig::Decided>,
 }
 
 pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCode> {
@@ -152,10 +151,16 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
             Program::Custom(settings.supervision.command.clone())
         }
     };
-    let run_as = user::decide(&settings.supervision, nix::unistd::geteuid())?;
+    let supervision = &settings.supervision;
+    let run_as = user::decide(
+        &supervision.user,
+        supervision.user_explicit,
+        &supervision.user_name,
+        nix::unistd::geteuid(),
+    )?;
     let privileges = user::privileges(&run_as, settings.supervision.keep_privileges)?;
-    let pending = match settings.ensemble.dynamic {
-        true => Some(dynamic::Pending::prepare(&settings, &identity)?),
+    let pending = match settings.ensemble.reconfig {
+        true => Some(reconfig::Pending::prepare(&settings, &identity)?),
         false => None,
     };
     let mut plan = Plan::new(settings, identity, program, run_as, &hostname, signals)?;
@@ -169,7 +174,7 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     }
 
     if plan.settings.dry_run {
-        crate::write_stdout(&plan.dry_run_report())?;
+        crate::output::write_stdout(&plan.dry_run_report())?;
         return Ok(ExitCode::from(exit::SUCCESS));
     }
     plan.apply(signals)?;
@@ -184,7 +189,7 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
         privileges,
         plan.exit_meanings(),
     );
-    if let (Some(d), Some(file)) = (&plan.dynamic, &plan.settings.membership.super_password_file) {
+    if let (Some(d), Some(file)) = (&plan.reconfig, &plan.settings.reconfig.super_password_file) {
         d.spawn_joiner(plan.settings.ports.client, file, signals)?;
     }
     supervise::run(&child, signals)
@@ -353,7 +358,7 @@ impl Plan {
             dirs.push(tls::store_dir(&paths.conf_dir));
         }
         let mut owned_dirs = vec![paths.data_dir.clone(), paths.data_log_dir.clone(), paths.log_dir.clone()];
-        if settings.ensemble.dynamic {
+        if settings.ensemble.reconfig {
             // ZooKeeper rewrites zoo.cfg and writes each new membership beside it.
             owned_dirs.push(paths.conf_dir.clone());
         }
@@ -387,7 +392,7 @@ impl Plan {
             owner,
             entries,
             membership_at,
-            dynamic: None,
+            reconfig: None,
         })
     }
 
@@ -395,7 +400,7 @@ impl Plan {
     /// file's name follows the membership's version) and the dynamic file itself. Both files
     /// were already looked at by [`Plan::new`] (zoo.cfg) or are ZooKeeper's own (older dynamic
     /// files), so nothing here refuses what a check could have found before.
-    fn set_membership(&mut self, d: dynamic::Dynamic) -> anyhow::Result<()> {
+    fn set_membership(&mut self, d: reconfig::Decided) -> anyhow::Result<()> {
         let keys = d.zoo_cfg_entries().into_iter().map(|(k, v)| (k, v, false));
         self.entries.splice(self.membership_at..self.membership_at, keys);
         let conf = &self.settings.paths.conf_dir;
@@ -406,7 +411,7 @@ impl Plan {
             None => self.files.insert(0, zoo_cfg),
         }
         self.files.extend(d.files(&self.guard)?);
-        self.dynamic = Some(d);
+        self.reconfig = Some(d);
         Ok(())
     }
 
@@ -419,7 +424,7 @@ impl Plan {
         }
         signals.checkpoint()?;
         files::write_files(&self.files, &self.guard)?;
-        if let Some(d) = &self.dynamic {
+        if let Some(d) = &self.reconfig {
             d.apply()?;
         }
         signals.checkpoint()?;
@@ -479,7 +484,7 @@ impl Plan {
 
     fn describe_identity(&self) -> String {
         let id = &self.identity;
-        if self.settings.ensemble.dynamic {
+        if self.settings.ensemble.reconfig {
             format!(
                 "server {} (ordinal {}, dynamic membership, domain {})",
                 id.myid,
@@ -549,7 +554,7 @@ fn reachable(
         access::Need { flag: "--data_dir", dir: &paths.data_dir, write: true },
         access::Need { flag: "--data_log_dir", dir: &paths.data_log_dir, write: true },
         access::Need { flag: "--log_dir", dir: &paths.log_dir, write: true },
-        access::Need { flag: "--conf_dir", dir: &paths.conf_dir, write: settings.ensemble.dynamic },
+        access::Need { flag: "--conf_dir", dir: &paths.conf_dir, write: settings.ensemble.reconfig },
     ];
     if let Program::Jvm(JvmCommand { install: Some(install), .. }) = program {
         needs.push(access::Need { flag: "--zk_home", dir: install, write: false });

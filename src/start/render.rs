@@ -61,12 +61,12 @@ pub(crate) fn zoo_cfg_entries(s: &Settings, id: &Identity) -> Vec<(String, Strin
     if s.ensemble.quorum_listen_on_all_ips {
         entries.push(("quorumListenOnAllIPs".into(), "true".into()));
     }
-    if id.is_observer(&s.ensemble) && !s.ensemble.dynamic {
+    if id.is_observer(&s.ensemble) && !s.ensemble.reconfig {
         entries.push(("peerType".into(), "observer".into()));
     }
     entries.extend(server.extra.iter().cloned());
-    // A dynamic membership lives in its own file (start::dynamic), never in zoo.cfg.
-    if !s.ensemble.dynamic {
+    // A dynamic membership lives in its own file (start::reconfig), never in zoo.cfg.
+    if !s.ensemble.reconfig {
         for (n, server) in id.server_lines(&s.ensemble, &s.ports) {
             entries.push((format!("server.{n}"), server));
         }

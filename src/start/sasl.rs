@@ -4,7 +4,7 @@
 //! The passwords come from files only (never from flags, which any process in the pod can read
 //! in `/proc/PID/cmdline`), and end up in two places: the JAAS file and, for the super user, a
 //! digest in a java argument file. Both are written 0600 for ZooKeeper's user
-//! ([`super::files::Private`]). Every value in the JAAS file is either zk-entry's own (module and
+//! ([`crate::fs::files::Private`]). Every value in the JAAS file is either zk-entry's own (module and
 //! section names, the quorum user), a user name of letters, digits, `_` and `-`, or a password
 //! without `${`, which the JAAS parser would expand.
 //!
@@ -22,15 +22,11 @@
 use std::fs;
 use std::path::Path;
 
-use base64::Engine as _;
-
-use super::secrets;
 use super::settings::Security;
+use crate::secrets::{self, password::SUPER_USER, password::digest};
 
 /// The name servers log in to each other with.
 const QUORUM_USER: &str = "zookeeper-quorum";
-/// The super user's name for `addauth digest super:PASSWORD`.
-pub(crate) const SUPER_USER: &str = "super";
 /// A users directory with more entries than this is the wrong directory.
 const MAX_USERS: usize = 256;
 const DIGEST_MODULE: &str = "org.apache.zookeeper.server.auth.DigestLoginModule";
@@ -105,12 +101,6 @@ fn read_jaas_value(what: &str, path: &Path) -> anyhow::Result<String> {
     Ok(value)
 }
 
-/// ZooKeeper's digest of `user:password`: base64 of its SHA-1.
-pub(crate) fn digest(user: &str, password: &str) -> String {
-    let hash = sha1_smol::Sha1::from(format!("{user}:{password}")).digest().bytes();
-    base64::engine::general_purpose::STANDARD.encode(hash)
-}
-
 /// A JAAS quoted string: the parser (java.io.StreamTokenizer) reads backslash escapes there.
 fn quoted(value: &str) -> String {
     format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
@@ -183,12 +173,6 @@ fn read_users(flag: &str, dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn digest_is_zookeepers() {
-        // DigestAuthenticationProvider.generateDigest("super:admin") from ZooKeeper 3.8.
-        assert_eq!(digest("super", "admin"), "xQJmxLMiHGwaqBvst5y6rkB6HQs=");
-    }
 
     #[test]
     fn jaas_sections_and_quoting() {

@@ -33,9 +33,9 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, SignatureVerificationAlgorithm, UnixTime};
 
 use super::der;
-use super::paths::{self, Guard};
-use super::secrets;
 use super::settings::QuorumTls;
+use crate::fs::paths::{self, Guard};
+use crate::secrets;
 
 pub(crate) const CERT_FILE: &str = "tls.crt";
 pub(crate) const KEY_FILE: &str = "tls.key";

@@ -30,11 +30,11 @@ use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 // What the helper is told, defined with its arguments.
 pub(crate) use super::args::Watch;
-use super::files::{self, FileChange, Private};
-use super::paths::Guard;
 use super::tls;
-use super::user::{self, Privileges, RunAs};
+use crate::fs::files::{self, FileChange, Private};
+use crate::fs::paths::Guard;
 use crate::pid1::signals::Signals;
+use crate::pid1::user::{self, Privileges, RunAs};
 
 /// The longest wait between two looks at the Secret.
 const RECHECK: Duration = Duration::from_secs(60);

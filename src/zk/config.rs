@@ -5,12 +5,36 @@
 //! `/zookeeper/config` ends in `version=<hex>`, which a dynamic config file must not contain.
 //! The text comes from the network: anything else is refused with the line quoted (escaped by
 //! [`quote`]), never guessed; the client part is kept as written and escaped wherever printed.
+//!
+//! Beside the text, what `start` and the membership commands both take from ZooKeeper about its
+//! membership: where it is published ([`CONFIG_ZNODE`]), the id range ([`MAX_SERVER_ID`]) and
+//! which answers to a change are worth another round ([`is_transient`]).
 
 use std::fmt;
 
 use anyhow::{Result, bail};
 
+use super::session::KeeperError;
 use crate::quote;
+
+/// Where ZooKeeper publishes its committed membership.
+pub(crate) const CONFIG_ZNODE: &str = "/zookeeper/config";
+
+/// ZooKeeper's administrator guide gives server ids (myid) the range 1 to 255.
+pub(crate) const MAX_SERVER_ID: u64 = 255;
+
+/// Whether an error is worth another round (the usual answers while the ensemble changes).
+pub(crate) fn is_transient(err: &anyhow::Error) -> bool {
+    matches!(
+        KeeperError::of(err),
+        Some(
+            KeeperError::BAD_VERSION
+                | KeeperError::RECONFIG_IN_PROGRESS
+                | KeeperError::CONNECTION_LOSS
+                | KeeperError::NEW_CONFIG_NO_QUORUM
+        )
+    )
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Role {

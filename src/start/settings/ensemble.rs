@@ -4,9 +4,7 @@
 
 use crate::exit;
 use crate::start::args::StartArgs;
-
-/// ZooKeeper's administrator guide gives server ids (myid) the range 1 to 255.
-pub(crate) const MAX_SERVER_ID: u64 = 255;
+use crate::zk::config::MAX_SERVER_ID;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Ensemble {
@@ -19,7 +17,7 @@ pub(crate) struct Ensemble {
     pub(crate) domain: Option<String>,
     pub(crate) quorum_listen_on_all_ips: bool,
     /// `--reconfig`: the membership is dynamic; `servers` only shapes the very first formation.
-    pub(crate) dynamic: bool,
+    pub(crate) reconfig: bool,
 }
 
 impl Ensemble {
@@ -46,14 +44,14 @@ impl Ensemble {
         };
         let quorum_listen_on_all_ips =
             a.quorum_listen_on_all_ips.as_ref().map(|raw| raw.switch()).transpose()?.unwrap_or(false);
-        let dynamic = a.reconfig.as_ref().map(|raw| raw.switch()).transpose()?.unwrap_or(false);
-        Ok(Ensemble { servers, min_server_id, observers, domain, quorum_listen_on_all_ips, dynamic })
+        let reconfig = a.reconfig.as_ref().map(|raw| raw.switch()).transpose()?.unwrap_or(false);
+        Ok(Ensemble { servers, min_server_id, observers, domain, quorum_listen_on_all_ips, reconfig })
     }
 
     /// True when this pod is one server of several (server.N lines, ordinal required); a dynamic
     /// ensemble is one even while it has a single member, since it can grow.
     pub(crate) fn is_ensemble(&self) -> bool {
-        self.servers > 1 || self.dynamic
+        self.servers > 1 || self.reconfig
     }
 
     /// True when the member at `ordinal` is an observer: the highest `observers` ordinals of

@@ -10,8 +10,8 @@
 
 mod ensemble;
 mod java;
-mod membership;
 mod ports;
+mod reconfig;
 mod security;
 mod server;
 mod supervision;
@@ -21,10 +21,10 @@ use std::path::PathBuf;
 
 use crate::start::args::StartArgs;
 
-pub(crate) use ensemble::{Ensemble, MAX_SERVER_ID};
+pub(crate) use ensemble::Ensemble;
 pub(crate) use java::{Heap, Java, MIN_HEAP, MIN_HEAP_BYTES};
-pub(crate) use membership::{MIN_VOTERS, Membership};
 pub(crate) use ports::Ports;
+pub(crate) use reconfig::Reconfig;
 pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, QuorumTls, Security};
 pub(crate) use server::{LogLevel, ServerOptions, zoo_cfg_value_problem};
 pub(crate) use supervision::Supervision;
@@ -35,7 +35,7 @@ pub(crate) use timing::Timing;
 pub(crate) struct Settings {
     pub(crate) paths: Paths,
     pub(crate) ensemble: Ensemble,
-    pub(crate) membership: Membership,
+    pub(crate) reconfig: Reconfig,
     pub(crate) ports: Ports,
     pub(crate) timing: Timing,
     pub(crate) server: ServerOptions,
@@ -75,7 +75,7 @@ impl Settings {
         java.netty_jars = security.tls.is_some();
         Ok(Settings {
             paths,
-            membership: Membership::from_input(a, &ensemble)?,
+            reconfig: Reconfig::from_input(a, &ensemble)?,
             ensemble,
             ports,
             timing: Timing::from_input(a)?,
@@ -87,9 +87,6 @@ impl Settings {
         })
     }
 }
-
-/// ZooKeeper parses its numeric settings as Java `int`s.
-const JAVA_INT_MAX: u64 = i32::MAX as u64;
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -4,7 +4,7 @@
 //! one that the SASL flags write.
 //!
 //! Only the paths are checked here; the files are read when the start is planned
-//! ([`crate::start::secrets::read_file`]), like every other file.
+//! ([`crate::secrets::read_file`]), like every other file.
 
 use std::path::PathBuf;
 

@@ -2,12 +2,13 @@
 //! four-letter-word whitelist, the log level, and any other zoo.cfg key (`--set`). Owns the rule
 //! that `--set` neither repeats a key nor overrides one that zk-entry writes from a flag.
 
-use super::JAVA_INT_MAX;
 use crate::exit;
 use crate::parse::{Raw, Source};
+use crate::secrets;
 use crate::start::args::StartArgs;
-use crate::start::secrets;
 
+/// ZooKeeper parses its numeric settings as Java `int`s.
+pub(super) const JAVA_INT_MAX: u64 = i32::MAX as u64;
 /// ZooKeeper refuses to purge when it would keep fewer snapshots than this.
 const MIN_SNAP_RETAIN: u64 = 3;
 

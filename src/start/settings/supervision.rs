@@ -4,8 +4,8 @@ use std::ffi::OsString;
 
 use crate::exit;
 use crate::parse::Raw;
+use crate::pid1::user::UserSpec;
 use crate::start::args::StartArgs;
-use crate::start::user::UserSpec;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Supervision {

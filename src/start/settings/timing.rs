@@ -1,7 +1,7 @@
 //! Ticks and session timeouts. Owns the rules that the derived default session timeouts fit a
 //! Java int and that the minimum does not exceed the maximum.
 
-use super::JAVA_INT_MAX;
+use super::server::JAVA_INT_MAX;
 use crate::exit;
 use crate::start::args::StartArgs;
 

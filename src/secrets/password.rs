@@ -1,18 +1,26 @@
 //! The super user's password: read from its file (a Kubernetes Secret volume), turned into the
 //! digest ZooKeeper's `DigestAuthenticationProvider.superDigest` expects, proven to the server
 //! before zk-entry changes anything ([`Password::log_in`]), used as the key that authenticates
-//! the recorded shape ([`super::record`]), and never written to a log, a command line or
+//! the recorded shape ([`crate::shape::record`]), and never written to a log, a command line or
 //! `--dry-run`'s report.
 
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use base64::Engine as _;
 
-use super::members::CONFIG_ZNODE;
-use crate::start::sasl::SUPER_USER;
-use crate::start::secrets;
+use crate::secrets;
+use crate::zk::config::CONFIG_ZNODE;
 use crate::zk::session::{Acl, KeeperError, PERMS_ADMIN, Session};
+
+/// The super user's name for `addauth digest super:PASSWORD`.
+pub(crate) const SUPER_USER: &str = "super";
+
+/// ZooKeeper's digest of `user:password`: base64 of its SHA-1.
+pub(crate) fn digest(user: &str, password: &str) -> String {
+    let hash = sha1_smol::Sha1::from(format!("{user}:{password}")).digest().bytes();
+    base64::engine::general_purpose::STANDARD.encode(hash)
+}
 
 /// The password, without the trailing newline an editor or `kubectl create secret --from-file`
 /// may leave, and the file it came from (for messages).
@@ -88,23 +96,6 @@ impl std::fmt::Debug for Password {
     }
 }
 
-/// A regular file of at most `cap` bytes, opened without following a symbolic link: the files
-/// zk-entry reads as root may sit on volumes that ZooKeeper's user can write.
-pub(crate) fn read_small_file(path: &Path, cap: u64) -> anyhow::Result<String> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    let bytes = crate::start::files::read_capped(file, cap).map_err(|refusal| match refusal {
-        crate::start::files::Capped::Io(e) => {
-            anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
-        }
-        refusal => anyhow::anyhow!("{} {}", path.display(), refusal.describe(cap)),
-    })?;
-    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,8 +105,14 @@ mod tests {
         // What ZooKeeper 3.8's own `DigestAuthenticationProvider super:secret` prints.
         let p = Password::read_test("secret");
         assert_eq!(p.credentials(), "super:secret");
-        assert_eq!(crate::start::sasl::digest(SUPER_USER, &p.text), "lK75jTNcA+U9vtVEw5vB51mj/w4=");
+        assert_eq!(digest(SUPER_USER, &p.text), "lK75jTNcA+U9vtVEw5vB51mj/w4=");
         assert_eq!(format!("{p:?}"), "Password(..)");
+    }
+
+    #[test]
+    fn digest_of_super_admin_is_zookeepers() {
+        // DigestAuthenticationProvider.generateDigest("super:admin") from ZooKeeper 3.8.
+        assert_eq!(digest("super", "admin"), "xQJmxLMiHGwaqBvst5y6rkB6HQs=");
     }
 
     #[test]

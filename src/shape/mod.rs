@@ -1,9 +1,9 @@
 //! The ensemble's recorded shape: the size `zk-entry resize` asked for, so a removed pod that
 //! restarts before `kubectl scale` deletes it does not join again while a pod that scaling up
 //! creates later does; and how many of the highest ordinals below that size are observers, so
-//! every member knows the role it is meant to have ([`Fence::role`]). The first observer to
+//! every member knows the role it is meant to have ([`Shape::role`]). The first observer to
 //! serve records the shape of its start flags; only `resize` changes it. How it is stored, and
-//! why only the super user's record is believed: [`super::record`].
+//! why only the super user's record is believed: [`record`].
 //!
 //! The two are told apart by the pod's own age, not by its volume (a StatefulSet keeps the
 //! volumes of removed ordinals, so a new zk-3 may find the old zk-3's data): at its first start a
@@ -13,14 +13,22 @@
 //! The note is a convenience, not a lock: a forged one can only make a pod join through the
 //! quorum, which is safe.
 
+pub(crate) mod record;
+
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::Context;
 
-use super::secret::read_small_file;
+use crate::fs::files::read_small_file;
 use crate::zk::config::Role;
+
+/// The fewest voters a dynamic ensemble forms with or shrinks to (docs/design.md, "Dynamic
+/// reconfiguration"): ZooKeeper 3.8 commits a new voter only with the acknowledgement of a
+/// quorum of the new membership, and a joining observer never acknowledges; with one voter the
+/// joiner's own would be needed.
+pub(crate) const MIN_VOTERS: u64 = 2;
 
 /// The pod-lifetime note of the membership version this pod first saw.
 pub(crate) const POD_MARKER: &str = "/tmp/zk-entry.pod";
@@ -29,8 +37,10 @@ pub(crate) const POD_MARKER: &str = "/tmp/zk-entry.pod";
 /// convenience: forging or removing it changes only what readiness reports.
 pub(crate) const JOINING_NOTE: &str = "/tmp/zk-entry.joining";
 
+/// The ensemble's shape: how many ordinals are members and how many of the highest of them
+/// observe, as `resize` (or, before any resize, the start flags) decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Fence {
+pub(crate) struct Shape {
     /// Ordinals from this one up were removed.
     pub(crate) size: u64,
     /// The highest this many ordinals below `size` are observers.
@@ -40,7 +50,7 @@ pub(crate) struct Fence {
     pub(crate) version: u64,
 }
 
-impl Fence {
+impl Shape {
     /// The role the member at `ordinal` is meant to have. Ordinals beyond the recorded size
     /// (pods a scale-up added without a resize) vote, as they do in an ensemble without
     /// observers: growing needs no extra step.
@@ -111,16 +121,16 @@ mod tests {
 
     #[test]
     fn the_highest_ordinals_below_the_size_observe_and_later_ones_vote() {
-        let f = Fence { size: 5, observers: 2, version: 0 };
+        let f = Shape { size: 5, observers: 2, version: 0 };
         let roles: Vec<Role> = (0..7).map(|o| f.role(o)).collect();
         use Role::{Observer as O, Participant as P};
         assert_eq!(roles, [P, P, P, O, O, P, P]);
-        assert!((0..9).all(|o| Fence { observers: 0, ..f }.role(o) == P));
+        assert!((0..9).all(|o| Shape { observers: 0, ..f }.role(o) == P));
     }
 
     #[test]
     fn only_older_pods_at_or_beyond_the_size_are_removed() {
-        let f = Fence { size: 3, observers: 0, version: 0x20 };
+        let f = Shape { size: 3, observers: 0, version: 0x20 };
         assert!(f.removes(3, 0x10), "zk-3 that started before the resize");
         assert!(f.removes(4, 0x10));
         assert!(!f.removes(3, 0x20), "zk-3 created by a later scale-up");

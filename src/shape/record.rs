@@ -1,4 +1,4 @@
-//! Where the ensemble's shape ([`Fence`]) is kept, and why a reader may believe it.
+//! Where the ensemble's shape ([`Shape`]) is kept, and why a reader may believe it.
 //!
 //! `/` gives everyone every right, so a znode there proves nothing: any client may delete it
 //! (deleting a child needs only the parent's DELETE right) and create another in its place, with
@@ -19,8 +19,8 @@
 use anyhow::{Context, bail};
 use base64::Engine as _;
 
-use super::fence::Fence;
-use super::secret::Password;
+use super::Shape;
+use crate::secrets::password::Password;
 use crate::zk::session::{Acl, KeeperError, PERMS_READ, Session};
 
 /// Readable by all, changeable by the super user only; it holds the record and nothing else.
@@ -42,14 +42,14 @@ const QUOTE: usize = 80;
 pub(crate) enum Recorded {
     Absent,
     /// Written by a holder of the super password.
-    Trusted(Fence),
+    Trusted(Shape),
     /// Present, but no reader may act on it; why.
     Untrusted(String),
 }
 
 impl Recorded {
     /// The shape, when a reader may act on it.
-    pub(crate) fn trusted(&self) -> Option<Fence> {
+    pub(crate) fn trusted(&self) -> Option<Shape> {
         match self {
             Recorded::Trusted(shape) => Some(*shape),
             _ => None,
@@ -57,7 +57,7 @@ impl Recorded {
     }
 }
 
-fn fields(shape: Fence) -> String {
+fn fields(shape: Shape) -> String {
     format!("size={} observers={} version={:x}", shape.size, shape.observers, shape.version)
 }
 
@@ -66,14 +66,14 @@ fn mac(password: &Password, fields: &str) -> ring::hmac::Tag {
 }
 
 /// The record's text for `shape`.
-pub(crate) fn text(shape: Fence, password: &Password) -> String {
+pub(crate) fn text(shape: Shape, password: &Password) -> String {
     let fields = fields(shape);
     let tag = base64::engine::general_purpose::STANDARD.encode(mac(password, &fields));
     format!("{fields} mac={tag}\n")
 }
 
 /// The shape `bytes` record, or why no reader may trust them.
-pub(crate) fn parse(bytes: &[u8], password: &Password) -> Result<Fence, String> {
+pub(crate) fn parse(bytes: &[u8], password: &Password) -> Result<Shape, String> {
     let unusable = || {
         let quoted = String::from_utf8_lossy(&bytes[..bytes.len().min(QUOTE)]).escape_debug().to_string();
         let more = if bytes.len() > QUOTE { "..." } else { "" };
@@ -95,7 +95,7 @@ pub(crate) fn parse(bytes: &[u8], password: &Password) -> Result<Fence, String> 
     let version = next("version=").and_then(|v| u64::from_str_radix(v, 16).ok());
     match (size, observers, version) {
         (Some(size), Some(observers), Some(version)) if observers < size => {
-            let shape = Fence { size, observers, version };
+            let shape = Shape { size, observers, version };
             if fields(shape) == given { Ok(shape) } else { Err(unusable()) }
         }
         _ => Err(unusable()),
@@ -116,13 +116,13 @@ pub(crate) fn read(session: &mut Session, password: &Password) -> anyhow::Result
 
 /// Record `shape`, replacing what is there. The session must be the super user's, proven
 /// ([`Password::log_in`]).
-pub(crate) fn write(shape: Fence, session: &mut Session, password: &Password) -> anyhow::Result<()> {
+pub(crate) fn write(shape: Shape, session: &mut Session, password: &Password) -> anyhow::Result<()> {
     settle(shape, session, password, true).map(|_| ())
 }
 
 /// Record `shape` unless a trusted shape is recorded already (an untrusted one is replaced);
 /// the shape recorded afterwards. The session must be the super user's, proven.
-pub(crate) fn create(shape: Fence, session: &mut Session, password: &Password) -> anyhow::Result<Fence> {
+pub(crate) fn create(shape: Shape, session: &mut Session, password: &Password) -> anyhow::Result<Shape> {
     settle(shape, session, password, false)
 }
 
@@ -146,7 +146,7 @@ fn delete_if_there(session: &mut Session, path: &str) -> anyhow::Result<()> {
     }
 }
 
-fn settle(shape: Fence, session: &mut Session, password: &Password, replace: bool) -> anyhow::Result<Fence> {
+fn settle(shape: Shape, session: &mut Session, password: &Password, replace: bool) -> anyhow::Result<Shape> {
     let ours = text(shape, password);
     let failed = || format!("cannot record the shape in {SHAPE_ZNODE}");
     for _ in 0..ATTEMPTS {
@@ -256,8 +256,8 @@ fn describe(acl: &[Acl]) -> String {
 mod tests {
     use super::*;
 
-    fn shape() -> Fence {
-        Fence { size: 3, observers: 1, version: 0x1_0000_0010 }
+    fn shape() -> Shape {
+        Shape { size: 3, observers: 1, version: 0x1_0000_0010 }
     }
 
     #[test]
@@ -284,7 +284,7 @@ mod tests {
         for forged in [
             "size=1 observers=0 version=ffffffffffffffff".to_string(),
             "size=1 observers=0 version=ffffffffffffffff\n".to_string(),
-            text(Fence { size: 1, observers: 0, version: u64::MAX }, &Password::read_test("guess")),
+            text(Shape { size: 1, observers: 0, version: u64::MAX }, &Password::read_test("guess")),
         ] {
             assert!(parse(forged.as_bytes(), &pw).is_err(), "{forged}");
         }

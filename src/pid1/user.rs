@@ -13,9 +13,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use nix::unistd::{Gid, Group, Uid, User};
 
-use super::settings::Supervision;
+use super::signals::Signals;
 use crate::exit;
-use crate::pid1::signals::Signals;
 use crate::sys::{ChildSetup, Credentials};
 
 /// The user the JVM runs as when `--user` is not given, as in Debian's package and the upstream
@@ -108,14 +107,9 @@ impl RunAs {
     }
 }
 
-/// Decide who the child runs as.
-pub(crate) fn decide(supervision: &Supervision, euid: Uid) -> anyhow::Result<RunAs> {
-    decide_for(&supervision.user, supervision.user_explicit, &supervision.user_name, euid)
-}
-
-/// [`decide`] on its parts. `explicit` is false when `--user` was left at its default; `flag`
-/// is how the user named it.
-fn decide_for(spec: &UserSpec, explicit: bool, flag: &str, euid: Uid) -> anyhow::Result<RunAs> {
+/// Decide who the child runs as, `spec` (`--user`) being asked for by a process of `euid`.
+/// `explicit` is false when `--user` was left at its default; `flag` is how the user named it.
+pub(crate) fn decide(spec: &UserSpec, explicit: bool, flag: &str, euid: Uid) -> anyhow::Result<RunAs> {
     let account = resolve(spec)?;
     if !euid.is_root() {
         return match account {
@@ -344,10 +338,10 @@ mod tests {
         let root = Uid::from_raw(0);
         let flag = "--user";
         assert_eq!(
-            decide_for(&UserSpec::Name("root".into()), true, flag, root).unwrap(),
+            decide(&UserSpec::Name("root".into()), true, flag, root).unwrap(),
             RunAs::Current { uid: root }
         );
-        let err = decide_for(&UserSpec::Name("no-such-user-zk".into()), true, flag, root).unwrap_err();
+        let err = decide(&UserSpec::Name("no-such-user-zk".into()), true, flag, root).unwrap_err();
         assert_eq!(exit::code_of(&err), exit::USAGE);
         assert!(exit::one_line(&err).contains("no-such-user-zk: no such user"), "{err:#}");
     }
@@ -369,9 +363,9 @@ mod tests {
         let me = Uid::from_raw(54321);
         let flag = "--user";
         let spec = UserSpec::Name(DEFAULT_USER.into());
-        assert_eq!(decide_for(&spec, false, flag, me).unwrap(), RunAs::Current { uid: me });
-        let err = decide_for(&UserSpec::Uid(0), true, flag, me).unwrap_err();
+        assert_eq!(decide(&spec, false, flag, me).unwrap(), RunAs::Current { uid: me });
+        let err = decide(&UserSpec::Uid(0), true, flag, me).unwrap_err();
         assert!(exit::one_line(&err).contains("cannot switch users"), "{err:#}");
-        assert_eq!(decide_for(&UserSpec::Uid(54321), true, flag, me).unwrap(), RunAs::Current { uid: me });
+        assert_eq!(decide(&UserSpec::Uid(54321), true, flag, me).unwrap(), RunAs::Current { uid: me });
     }
 }

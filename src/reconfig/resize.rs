@@ -6,7 +6,7 @@
 //! ordinal first, then the demotions.
 //!
 //! First it proves the super password ([`Password::log_in`]): a wrong one changes nothing, also
-//! when no step is needed. Then it records the shape ([`super::record`]) so that a removed pod
+//! when no step is needed. Then it records the shape ([`crate::shape::record`]) so that a removed pod
 //! restarting before it is deleted waits instead of joining again, and pods created later take
 //! the role the shape gives them; the record's version is the membership's when no step is
 //! needed, and the version the last step reached once they are done. It refuses, changing
@@ -18,23 +18,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::fence::Fence;
-use super::members::{CONFIG_ZNODE, table};
-use super::record::{self, Recorded, SHAPE_ZNODE};
-use super::secret::Password;
-use super::settings::Target;
-use crate::zk::config::{Config, Member, Role};
+use super::members::table;
+use crate::parse;
+use crate::reach::Target;
+use crate::secrets::password::Password;
+use crate::shape::Shape;
+use crate::shape::record::{self, Recorded, SHAPE_ZNODE};
+use crate::zk::config::{CONFIG_ZNODE, Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 
 const RETRY: Duration = Duration::from_millis(500);
 /// How long a step whose answer was lost is looked for before it counts as not committed.
 const SETTLE: Duration = Duration::from_secs(5);
 
-/// The StatefulSet ordinal in a member's host name (`zk-3.zk-hs...` is 3).
+/// The StatefulSet ordinal in a member's host name (`zk-3.zk-hs...` is 3; [`parse::ordinal`]).
 pub(crate) fn ordinal(member: &Member) -> Option<u64> {
-    let short = member.host.split('.').next()?;
-    let (_, digits) = short.rsplit_once('-')?;
-    digits.parse().ok()
+    parse::ordinal(&member.host)
 }
 
 /// One reconfiguration of a resize.
@@ -74,7 +73,7 @@ impl Step {
 
 /// What a resize to `shape` does, in order; or why it must not start. `current` is the shape
 /// recorded before it: an observer that it means to vote is a joiner not promoted yet.
-pub(crate) fn plan(config: &Config, current: Option<Fence>, shape: Fence) -> Result<Vec<Step>, String> {
+pub(crate) fn plan(config: &Config, current: Option<Shape>, shape: Shape) -> Result<Vec<Step>, String> {
     let mut ordinals = Vec::new();
     for m in &config.members {
         match ordinal(m) {
@@ -104,7 +103,7 @@ pub(crate) fn plan(config: &Config, current: Option<Fence>, shape: Fence) -> Res
     }
     let voters =
         ordinals.iter().filter(|(o, _)| *o < shape.size && shape.role(*o) == Role::Participant).count();
-    let min = crate::start::settings::MIN_VOTERS;
+    let min = crate::shape::MIN_VOTERS;
     if (voters as u64) < min {
         return Err(format!(
             "resize {} with {} observer(s) would leave {voters} voting member(s); a dynamic ensemble keeps at least {min}, or no server could join it again",
@@ -142,7 +141,7 @@ pub(crate) fn run(
         }
         (None, _) => 0,
     };
-    let asked = Fence { size, observers, version: config.version };
+    let asked = Shape { size, observers, version: config.version };
     // Without a trusted record, the observers the asked shape keeps are no joiners; without any
     // (members of an older zk-entry), every observer is one.
     let current = match &previous {
@@ -173,10 +172,10 @@ pub(crate) fn run(
             tracing::info!("recorded the shape: {size} members, {observers} of them observers");
         }
         session.close();
-        return crate::write_stdout(&table(&config));
+        return crate::output::write_stdout(&table(&config));
     }
     // Any pod that first saw a version before the first step's was there before the resize.
-    let shape = Fence { version: config.version + 1, ..asked };
+    let shape = Shape { version: config.version + 1, ..asked };
     record::write(shape, &mut session, password)?;
     forget_old(&mut session);
     tracing::info!("recorded the shape: {size} members, {observers} of them observers");
@@ -209,7 +208,7 @@ pub(crate) fn run(
     }
     let final_config = read(&mut session)?;
     // The version the resize ended at: a pod that first saw an older one was there during it.
-    let done = Fence { version: final_config.version, ..shape };
+    let done = Shape { version: final_config.version, ..shape };
     if let Err(e) = record::write(done, &mut session, password) {
         tracing::warn!(
             "the membership has the shape; recording its final version failed ({e:#}): {SHAPE_ZNODE} keeps version {:x}",
@@ -217,7 +216,7 @@ pub(crate) fn run(
         );
     }
     session.close();
-    crate::write_stdout(&table(&final_config))
+    crate::output::write_stdout(&table(&final_config))
 }
 
 /// Delete the unprotected record of earlier releases; failing to only leaves it unread.
@@ -331,12 +330,12 @@ mod tests {
         Config::parse(&text).unwrap()
     }
 
-    fn shape(size: u64, observers: u64) -> Fence {
-        Fence { size, observers, version: 9 }
+    fn shape(size: u64, observers: u64) -> Shape {
+        Shape { size, observers, version: 9 }
     }
 
     /// (id, what) of each step.
-    fn steps(c: &Config, current: Option<Fence>, to: Fence) -> Vec<(u64, &'static str)> {
+    fn steps(c: &Config, current: Option<Shape>, to: Shape) -> Vec<(u64, &'static str)> {
         plan(c, current, to)
             .unwrap()
             .iter()
@@ -354,6 +353,17 @@ mod tests {
     }
 
     use Role::{Observer as O, Participant as P};
+
+    #[test]
+    fn a_signed_or_zero_padded_ordinal_is_none() {
+        // `zk-+2` and `zk-02` are no pod's names; once read as 2 they let a resize remove or
+        // promote a member that is not the pod it takes it for.
+        for host in ["zk-+2.d", "zk-02.d"] {
+            let c = config(&[(1, "zk-0.d", P), (2, "zk-1.d", P), (3, host, P)]);
+            let why = plan(&c, None, shape(2, 0)).unwrap_err();
+            assert!(why.contains(&format!("host {host} carries no StatefulSet ordinal")), "{why}");
+        }
+    }
 
     #[test]
     fn removes_the_ordinals_at_or_above_n_highest_first() {

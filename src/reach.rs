@@ -1,13 +1,50 @@
-//! The checked input of the membership commands ([`super::args`]): which servers to ask and the
-//! deadline.
+//! How the commands that talk to a running ensemble reach it: `--server`, `--timeout` and the
+//! super user's `--super_password_file`, as typed ([`EnsembleArgs`], [`AuthorisedArgs`]) and
+//! checked ([`Target`], [`authorised`]). Shared by the membership commands (`crate::reconfig`)
+//! and the `join` that `start --reconfig` runs beside an observer (`crate::start::join`), so it
+//! lives below both.
+//!
+//! The structs carry plain comments, not doc comments: their definitions are deferred until the
+//! subcommand runs (crate::cli), and a doc comment would then replace the subcommand's about line.
 
 use std::time::Duration;
 
-use super::args::{AuthorisedArgs, EnsembleArgs, JoinArgs, ResizeArgs};
-use super::fence::Fence;
-use super::secret::Password;
+use clap::Args;
+
+use crate::flag;
 use crate::parse::Raw;
-use crate::start::settings::MAX_SERVER_ID;
+use crate::secrets::password::Password;
+
+// Where the membership commands reach the ensemble, and how long they may take.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct EnsembleArgs {
+    /// Servers to ask, tried in order: HOST:PORT, comma-separated
+    // A variable named apart, not by the rule: ZK_SERVER is one letter from start's ZK_SERVERS.
+    #[arg(
+        long = "server",
+        env = "ZK_ENTRY_SERVER",
+        default_value = "127.0.0.1:2181",
+        value_name = "HOST:PORT,..."
+    )]
+    pub(crate) server: Raw,
+
+    /// Deadline for the whole command: 800ms, 5s, 90s
+    #[arg(long = "timeout", default_value = "30s", value_name = "DURATION")]
+    pub(crate) timeout: Raw,
+}
+
+// The commands that change the membership: where they reach it, and the super user's secret
+// (also from its variable, ZK_SUPER_PASSWORD_FILE, as for start).
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("super_password_file", flag::aliased_with_variable))]
+pub(crate) struct AuthorisedArgs {
+    #[command(flatten)]
+    pub(crate) ensemble: EnsembleArgs,
+
+    /// File holding the super user's password
+    #[arg(long = "super_password_file", value_name = "PATH")]
+    pub(crate) super_password_file: Raw,
+}
 
 /// A membership command's whole budget: one request is milliseconds, a resize waits for syncs.
 const MIN_TIMEOUT: Duration = Duration::from_millis(100);
@@ -29,38 +66,8 @@ impl Target {
     }
 }
 
-/// Check `zk-entry join`'s input and run it.
-pub(crate) fn join(input: &JoinArgs) -> anyhow::Result<()> {
-    let (target, password) = authorised(&input.authorised)?;
-    let me = super::join::parse_line(&input.line.text).map_err(|e| {
-        input.line.reject(
-            &format!("is not a server line ({e:#})"),
-            "server.N=HOST:QUORUM:ELECTION:participant;CLIENT",
-        )
-    })?;
-    let size = input.size.number(1, MAX_SERVER_ID)?;
-    let observers = input.observers.number(0, size - 1)?;
-    let shape = Fence { size, observers, version: 0 };
-    super::join::run(&target, &me, shape, &password)
-}
-
-/// Check `zk-entry resize`'s input and run it.
-pub(crate) fn resize(input: &ResizeArgs) -> anyhow::Result<()> {
-    let size = input.size.number(1, MAX_SERVER_ID)?;
-    let observers = input.observers.as_ref().map(|raw| raw.number(0, size - 1)).transpose()?;
-    let (target, password) = authorised(&input.authorised)?;
-    super::resize::run(&target, size, observers, &password)
-}
-
-/// Check `zk-entry leave`'s input and run it.
-pub(crate) fn leave(input: &AuthorisedArgs) -> anyhow::Result<()> {
-    let (target, password) = authorised(input)?;
-    let hostname = hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
-    super::leave::run(&target, &password, &hostname)
-}
-
 /// The target, then the password (flags are checked before any file is read).
-fn authorised(input: &AuthorisedArgs) -> anyhow::Result<(Target, Password)> {
+pub(crate) fn authorised(input: &AuthorisedArgs) -> anyhow::Result<(Target, Password)> {
     let target = Target::from_input(&input.ensemble)?;
     let file = input.super_password_file.absolute_path()?;
     Ok((target, Password::read(&file)?))

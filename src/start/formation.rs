@@ -3,7 +3,8 @@
 //!
 //! 1. the live ensemble's committed membership (`/zookeeper/config` through any peer that serves),
 //!    with this server in it: as committed if it is there, else added first as a non-voting
-//!    observer (a joiner meant to vote is promoted once it serves, by [`super::join`]);
+//!    observer (a joiner meant to vote is promoted once it serves, by the `zk-entry join` that
+//!    [`super::reconfig`] starts beside the JVM);
 //! 2. nothing serves: the newest membership this volume recorded, only if it lists this server
 //!    (every member restarting at once). A member that the ensemble removed has a record without
 //!    itself, and waits: it must never form a quorum of its own;
@@ -11,7 +12,7 @@
 //!    first formation (`--servers`): the template. This is the only use of `--servers`.
 //!
 //! A pod is taken for one that a resize removed only on the word of a record that carries the
-//! super password's MAC ([`super::record`]); any other record counts as none.
+//! super password's MAC ([`crate::shape::record`]); any other record counts as none.
 //!
 //! Anything else waits, retrying, and says what for; after [`WAIT_LIMIT`] the start fails, so
 //! the kubelet restarts it with its back-off.
@@ -27,15 +28,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::fence::{self, Fence};
-use super::members::CONFIG_ZNODE;
-use super::record::{self, Recorded};
-use super::secret::{Password, read_small_file};
+use crate::fs::files::read_small_file;
 use crate::net::Deadline;
 use crate::pid1::signals::Signals;
-use crate::start::settings::MAX_SERVER_ID;
-use crate::zk::config::{Config, Member, Role};
-use crate::zk::session::{KeeperError, Session};
+use crate::secrets::password::Password;
+use crate::shape::record::{self, Recorded};
+use crate::shape::{self, Shape};
+use crate::zk::config::{CONFIG_ZNODE, Config, MAX_SERVER_ID, Member, Role};
+use crate::zk::session::Session;
 
 /// How long a start waits for an ensemble to join before it gives up.
 const WAIT_LIMIT: Duration = Duration::from_secs(600);
@@ -76,8 +76,7 @@ impl Pods {
 
     /// The ordinal of `host` when it is exactly the name of one of these pods.
     pub(crate) fn ordinal_of(&self, host: &str) -> Option<u64> {
-        let rest = host.strip_prefix(self.name.as_str())?.strip_prefix('-')?;
-        let ordinal: u64 = rest.split_once('.')?.0.parse().ok()?;
+        let ordinal = crate::parse::ordinal(host)?;
         (ordinal < MAX_SERVER_ID && host == self.host(ordinal)).then_some(ordinal)
     }
 }
@@ -87,13 +86,13 @@ impl Pods {
 pub(crate) struct Me {
     pub(crate) id: u64,
     pub(crate) ordinal: u64,
-    /// This pod's note of the membership version it first saw ([`super::fence`]).
+    /// This pod's note of the membership version it first saw ([`crate::shape`]).
     pub(crate) pod_marker: Option<PathBuf>,
     /// Its line when it votes.
     pub(crate) participant: Member,
     /// The shape of its start flags (`--servers`, `--observers`), for when the ensemble has
     /// none recorded yet.
-    pub(crate) shape: Fence,
+    pub(crate) shape: Shape,
     /// Its StatefulSet's pods.
     pub(crate) pods: Pods,
     /// The peers the flags name (the first formation's members and the ordinals below this one).
@@ -219,7 +218,7 @@ pub(crate) fn decide(
                 // The pod's first start notes the version it began with, whatever the source: a
                 // member of the first formation (version 0) is as removable as a joiner.
                 if let Some(marker) = me.pod_marker.as_deref().filter(|_| may_change) {
-                    fence::first_seen(marker, formation.config.version)?;
+                    shape::first_seen(marker, formation.config.version)?;
                 }
                 return Ok(formation);
             }
@@ -292,10 +291,10 @@ fn attempt(
     let live = read_live(peers, ask, password);
     // No answer because a signal cut the asks short must not be taken for "nobody serves".
     ask.signals.checkpoint()?;
-    if let Some((server, live, fence)) = live {
-        let intended = fence.unwrap_or(me.shape).role(me.ordinal);
+    if let Some((server, live, recorded)) = live {
+        let intended = recorded.unwrap_or(me.shape).role(me.ordinal);
         let first_seen = match &me.pod_marker {
-            Some(marker) if may_change => fence::first_seen(marker, live.version)?,
+            Some(marker) if may_change => shape::first_seen(marker, live.version)?,
             _ => live.version,
         };
         if let Some(mine) = live.member(me.id) {
@@ -309,10 +308,10 @@ fn attempt(
             }
             return Ok(Ok(Formation { config: live, source: Source::Live(server), intended }));
         }
-        if let Some(fence) = fence.filter(|f| f.removes(me.ordinal, first_seen)) {
+        if let Some(shape) = recorded.filter(|s| s.removes(me.ordinal, first_seen)) {
             return Ok(Err(format!(
                 "zk-entry resize {} removed ordinals from {} up (membership version {:x}) after this pod started; it waits to be deleted by kubectl scale instead of joining again",
-                fence.size, fence.size, fence.version
+                shape.size, shape.size, shape.version
             )));
         }
         if !may_change {
@@ -350,7 +349,7 @@ fn attempt(
 
 /// The committed membership from the first peer that serves, and the shape recorded, if a
 /// holder of the super password recorded it: no pod is taken for removed on anyone else's word.
-fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Option<(String, Config, Option<Fence>)> {
+fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Option<(String, Config, Option<Shape>)> {
     for peer in peers {
         let deadline = ask.deadline(ASK_LIMIT);
         let Ok(mut session) = Session::connect_until(std::slice::from_ref(peer), deadline) else { continue };
@@ -361,9 +360,9 @@ fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Option<(String
         if let Recorded::Untrusted(why) = &recorded {
             tracing::warn!("{peer}: not trusting the recorded shape ({why}); going by the start flags");
         }
-        let fence = recorded.trusted();
+        let shape = recorded.trusted();
         match Config::parse(&String::from_utf8_lossy(&data.bytes)) {
-            Ok(config) if !config.members.is_empty() => return Some((peer.clone(), config, fence)),
+            Ok(config) if !config.members.is_empty() => return Some((peer.clone(), config, shape)),
             Ok(_) => continue,
             Err(e) => {
                 tracing::warn!("{peer}: {CONFIG_ZNODE} is unusable: {e:#}");
@@ -396,19 +395,6 @@ fn add_observer(
     Ok(config)
 }
 
-/// Whether an error is worth another round (the usual answers while the ensemble changes).
-pub(crate) fn is_transient(err: &anyhow::Error) -> bool {
-    matches!(
-        KeeperError::of(err),
-        Some(
-            KeeperError::BAD_VERSION
-                | KeeperError::RECONFIG_IN_PROGRESS
-                | KeeperError::CONNECTION_LOSS
-                | KeeperError::NEW_CONFIG_NO_QUORUM
-        )
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,7 +424,7 @@ mod tests {
             ordinal: id - 1,
             pod_marker: None,
             participant: member(id, Role::Participant),
-            shape: Fence { size: 3, observers: 0, version: 0 },
+            shape: Shape { size: 3, observers: 0, version: 0 },
             pods: pods(),
             peers: Vec::new(),
             template: template.then(|| config(&[1, 2, 3], 0)),
@@ -516,7 +502,7 @@ mod tests {
         let joiner = me(4, false);
         let f = decide_offline(&joiner, &volume).unwrap();
         assert!(f.observes(4) && f.joining(4), "flags without observers: server 4 is to vote");
-        let observer = Me { shape: Fence { size: 4, observers: 1, version: 0 }, ..me(4, false) };
+        let observer = Me { shape: Shape { size: 4, observers: 1, version: 0 }, ..me(4, false) };
         let f = decide_offline(&observer, &volume).unwrap();
         assert!(f.observes(4) && !f.joining(4), "flags with one observer: server 4 observes");
     }

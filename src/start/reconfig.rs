@@ -1,7 +1,7 @@
 //! `start --reconfig`: the parts of a start that dynamic membership adds (docs/design.md,
-//! "Dynamic reconfiguration"). Before the JVM, once every check of the start has passed (deciding
+//! "Decided reconfiguration"). Before the JVM, once every check of the start has passed (deciding
 //! may add this server to the ensemble): decide the membership
-//! ([`crate::ensemble::formation`]), write it as the dynamic file beside zoo.cfg (on the data
+//! ([`super::formation`]), write it as the dynamic file beside zoo.cfg (on the data
 //! volume, where ZooKeeper rewrites both) and drop older versions; the super user's digest
 //! reaches the JVM as every start's does ([`super::sasl`]: an argument file only its user can
 //! read). Beside an observer's JVM: a short-lived `zk-entry join` that, once the server serves,
@@ -13,15 +13,15 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
-use super::files::FileChange;
+use super::args::JoinArgs;
+use super::formation::{self, Formation, Me, Pods, Volume};
 use super::identity::Identity;
-use super::paths::Guard;
 use super::settings::Settings;
-use crate::ensemble::args::JoinArgs;
-use crate::ensemble::fence::{self, Fence};
-use crate::ensemble::formation::{self, Formation, Me, Pods, Volume};
-use crate::ensemble::secret::Password;
+use crate::fs::files::FileChange;
+use crate::fs::paths::Guard;
 use crate::pid1::signals::Signals;
+use crate::secrets::password::Password;
+use crate::shape::{self, Shape};
 use crate::zk::config::{Config, Member, Role};
 
 /// What `--reconfig` needs before the ensemble is asked, read and checked: the super user's
@@ -36,7 +36,7 @@ pub(crate) struct Pending {
 impl Pending {
     /// Read the secret and work out this server's line; no connection is opened.
     pub(crate) fn prepare(s: &Settings, id: &Identity) -> anyhow::Result<Pending> {
-        let password_file = s.membership.super_password_file.as_deref().context("no password file")?;
+        let password_file = s.reconfig.super_password_file.as_deref().context("no password file")?;
         Ok(Pending {
             password: Password::read(password_file)?,
             me: me(s, id)?,
@@ -49,22 +49,23 @@ impl Pending {
     /// add the server to the ensemble as an observer: the start's one change outside the pod,
     /// so the caller makes it only once every check that can refuse the start has passed.
     /// Without, it reports what it would do (`--dry-run`).
-    pub(crate) fn decide(self, may_change: bool, signals: &Signals) -> anyhow::Result<Dynamic> {
+    pub(crate) fn decide(self, may_change: bool, signals: &Signals) -> anyhow::Result<Decided> {
         let [data, data_log] = &self.data_dirs;
         let volume = Volume::inspect(&self.conf_dir, &[data, data_log]);
         let formation = formation::decide(&self.me, &volume, &self.password, may_change, signals)?;
         tracing::info!("{}", formation.describe(self.me.id));
-        Ok(Dynamic { formation, me: self.me, conf_dir: self.conf_dir })
+        Ok(Decided { formation, me: self.me, conf_dir: self.conf_dir })
     }
 }
 
-pub(crate) struct Dynamic {
+/// The membership `--reconfig` decided for this start, and what the start does with it.
+pub(crate) struct Decided {
     pub(crate) formation: Formation,
     me: Me,
     conf_dir: PathBuf,
 }
 
-impl Dynamic {
+impl Decided {
     pub(crate) fn dynamic_file(&self) -> PathBuf {
         self.conf_dir.join(self.formation.file_name())
     }
@@ -93,7 +94,7 @@ impl Dynamic {
                 std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
             }
         }
-        fence::note_joining(Path::new(fence::JOINING_NOTE), self.formation.joining(self.me.id))
+        shape::note_joining(Path::new(shape::JOINING_NOTE), self.formation.joining(self.me.id))
     }
 
     /// Start `zk-entry join` in a child process when this server starts as an observer: once it
@@ -118,7 +119,7 @@ impl Dynamic {
             .stdin(Stdio::null());
         // Not PID 1's blocked mask: a signal must be able to end it.
         let child = signals
-            .spawn(&mut cmd, super::user::setup_helper(signals))
+            .spawn(&mut cmd, crate::pid1::user::setup_helper(signals))
             .context("cannot start zk-entry join")?;
         let why = if self.formation.joining(self.me.id) { "promote" } else { "settle the role of" };
         tracing::info!(
@@ -146,7 +147,7 @@ fn me(s: &Settings, id: &Identity) -> anyhow::Result<Me> {
         role: Role::Participant,
         client: Some(s.ports.client.to_string()),
     };
-    let shape = Fence { size: s.ensemble.servers, observers: s.ensemble.observers, version: 0 };
+    let shape = Shape { size: s.ensemble.servers, observers: s.ensemble.observers, version: 0 };
     let template_line = |o: u64| Member { role: shape.role(o), ..line(o) };
     let servers = s.ensemble.servers;
     let peers = (0..servers.max(ordinal)).filter(|o| *o != ordinal).map(|o| pods.address(o)).collect();
@@ -155,7 +156,7 @@ fn me(s: &Settings, id: &Identity) -> anyhow::Result<Me> {
     Ok(Me {
         id: id.myid,
         ordinal,
-        pod_marker: Some(PathBuf::from(fence::POD_MARKER)),
+        pod_marker: Some(PathBuf::from(shape::POD_MARKER)),
         participant: line(ordinal),
         shape,
         pods,

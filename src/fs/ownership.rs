@@ -239,8 +239,9 @@ pub(crate) fn check_writable(dirs: &[PathBuf], euid: Uid) -> anyhow::Result<()> 
         if nix::unistd::faccessat(nix::fcntl::AT_FDCWD, dir, access, AtFlags::AT_EACCESS).is_ok() {
             continue;
         }
-        let owner_group =
-            super::user::group_name(Gid::from_raw(meta.gid())).map(|n| format!(" ({n})")).unwrap_or_default();
+        let owner_group = crate::pid1::user::group_name(Gid::from_raw(meta.gid()))
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         anyhow::bail!(
             "{} is not writable by uid {euid} (gid {}): it is owned by {}:{}{owner_group} with mode {:04o}; set the pod's securityContext.fsGroup (e.g. fsGroup: 1000) so Kubernetes gives the volume to that group, or start zk-entry as root so it can chown the directory",
             dir.display(),

@@ -1,6 +1,6 @@
 //! `zk-entry join` (hidden; `start --reconfig` runs it beside the JVM of a server that starts as
 //! an observer): once the local server serves, record the ensemble's shape if no trusted one is
-//! recorded yet (the start flags' `--servers` and `--observers`, [`super::record`]; the super
+//! recorded yet (the start flags' `--servers` and `--observers`, [`crate::shape::record`]; the super
 //! password proven first), then give this server the role the recorded shape means for it. A
 //! joiner, added as a non-voting observer and now holding the ensemble's data, is made a voter
 //! with one `reconfig` on the version it read, unless the shape makes it an observer. Retried on the answers a changing ensemble gives
@@ -18,14 +18,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::fence::{self, Fence};
-use super::formation::is_transient;
-use super::members::CONFIG_ZNODE;
-use super::record::{self, Recorded};
-use super::resize::ordinal;
-use super::secret::Password;
-use super::settings::Target;
-use crate::zk::config::{Config, Member, Role};
+use super::args::JoinArgs;
+use crate::reach::{Target, authorised};
+use crate::secrets::password::Password;
+use crate::shape::record::{self, Recorded};
+use crate::shape::{self, Shape};
+use crate::zk::config::{CONFIG_ZNODE, Config, MAX_SERVER_ID, Member, Role, is_transient};
 use crate::zk::session::Session;
 
 const RETRY: Duration = Duration::from_millis(500);
@@ -34,8 +32,30 @@ const NOTE: Duration = Duration::from_secs(15);
 /// One request to the local server.
 const ASK_LIMIT: Duration = Duration::from_secs(5);
 
-pub(crate) fn run(target: &Target, me: &Member, flags: Fence, password: &Password) -> anyhow::Result<()> {
-    let Some(my_ordinal) = ordinal(me) else {
+/// Check `zk-entry join`'s input and run it.
+pub(crate) fn check_and_run(input: &JoinArgs) -> anyhow::Result<()> {
+    let (target, password) = authorised(&input.authorised)?;
+    let me = parse_line(&input.line.text).map_err(|e| {
+        input.line.reject(
+            &format!("is not a server line ({e:#})"),
+            "server.N=HOST:QUORUM:ELECTION:participant;CLIENT",
+        )
+    })?;
+    let size = input.size.number(1, MAX_SERVER_ID)?;
+    let observers = input.observers.number(0, size - 1)?;
+    let shape = Shape { size, observers, version: 0 };
+    run(&target, &me, shape, &password)
+}
+
+/// Give server `me` its role; `start_shape` (`--size`, `--observers`: the start flags') is
+/// recorded when the ensemble has no trusted shape.
+pub(crate) fn run(
+    target: &Target,
+    me: &Member,
+    start_shape: Shape,
+    password: &Password,
+) -> anyhow::Result<()> {
+    let Some(my_ordinal) = crate::parse::ordinal(&me.host) else {
         bail!("--line: host {} carries no StatefulSet ordinal; expected NAME-ORDINAL.DOMAIN", me.host);
     };
     let started = Instant::now();
@@ -43,7 +63,7 @@ pub(crate) fn run(target: &Target, me: &Member, flags: Fence, password: &Passwor
     let mut noted: Option<Instant> = None;
     while let Some(left) = target.timeout.checked_sub(started.elapsed()).filter(|d| !d.is_zero()) {
         // No look outlasts --timeout.
-        match step(target, left.min(ASK_LIMIT), me, my_ordinal, flags, password) {
+        match step(target, left.min(ASK_LIMIT), me, my_ordinal, start_shape, password) {
             Ok(Some((role, version))) => {
                 tracing::info!(
                     "server {} serves as {} (membership version {version:x}), {:?} after zk-entry join started",
@@ -51,7 +71,7 @@ pub(crate) fn run(target: &Target, me: &Member, flags: Fence, password: &Passwor
                     role.as_str(),
                     started.elapsed()
                 );
-                return fence::note_joining(Path::new(fence::JOINING_NOTE), false);
+                return shape::note_joining(Path::new(shape::JOINING_NOTE), false);
             }
             Ok(None) => {}
             Err(e) if is_transient(&e) || e.downcast_ref::<NotServing>().is_some() => {
@@ -86,7 +106,7 @@ fn step(
     limit: Duration,
     me: &Member,
     my_ordinal: u64,
-    flags: Fence,
+    start_shape: Shape,
     password: &Password,
 ) -> anyhow::Result<Option<(Role, u64)>> {
     let mut session = Session::connect(&target.servers, limit).map_err(|e| NotServing(format!("{e:#}")))?;
@@ -106,7 +126,7 @@ fn step(
                 tracing::warn!("not trusting the recorded shape ({why}); recording the start flags' instead");
             }
             password.log_in(&mut session)?;
-            let shape = record::create(flags, &mut session, password)?;
+            let shape = record::create(start_shape, &mut session, password)?;
             tracing::info!(
                 "the ensemble's recorded shape: {} members, {} of them observers",
                 shape.size,

@@ -204,8 +204,20 @@ fn components(path: &Path) -> VecDeque<OsString> {
 /// An OS error on `path`, with the fix for the usual container causes.
 pub(crate) fn io_error(err: Errno, what: &str, path: &Path) -> anyhow::Error {
     let err = std::io::Error::from(err);
-    let hint = super::files::hint(&err);
+    let hint = hint(&err);
     anyhow::Error::new(err).context(format!("cannot {what} {}{hint}", path.display()))
+}
+
+/// Why an I/O step failed, with the fix for the usual container causes.
+pub(crate) fn hint(err: &std::io::Error) -> &'static str {
+    match err.raw_os_error() {
+        Some(libc::EACCES) | Some(libc::EPERM) if !nix::unistd::geteuid().is_root() => {
+            " (not running as root: make the directory writable for this user, e.g. with the pod's securityContext.fsGroup)"
+        }
+        Some(libc::EROFS) => " (read-only file system: mount a writable volume, e.g. an emptyDir, there)",
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => " (the volume is full: free space or grow the volume)",
+        _ => "",
+    }
 }
 
 /// System directories that a data, data-log or log directory must never be, or (for the

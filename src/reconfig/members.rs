@@ -6,17 +6,14 @@ use std::fmt::Write as _;
 
 use anyhow::Context;
 
-use super::settings::Target;
 use crate::quote;
-use crate::zk::config::Config;
+use crate::reach::Target;
+use crate::zk::config::{CONFIG_ZNODE, Config};
 use crate::zk::session::Session;
-
-/// Where ZooKeeper publishes its committed membership.
-pub(crate) const CONFIG_ZNODE: &str = "/zookeeper/config";
 
 pub(crate) fn run(target: &Target) -> anyhow::Result<()> {
     let config = read(target)?;
-    crate::write_stdout(&table(&config))
+    crate::output::write_stdout(&table(&config))
 }
 
 /// The committed membership, read through the first server of `target` that answers.

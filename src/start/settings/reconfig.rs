@@ -7,32 +7,27 @@ use std::path::PathBuf;
 
 use super::Ensemble;
 use crate::exit;
+use crate::shape::MIN_VOTERS;
 use crate::start::args::StartArgs;
 
-/// The fewest voters a dynamic ensemble forms with or shrinks to (docs/design.md, "Dynamic
-/// reconfiguration"): ZooKeeper 3.8 commits a new voter only with the acknowledgement of a
-/// quorum of the new membership, and a joining observer never acknowledges; with one voter the
-/// joiner's own would be needed.
-pub(crate) const MIN_VOTERS: u64 = 2;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Membership {
-    /// Where the super user's password is read from; `Some` exactly in dynamic mode.
+pub(crate) struct Reconfig {
+    /// Where the super user's password is read from; `Some` exactly with `--reconfig`.
     pub(crate) super_password_file: Option<PathBuf>,
 }
 
-impl Membership {
-    pub(super) fn from_input(a: &StartArgs, ensemble: &Ensemble) -> anyhow::Result<Membership> {
+impl Reconfig {
+    pub(super) fn from_input(a: &StartArgs, ensemble: &Ensemble) -> anyhow::Result<Reconfig> {
         let file = a.super_password_file.as_ref().map(|raw| raw.absolute_path()).transpose()?;
         let reconfig = a.reconfig.as_ref().map(|r| r.name.as_str()).unwrap_or("--reconfig");
-        match (ensemble.dynamic, &file) {
+        match (ensemble.reconfig, &file) {
             (true, None) => exit::usage(format!(
                 "{reconfig} needs --super_password_file=PATH (a Secret volume holding the super user's password): reconfiguration is authorised with it, never by turning ACLs off"
             )),
             // Static mode: the super user is only for administration (see the security group).
             (false, _) => {
                 refuse_contradicting_sets(a, ensemble)?;
-                Ok(Membership { super_password_file: None })
+                Ok(Reconfig { super_password_file: None })
             }
             (true, Some(_)) if ensemble.servers < MIN_VOTERS => Err(a.servers.reject(
                 "is too few for --reconfig: a joiner becomes a voter only through a quorum that includes other voters, so a one-member dynamic ensemble could never grow",
@@ -48,7 +43,7 @@ impl Membership {
             )),
             _ => {
                 refuse_contradicting_sets(a, ensemble)?;
-                Ok(Membership { super_password_file: file })
+                Ok(Reconfig { super_password_file: file })
             }
         }
     }
@@ -63,7 +58,7 @@ fn refuse_contradicting_sets(a: &StartArgs, ensemble: &Ensemble) -> anyhow::Resu
     for raw in &a.set {
         let key = raw.text.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
         let owner = match () {
-            _ if ensemble.dynamic && DYNAMIC_KEYS.contains(&key.as_str()) => "--reconfig",
+            _ if ensemble.reconfig && DYNAMIC_KEYS.contains(&key.as_str()) => "--reconfig",
             _ if ensemble.observers > 0 && OBSERVER_KEYS.contains(&key.as_str()) => "--observers",
             _ => continue,
         };
@@ -83,11 +78,11 @@ mod tests {
     fn reconfig_comes_with_a_password_file() {
         let s = settings(&["--reconfig", "--super_password_file=/etc/zk-secret/password", "--servers=3"])
             .unwrap();
-        assert!(s.ensemble.dynamic && s.ensemble.is_ensemble());
-        assert_eq!(s.membership.super_password_file.unwrap().to_str(), Some("/etc/zk-secret/password"));
+        assert!(s.ensemble.reconfig && s.ensemble.is_ensemble());
+        assert_eq!(s.reconfig.super_password_file.unwrap().to_str(), Some("/etc/zk-secret/password"));
         rejects(&["--reconfig"], &["--reconfig needs --super_password_file"]);
         // Without --reconfig the super user is for administration only: accepted, no membership.
-        assert_eq!(settings(&["--super_password_file=/p"]).unwrap().membership.super_password_file, None);
+        assert_eq!(settings(&["--super_password_file=/p"]).unwrap().reconfig.super_password_file, None);
         rejects(&["--reconfig", "--super_password_file=p"], &["--super_password_file", "absolute"]);
         rejects(
             &["--reconfig", "--super_password_file=/p"],
@@ -99,7 +94,7 @@ mod tests {
             &["--reconfig", "--super_password_file=/p", "--servers=3", "--observers=2"],
             &["--observers: '2' leaves only 1 voting member of --servers 3; --reconfig keeps", "0 to 1"],
         );
-        assert_eq!(settings(&[]).unwrap().membership.super_password_file, None);
+        assert_eq!(settings(&[]).unwrap().reconfig.super_password_file, None);
         let dynamic = ["--reconfig", "--super_password_file=/p", "--servers=3"];
         rejects(
             &[&dynamic[..], &["--set=skipACL=yes"]].concat(),

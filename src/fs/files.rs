@@ -11,8 +11,10 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
@@ -124,21 +126,9 @@ fn parent(path: &Path) -> &Path {
     path.parent().unwrap_or(Path::new("/"))
 }
 
-/// Why an I/O step failed, with the fix for the usual container causes.
-pub(crate) fn hint(err: &io::Error) -> &'static str {
-    match err.raw_os_error() {
-        Some(libc::EACCES) | Some(libc::EPERM) if !nix::unistd::geteuid().is_root() => {
-            " (not running as root: make the directory writable for this user, e.g. with the pod's securityContext.fsGroup)"
-        }
-        Some(libc::EROFS) => " (read-only file system: mount a writable volume, e.g. an emptyDir, there)",
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) => " (the volume is full: free space or grow the volume)",
-        _ => "",
-    }
-}
-
 fn io_context<T>(result: io::Result<T>, what: &str, path: &Path) -> anyhow::Result<T> {
     result.map_err(|e| {
-        let h = hint(&e);
+        let h = paths::hint(&e);
         anyhow::Error::new(e).context(format!("cannot {what} {}{h}", path.display()))
     })
 }
@@ -231,6 +221,21 @@ pub(crate) fn read_capped(file: fs::File, max: u64) -> Result<Vec<u8>, Capped> {
         return Err(Capped::TooLarge(None));
     }
     Ok(bytes)
+}
+
+/// A regular file of at most `cap` bytes, opened without following a symbolic link: the files
+/// zk-entry reads as root may sit on volumes that ZooKeeper's user can write.
+pub(crate) fn read_small_file(path: &Path, cap: u64) -> anyhow::Result<String> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let bytes = read_capped(file, cap).map_err(|refusal| match refusal {
+        Capped::Io(e) => anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
+        refusal => anyhow::anyhow!("{} {}", path.display(), refusal.describe(cap)),
+    })?;
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
 }
 
 fn read_existing(path: &Path, guard: &Guard) -> anyhow::Result<Existing> {

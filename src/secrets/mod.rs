@@ -4,18 +4,23 @@
 //! covers `superDigest`), or when it was read from a file (`--set_file`): whoever mounts a
 //! Secret volume means it. A secret never reaches the start log, `--dry-run` or an error line:
 //! each shows [`REDACTED`] in its place. Files that hold one are written 0600, owned by the user
-//! ZooKeeper runs as ([`crate::start::files::Private`]).
+//! ZooKeeper runs as ([`crate::fs::files::Private`]).
 //!
 //! A secret file is read as Kubernetes mounts it: a Secret volume's entries are symlinks into
 //! `..data/`, so links are followed (the volume is the kubelet's, not the pod's); what is
 //! opened must then be a regular file of at most [`MAX_SECRET_BYTES`], opened non-blocking so a
 //! FIFO planted in its place cannot hang the start.
+//!
+//! The super user's password, which `start --reconfig` and the membership commands prove to the
+//! server and key the recorded shape with, is one such secret: [`password`].
+
+pub(crate) mod password;
 
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use super::files;
+use crate::fs::files;
 
 /// What a secret value shows as wherever zk-entry prints it.
 pub(crate) const REDACTED: &str = "<redacted>";

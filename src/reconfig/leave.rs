@@ -3,11 +3,11 @@
 //!
 //! A pod stopping is usually a restart (a rolling update, a drain, a crash): it must stay a
 //! member. It leaves only when a `resize` recorded a size at or below its ordinal after the pod
-//! began ([`super::fence`]), i.e. when the resize meant to remove it and it is still listed. In
+//! began ([`crate::shape`]), i.e. when the resize meant to remove it and it is still listed. In
 //! every other case, and when no server answers, it changes nothing and says why.
 //!
 //! The record decides nothing on its own: it must carry the super password's MAC
-//! ([`super::record`]), must not name a version the membership never reached, and must keep at
+//! ([`crate::shape::record`]), must not name a version the membership never reached, and must keep at
 //! least [`MIN_VOTERS`] voters of the live membership; and whatever it says, the removal must
 //! leave that many voters. A record that fails any of these is refused, on one line, and
 //! nothing changes.
@@ -16,19 +16,17 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::fence::{self, Fence};
-use super::members::CONFIG_ZNODE;
-use super::record::{self, Recorded, SHAPE_ZNODE};
 use super::resize::ordinal;
-use super::secret::Password;
-use super::settings::Target;
-use crate::start::settings::MIN_VOTERS;
-use crate::zk::config::{Config, Member, Role};
+use crate::reach::Target;
+use crate::secrets::password::Password;
+use crate::shape::record::{self, Recorded, SHAPE_ZNODE};
+use crate::shape::{self, MIN_VOTERS, Shape};
+use crate::zk::config::{CONFIG_ZNODE, Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 
 pub(crate) fn run(target: &Target, password: &Password, hostname: &str) -> anyhow::Result<()> {
     let short = hostname.split('.').next().unwrap_or(hostname);
-    let Some(my_ordinal) = short.rsplit_once('-').and_then(|(_, d)| d.parse::<u64>().ok()) else {
+    let Some(my_ordinal) = crate::parse::ordinal(short) else {
         tracing::info!("leave: host name {short} carries no ordinal; nothing to do");
         return Ok(());
     };
@@ -60,7 +58,7 @@ pub(crate) fn run(target: &Target, password: &Password, hostname: &str) -> anyho
             );
         }
     };
-    let first_seen = fence::noted(Path::new(fence::POD_MARKER));
+    let first_seen = shape::noted(Path::new(shape::POD_MARKER));
     let removed = match (shape, first_seen) {
         (Some(shape), Some(seen)) => decide(&config, shape, &me, my_ordinal, seen).map_err(|why| {
             anyhow::anyhow!("leave: {why}; server {} stays a member; nothing changed", me.id)
@@ -94,7 +92,7 @@ pub(crate) fn run(target: &Target, password: &Password, hostname: &str) -> anyho
 /// the trusted `shape` removed; or why the record contradicts the live membership `config`.
 fn decide(
     config: &Config,
-    shape: Fence,
+    shape: Shape,
     me: &Member,
     my_ordinal: u64,
     first_seen: u64,
@@ -154,7 +152,7 @@ mod tests {
     #[test]
     fn a_pod_the_shape_removed_leaves_and_others_stay() {
         let c = live(&[P, P, P, P]);
-        let shape = Fence { size: 3, observers: 0, version: 0x20 };
+        let shape = Shape { size: 3, observers: 0, version: 0x20 };
         assert_eq!(decide(&c, shape, &at(&c, 3), 3, 0x10), Ok(true));
         assert_eq!(decide(&c, shape, &at(&c, 3), 3, 0x20), Ok(false), "created by a later scale-up");
         assert_eq!(decide(&c, shape, &at(&c, 2), 2, 0x10), Ok(false), "below the size");
@@ -163,10 +161,10 @@ mod tests {
     #[test]
     fn a_record_the_membership_never_reached_is_refused() {
         let c = live(&[P, P, P, P]);
-        let forged = Fence { size: 3, observers: 0, version: u64::MAX };
+        let forged = Shape { size: 3, observers: 0, version: u64::MAX };
         let why = decide(&c, forged, &at(&c, 2), 2, 0x10).unwrap_err();
         assert!(why.contains("version ffffffffffffffff") && why.contains("never reached"), "{why}");
-        let ahead = Fence { size: 3, observers: 0, version: 0x21 };
+        let ahead = Shape { size: 3, observers: 0, version: 0x21 };
         assert!(decide(&c, ahead, &at(&c, 3), 3, 0x10).is_err(), "refused even for a pod it removes");
     }
 
@@ -174,7 +172,7 @@ mod tests {
     fn never_below_two_voters_whatever_the_record_says() {
         // The forgery, had it carried a MAC: size 1 keeps one voter.
         let c = live(&[P, P, P]);
-        let one = Fence { size: 1, observers: 0, version: 0x20 };
+        let one = Shape { size: 1, observers: 0, version: 0x20 };
         for o in 1..3 {
             let why = decide(&c, one, &at(&c, o), o as u64, 0).unwrap_err();
             assert!(why.contains("keeps 1 of the live membership's members voting"), "{why}");
@@ -182,7 +180,7 @@ mod tests {
         // The shape keeps two voters, but one of them observes for now: removing the third
         // would leave one.
         let c = live(&[P, O, P]);
-        let shape = Fence { size: 2, observers: 0, version: 0x20 };
+        let shape = Shape { size: 2, observers: 0, version: 0x20 };
         let why = decide(&c, shape, &at(&c, 2), 2, 0).unwrap_err();
         assert!(why.contains("would leave 1 voting member"), "{why}");
         // An observer beyond the size leaves: the voters stay.
@@ -193,7 +191,7 @@ mod tests {
     #[test]
     fn a_shape_whose_observers_leave_one_voter_is_refused() {
         let c = live(&[P, P, P, P]);
-        let shape = Fence { size: 3, observers: 2, version: 0x20 };
+        let shape = Shape { size: 3, observers: 2, version: 0x20 };
         let why = decide(&c, shape, &at(&c, 3), 3, 0).unwrap_err();
         assert!(why.contains("keeps 1 of the live"), "{why}");
     }
