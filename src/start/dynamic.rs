@@ -13,9 +13,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
-use super::files::FileChange;
 use super::identity::Identity;
-use super::paths::Guard;
+use super::plan::{Contents, Contribution, Entry, File, Group};
 use super::settings::Settings;
 use crate::ensemble::fence::{self, Fence};
 use crate::ensemble::formation::{self, Formation, Me, Pods, Volume};
@@ -44,6 +43,12 @@ impl Pending {
         })
     }
 
+    /// What `--reconfig` adds before the membership is decided: the conf dir is ZooKeeper's to
+    /// write, as it rewrites zoo.cfg and writes each new membership beside it.
+    pub(crate) fn contribution(&self) -> Contribution {
+        Contribution { owned_dirs: vec![self.conf_dir.clone()], ..Contribution::default() }
+    }
+
     /// Decide the membership, waiting for the ensemble if need be. With `may_change` this may
     /// add the server to the ensemble as an observer: the start's one change outside the pod,
     /// so the caller makes it only once every check that can refuse the start has passed.
@@ -68,18 +73,22 @@ impl Dynamic {
         self.conf_dir.join(self.formation.file_name())
     }
 
-    /// zoo.cfg's keys for a dynamic membership (the server lines live in the dynamic file).
-    pub(crate) fn zoo_cfg_entries(&self) -> Vec<(String, String)> {
-        vec![
-            ("reconfigEnabled".into(), "true".into()),
+    /// What the decided membership adds: zoo.cfg's keys for it (the server lines live in the
+    /// dynamic file) and the dynamic file.
+    pub(crate) fn contribution(&self) -> Contribution {
+        let path = self.dynamic_file();
+        let zoo_cfg = vec![
+            Entry::new("reconfigEnabled", "true"),
             // A one-member dynamic ensemble must stay a quorum peer, or it could never grow.
-            ("standaloneEnabled".into(), "false".into()),
-            ("dynamicConfigFile".into(), self.dynamic_file().to_string_lossy().into_owned()),
-        ]
-    }
-
-    pub(crate) fn files(&self, guard: &Guard) -> anyhow::Result<Vec<FileChange>> {
-        Ok(vec![FileChange::new(self.dynamic_file(), self.formation.config.dynamic_file(), guard)?])
+            Entry::new("standaloneEnabled", "false"),
+            Entry::new("dynamicConfigFile", path.to_string_lossy()),
+        ];
+        let contents = Contents::Public(self.formation.config.dynamic_file());
+        Contribution {
+            zoo_cfg,
+            files: vec![File { path, group: Group::Identity, contents }],
+            ..Contribution::default()
+        }
     }
 
     /// Remove every other dynamic file: ZooKeeper never deletes old versions, and a stale one

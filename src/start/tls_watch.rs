@@ -29,7 +29,10 @@ use std::time::{Duration, SystemTime};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 use super::files::{self, FileChange, Private};
+use super::identity::Identity;
 use super::paths::Guard;
+use super::plan::Contribution;
+use super::settings::Tls;
 use super::tls;
 use super::user::{self, Privileges, RunAs};
 use crate::pid1::signals::Signals;
@@ -61,6 +64,25 @@ fn command(watch: &Watch, check: bool) -> Command {
         .arg(&watch.fqdn)
         .stdin(std::process::Stdio::null());
     cmd
+}
+
+/// For `start --tls_dir`: check the Secret for this pod ([`check_in_child`]) and say what TLS
+/// adds to the start ([`tls::contribution`]) and what the watcher is to keep current.
+pub(crate) fn prepare(
+    t: &Tls,
+    conf_dir: &Path,
+    hostname: &str,
+    identity: &Identity,
+    signals: &Signals,
+) -> anyhow::Result<(Contribution, Watch)> {
+    let short = hostname.split('.').next().unwrap_or(hostname);
+    let fqdn = match &identity.domain {
+        Some(domain) => format!("{short}.{domain}"),
+        None => hostname.to_string(),
+    };
+    let watch = Watch { tls_dir: t.dir.clone(), store: tls::store_dir(conf_dir), fqdn };
+    let material = check_in_child(&watch, signals)?;
+    Ok((tls::contribution(t, &watch.store, material), watch))
 }
 
 /// Start the helper as `run_as`; a failure is logged, not fatal (ZooKeeper runs on the current
