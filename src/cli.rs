@@ -2,7 +2,7 @@
 //! and clap's own errors folded into one `zk-entry:` line.
 //!
 //! Each subcommand defines its own arguments beside its code ([`crate::start::args`],
-//! [`crate::probe::args`], [`crate::ensemble::args`]); every value arrives there as a [`Raw`]
+//! [`crate::probe::args`], [`crate::reconfig::args`]); every value arrives there as a [`Raw`]
 //! that knows the name it was given under ([`crate::flag`]). The settings of each subcommand
 //! check the values without calling back here, so every bad-value message comes from one place
 //! and names the right flag or variable.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::settings::{Heap, Java, Paths};
+use super::settings::{Java, Paths};
 use crate::exit::{self, Exec};
 
 const MAIN_CLASS: &str = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
@@ -33,21 +33,21 @@ const DEBIAN_NETTY_JARS: [&str; 3] =
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct JvmCommand {
     pub(crate) program: PathBuf,
-    /// The flags before `-cp` ([`jvm_options`]); java.env carries the same ones.
-    options: Vec<String>,
+    /// The flags before `-cp`, every part's ([`super::plan`]); java.env carries the same ones.
+    pub(crate) options: Vec<String>,
     classpath: String,
     zoo_cfg: PathBuf,
     /// The ZooKeeper install the classpath was built from; `None` for `--classpath`.
     pub(crate) install: Option<PathBuf>,
-    /// A java `@argfile` read first: options that must not show on a command line (a secret).
-    pub(crate) arg_file: Option<PathBuf>,
+    /// Java `@argfile`s read first: options that must not show on a command line (a secret).
+    pub(crate) arg_files: Vec<PathBuf>,
 }
 
 impl JvmCommand {
     /// The arguments after the program: options, classpath, main class, config file.
     pub(crate) fn args(&self) -> Vec<String> {
         let mut args: Vec<String> =
-            self.arg_file.iter().map(|f| format!("@{}", f.to_string_lossy())).collect();
+            self.arg_files.iter().map(|f| format!("@{}", f.to_string_lossy())).collect();
         args.extend(self.options.iter().cloned());
         args.push("-cp".into());
         args.push(self.classpath.clone());
@@ -65,26 +65,16 @@ impl JvmCommand {
     }
 }
 
-/// The JVM flags before `-cp`: heap, fail-fast on OOM, the logging files, then the user's flags
-/// (last, so that an operator's -Xmx or -D wins: the JVM takes the last of repeated flags).
-pub(crate) fn jvm_options(java: &Java, paths: &Paths) -> Vec<String> {
+/// The JVM flags every start gives: fail-fast on OOM, the logging files.
+pub(crate) fn fixed_options(paths: &Paths) -> Vec<String> {
     let conf = paths.conf_dir.to_string_lossy();
-    let mut options = match &java.heap {
-        Heap::Size(size) => vec![format!("-Xms{size}"), format!("-Xmx{size}")],
-        // Initial and maximum alike, as -Xms and -Xmx are: no heap growth pauses later.
-        Heap::Percent { percent, .. } => {
-            vec![format!("-XX:InitialRAMPercentage={percent}"), format!("-XX:MaxRAMPercentage={percent}")]
-        }
-    };
-    options.extend([
+    vec![
         // A JVM that runs out of heap must die so the pod restarts, not limp on half-broken.
         "-XX:+ExitOnOutOfMemoryError".to_string(),
         format!("-Dzookeeper.log.dir={}", paths.log_dir.to_string_lossy()),
         format!("-Dlog4j.configuration=file:{conf}/log4j.properties"),
         format!("-Dlogback.configurationFile={conf}/logback.xml"),
-    ]);
-    options.extend(java.jvm_flags.iter().cloned());
-    options
+    ]
 }
 
 /// The environment that decides which java runs.
@@ -254,17 +244,18 @@ fn find_classpath(java: &Java, conf_dir: &Path) -> anyhow::Result<(String, Optio
     )
 }
 
-/// The full command line for these settings.
+/// The command line for these settings, without its options and argument files: the plan adds
+/// them ([`super::plan::Plan::new`]).
 pub(crate) fn command(java: &Java, paths: &Paths, env: &JavaEnv) -> anyhow::Result<JvmCommand> {
     let program = find_java(java.java.as_deref(), env)?;
     let (classpath, install) = find_classpath(java, &paths.conf_dir)?;
     Ok(JvmCommand {
         program,
-        options: jvm_options(java, paths),
+        options: Vec::new(),
         classpath,
         zoo_cfg: paths.conf_dir.join("zoo.cfg"),
         install,
-        arg_file: None,
+        arg_files: Vec::new(),
     })
 }
 

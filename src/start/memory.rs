@@ -1,4 +1,4 @@
-//! The container's memory limit, for `--heap=N%`.
+//! The heap (`--heap`): its JVM arguments, and for `--heap=N%` the container's memory limit.
 //!
 //! The JVM sizes the heap itself (`-XX:MaxRAMPercentage`, which Java 17 computes from the cgroup
 //! limit); zk-entry reads the same limit first so that a pod without one is refused (the JVM
@@ -15,11 +15,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::settings::{MIN_HEAP, MIN_HEAP_BYTES};
+use super::plan::Contribution;
+use super::settings::{Heap, Java, MIN_HEAP, MIN_HEAP_BYTES};
 use crate::exit;
 
-pub(crate) const PROC_SELF_CGROUP: &str = "/proc/self/cgroup";
-pub(crate) const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+const PROC_SELF_CGROUP: &str = "/proc/self/cgroup";
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// cgroup v1 writes "no limit" as the largest page-aligned i64; anything this large is no limit.
 const UNLIMITED_FROM: u64 = 1 << 62;
@@ -29,6 +30,19 @@ const UNLIMITED_FROM: u64 = 1 << 62;
 pub(crate) struct Limit {
     pub(crate) bytes: u64,
     pub(crate) file: PathBuf,
+}
+
+/// What the heap adds to a start: the JVM's heap arguments (initial and maximum alike, so the
+/// heap never pauses to grow) and, for a share of the memory limit, the heap it gives.
+pub(crate) fn contribution(java: &Java) -> anyhow::Result<Contribution> {
+    let (jvm_args, notes) = match &java.heap {
+        Heap::Size(size) => (vec![format!("-Xms{size}"), format!("-Xmx{size}")], Vec::new()),
+        Heap::Percent { percent, flag } => (
+            vec![format!("-XX:InitialRAMPercentage={percent}"), format!("-XX:MaxRAMPercentage={percent}")],
+            vec![heap_note(flag, *percent, Path::new(PROC_SELF_CGROUP), Path::new(CGROUP_ROOT))?],
+        ),
+    };
+    Ok(Contribution { jvm_args, notes, ..Contribution::default() })
 }
 
 /// The heap `--heap=N%` gives, as a line for the start log and `--dry-run`; refused (usage

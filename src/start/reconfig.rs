@@ -16,9 +16,8 @@ use anyhow::Context;
 use super::args::JoinArgs;
 use super::formation::{self, Formation, Me, Pods, Volume};
 use super::identity::Identity;
+use super::plan::{Contents, Contribution, Entry, File, Group};
 use super::settings::Settings;
-use crate::fs::files::FileChange;
-use crate::fs::paths::Guard;
 use crate::pid1::signals::Signals;
 use crate::secrets::password::Password;
 use crate::shape::{self, Shape};
@@ -43,6 +42,12 @@ impl Pending {
             conf_dir: s.paths.conf_dir.clone(),
             data_dirs: [s.paths.data_dir.clone(), s.paths.data_log_dir.clone()],
         })
+    }
+
+    /// What `--reconfig` adds before the membership is decided: the conf dir is ZooKeeper's to
+    /// write, as it rewrites zoo.cfg and writes each new membership beside it.
+    pub(crate) fn contribution(&self) -> Contribution {
+        Contribution { owned_dirs: vec![self.conf_dir.clone()], ..Contribution::default() }
     }
 
     /// Decide the membership, waiting for the ensemble if need be. With `may_change` this may
@@ -70,18 +75,22 @@ impl Decided {
         self.conf_dir.join(self.formation.file_name())
     }
 
-    /// zoo.cfg's keys for a dynamic membership (the server lines live in the dynamic file).
-    pub(crate) fn zoo_cfg_entries(&self) -> Vec<(String, String)> {
-        vec![
-            ("reconfigEnabled".into(), "true".into()),
+    /// What the decided membership adds: zoo.cfg's keys for it (the server lines live in the
+    /// dynamic file) and the dynamic file.
+    pub(crate) fn contribution(&self) -> Contribution {
+        let path = self.dynamic_file();
+        let zoo_cfg = vec![
+            Entry::new("reconfigEnabled", "true"),
             // A one-member dynamic ensemble must stay a quorum peer, or it could never grow.
-            ("standaloneEnabled".into(), "false".into()),
-            ("dynamicConfigFile".into(), self.dynamic_file().to_string_lossy().into_owned()),
-        ]
-    }
-
-    pub(crate) fn files(&self, guard: &Guard) -> anyhow::Result<Vec<FileChange>> {
-        Ok(vec![FileChange::new(self.dynamic_file(), self.formation.config.dynamic_file(), guard)?])
+            Entry::new("standaloneEnabled", "false"),
+            Entry::new("dynamicConfigFile", path.to_string_lossy()),
+        ];
+        let contents = Contents::Public(self.formation.config.dynamic_file());
+        Contribution {
+            zoo_cfg,
+            files: vec![File { path, group: Group::Identity, contents }],
+            ..Contribution::default()
+        }
     }
 
     /// Remove every other dynamic file: ZooKeeper never deletes old versions, and a stale one

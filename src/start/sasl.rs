@@ -22,7 +22,8 @@
 use std::fs;
 use std::path::Path;
 
-use super::settings::Security;
+use super::plan::{Contents, Contribution, Entry, File, Group};
+use super::settings::{JAAS_FILE, Security};
 use crate::secrets::{self, password::SUPER_USER, password::digest};
 
 /// The name servers log in to each other with.
@@ -31,27 +32,48 @@ const QUORUM_USER: &str = "zookeeper-quorum";
 const MAX_USERS: usize = 256;
 const DIGEST_MODULE: &str = "org.apache.zookeeper.server.auth.DigestLoginModule";
 
-/// What SASL adds to a start: zoo.cfg entries (key, value, secret) and the JAAS file's text.
+/// What the SASL flags ask for: zoo.cfg entries and the JAAS file's text.
 #[derive(Debug, Default)]
-pub(crate) struct SaslPlan {
-    pub(crate) zoo_cfg: Vec<(String, String, bool)>,
-    pub(crate) jaas: Option<String>,
+struct SaslPlan {
+    zoo_cfg: Vec<Entry>,
+    jaas: Option<String>,
     /// `super:DIGEST` for `--super_password_file`: handed to the JVM in a 0600 argument file
     /// ([`SUPER_ARG_FILE`]), never in zoo.cfg, which ZooKeeper itself rewrites after a
     /// reconfiguration with its own (readable) file mode.
-    pub(crate) super_digest: Option<String>,
+    super_digest: Option<String>,
 }
 
 /// The JVM argument file (`java @FILE`) that carries the super digest, in the conf dir.
-pub(crate) const SUPER_ARG_FILE: &str = "zk-entry-super.jvmargs";
+const SUPER_ARG_FILE: &str = "zk-entry-super.jvmargs";
 
 /// Its contents: ZooKeeper reads the digest from this system property.
-pub(crate) fn super_arg_file(super_digest: &str) -> String {
+fn super_arg_file(super_digest: &str) -> String {
     format!("-Dzookeeper.DigestAuthenticationProvider.superDigest={super_digest}\n")
 }
 
+/// What SASL adds to a start: its zoo.cfg keys, the JAAS file and the super user's argument
+/// file (both private to ZooKeeper's user, in `conf_dir`), which the JVM reads first.
+pub(crate) fn contribution(security: &Security, conf_dir: &Path) -> anyhow::Result<Contribution> {
+    let sasl = plan(security)?;
+    let mut out = Contribution { zoo_cfg: sasl.zoo_cfg, ..Contribution::default() };
+    let private = |name: &str, text: String, shown: String| File {
+        path: conf_dir.join(name),
+        group: Group::Credentials,
+        contents: Contents::Private { text, shown },
+    };
+    if let Some(digest) = &sasl.super_digest {
+        let shown = format!("(the super user's digest, {})", secrets::REDACTED);
+        out.files.push(private(SUPER_ARG_FILE, super_arg_file(digest), shown));
+        out.arg_files.push(conf_dir.join(SUPER_ARG_FILE));
+    }
+    if let Some(jaas) = sasl.jaas {
+        out.files.push(private(JAAS_FILE, jaas, secrets::REDACTED.into()));
+    }
+    Ok(out)
+}
+
 /// Read the secret files the flags name and build the plan.
-pub(crate) fn plan(security: &Security) -> anyhow::Result<SaslPlan> {
+fn plan(security: &Security) -> anyhow::Result<SaslPlan> {
     let mut out = SaslPlan::default();
     let quorum = match &security.quorum_password_file {
         Some(path) => Some(read_jaas_value("--quorum_password_file", path)?),
@@ -61,7 +83,7 @@ pub(crate) fn plan(security: &Security) -> anyhow::Result<SaslPlan> {
         Some(dir) => read_users("--client_sasl_users_dir", dir)?,
         None => Vec::new(),
     };
-    let entry = |k: &str, v: &str| (k.to_string(), v.to_string(), false);
+    let entry = Entry::new;
     if quorum.is_some() {
         out.zoo_cfg.extend([
             entry("quorum.auth.enableSasl", "true"),

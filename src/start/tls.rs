@@ -20,11 +20,8 @@
 //! rustls-webpki (the verifier rustls uses), and the key/certificate match by signing a message
 //! with ring and verifying it with the certificate's public key.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-
-use nix::unistd::{Gid, Uid};
 
 use base64::Engine as _;
 use ring::rand::SystemRandom;
@@ -33,8 +30,8 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, SignatureVerificationAlgorithm, UnixTime};
 
 use super::der;
-use super::settings::QuorumTls;
-use crate::fs::paths::{self, Guard};
+use super::plan::{Contents, Contribution, Dir, Entry, File, Group};
+use super::settings::{QuorumTls, Tls};
 use crate::secrets;
 
 pub(crate) const CERT_FILE: &str = "tls.crt";
@@ -154,16 +151,29 @@ pub(crate) fn zoo_cfg(
     entries
 }
 
-/// Give the key store's directory (`<conf_dir>/tls`) to ZooKeeper's user, closed to everyone
-/// else: 0700. As root, and with `--reconfig` the conf dir is ZooKeeper's user's: the change goes
-/// through a descriptor opened without following links, relative to the conf dir's own (reached
-/// as `guard` allows), so a link swapped in for `tls` is refused and its target never touched.
-pub(crate) fn secure_dir(conf_dir: &Path, guard: &Guard, owner: Option<(Uid, Gid)>) -> anyhow::Result<()> {
-    let Some(conf) = paths::open_dir(conf_dir, guard, false)? else {
-        anyhow::bail!("cannot open {}: it does not exist", conf_dir.display());
+/// What TLS adds to a start, from the checked `material`, with the key store in `store`: the
+/// zoo.cfg keys, the key store and trust store (both private to ZooKeeper's user, in their own
+/// 0700 directory), and what the check found.
+pub(crate) fn contribution(t: &Tls, store: &Path, material: Material) -> Contribution {
+    let file = |name: &str, text: String, shown: String| File {
+        path: store.join(name),
+        group: Group::Credentials,
+        contents: Contents::Private { text, shown },
     };
-    let store = paths::open_child(&conf, OsStr::new(STORE_DIR))?;
-    paths::set_mode(&store, 0o700, owner)
+    let trust_shown = format!("(the CA certificates of {})", t.dir.join(CA_FILE).display());
+    Contribution {
+        zoo_cfg: zoo_cfg(store, t.secure_client_port, t.quorum, t.plaintext_off)
+            .into_iter()
+            .map(|(k, v)| Entry::new(k, v))
+            .collect(),
+        files: vec![
+            file(KEY_STORE, material.key_store, secrets::REDACTED.into()),
+            file(TRUST_STORE, material.trust_store, trust_shown),
+        ],
+        dirs: vec![Dir::private(store.to_path_buf())],
+        notes: vec![material.summary],
+        ..Contribution::default()
+    }
 }
 
 /// Signature algorithms accepted in the chain: all that webpki implements with ring.
@@ -374,58 +384,6 @@ mod tests {
         assert_eq!(find(&keys(true), "secureClientPort").as_deref(), Some("2281"));
     }
     use super::*;
-
-    /// Regression: the mode was changed by path after a check, and a process swapping
-    /// `<conf>/tls` for a link made root chmod the link's target 0700. Here a thread swaps the
-    /// directory and a link to `target` (an atomic exchange) as fast as it can while the key
-    /// store's directory is secured again and again: the target's mode never changes.
-    #[test]
-    fn a_link_swapped_in_for_the_key_store_directory_is_never_followed() {
-        use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
-        use std::os::unix::fs::PermissionsExt;
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("conf");
-        let target = dir.path().join("target");
-        std::fs::create_dir_all(conf.join("tls")).unwrap();
-        std::fs::create_dir(&target).unwrap();
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::os::unix::fs::symlink(&target, conf.join("swap")).unwrap();
-        let mode = || std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777;
-        // Planted before the call: refused.
-        renameat2(AT_FDCWD, &conf.join("tls"), AT_FDCWD, &conf.join("swap"), RenameFlags::RENAME_EXCHANGE)
-            .unwrap();
-        let line = crate::exit::one_line(&secure_dir(&conf, &Guard::none(), None).unwrap_err());
-        assert!(line.contains("tls: it is not a directory (a symbolic link or a file"), "{line}");
-        assert_eq!(mode(), 0o755);
-        // Swapped while zk-entry works.
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let swapper = {
-            let (stop, conf) = (stop.clone(), conf.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let _ = renameat2(
-                        AT_FDCWD,
-                        &conf.join("tls"),
-                        AT_FDCWD,
-                        &conf.join("swap"),
-                        RenameFlags::RENAME_EXCHANGE,
-                    );
-                }
-            })
-        };
-        let mut secured = 0;
-        for _ in 0..20_000 {
-            secured += usize::from(secure_dir(&conf, &Guard::none(), None).is_ok());
-            if mode() != 0o755 {
-                break;
-            }
-        }
-        stop.store(true, Ordering::Relaxed);
-        swapper.join().unwrap();
-        assert_eq!(mode(), 0o755, "the link's target was changed (after {secured} successful calls)");
-        assert!(secured > 0, "the real directory was never secured");
-    }
 
     #[test]
     fn dates_from_days() {

@@ -30,6 +30,9 @@ use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 // What the helper is told, defined with its arguments.
 pub(crate) use super::args::Watch;
+use super::identity::Identity;
+use super::plan::Contribution;
+use super::settings::Tls;
 use super::tls;
 use crate::fs::files::{self, FileChange, Private};
 use crate::fs::paths::Guard;
@@ -46,6 +49,25 @@ fn command(watch: &Watch, check: bool) -> Command {
     let mut cmd = Command::new("/proc/self/exe");
     cmd.args(watch.argv(check)).stdin(std::process::Stdio::null());
     cmd
+}
+
+/// For `start --tls_dir`: check the Secret for this pod ([`check_in_child`]) and say what TLS
+/// adds to the start ([`tls::contribution`]) and what the watcher is to keep current.
+pub(crate) fn prepare(
+    t: &Tls,
+    conf_dir: &Path,
+    hostname: &str,
+    identity: &Identity,
+    signals: &Signals,
+) -> anyhow::Result<(Contribution, Watch)> {
+    let short = hostname.split('.').next().unwrap_or(hostname);
+    let fqdn = match &identity.domain {
+        Some(domain) => format!("{short}.{domain}"),
+        None => hostname.to_string(),
+    };
+    let watch = Watch { tls_dir: t.dir.clone(), store: tls::store_dir(conf_dir), fqdn };
+    let material = check_in_child(&watch, signals)?;
+    Ok((tls::contribution(t, &watch.store, material), watch))
 }
 
 /// Start the helper as `run_as`; a failure is logged, not fatal (ZooKeeper runs on the current

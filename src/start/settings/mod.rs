@@ -25,7 +25,7 @@ pub(crate) use ensemble::Ensemble;
 pub(crate) use java::{Heap, Java, MIN_HEAP, MIN_HEAP_BYTES};
 pub(crate) use ports::Ports;
 pub(crate) use reconfig::Reconfig;
-pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, QuorumTls, Security};
+pub(crate) use security::{JAAS_FILE, PASSWORD_PATH_KEYS, QuorumTls, Security, Tls};
 pub(crate) use server::{LogLevel, ServerOptions, zoo_cfg_value_problem};
 pub(crate) use supervision::Supervision;
 pub(crate) use timing::Timing;
