@@ -6,15 +6,17 @@
 //! One folder per subcommand family, none of which imports another: [`start`] (the pod's PID 1
 //! until it supervises: settings, identity, the files and directories it writes, TLS, SASL, the
 //! JVM command line, and its part of `--reconfig`, the membership it starts with), [`probe`]
-//! (`ready` and `metrics` over the four-letter-word client) and [`reconfig`] (`members`, `join`,
-//! `resize`, `leave`: the membership commands of `--reconfig`).
+//! (`ready` and `metrics` over the four-letter-word client) and [`reconfig`] (`members`,
+//! `resize`, `leave`: the membership commands of `--reconfig`; the hidden `join` is start's, which
+//! runs it). Each defines its flags in its own `args.rs`; [`cli`] holds only the top level.
 //!
 //! Below them, what several of them use, importing none of them: [`pid1`] (the signal state, who
 //! a child runs as and with which privileges, the supervision loop that `start` ends in), [`fs`]
 //! (directories opened relative to descriptors without following links, bounded reads, atomic
 //! writes, the ownership walk), [`secrets`] (which values are secret, secret files, the super
 //! password), [`shape`] (the ensemble's recorded shape and the pod's notes), [`zk`] (ZooKeeper's
-//! client protocol and its membership text), [`net`] (network steps under a deadline), [`parse`]
+//! client protocol and its membership text), [`net`] (network steps under a deadline), [`reach`] (how a command reaches
+//! a running ensemble), [`flag`] (a flag's value as a [`parse::Raw`], its alias and variable), [`parse`]
 //! (checking values typed on the command line or in `ZK_*` variables, pod ordinals), [`log`]
 //! (zk-entry's own log lines), [`output`] (what is printed for the user), [`quote`] (printing
 //! text that came from a server) and [`sys`] (every libc call, the only module allowed
