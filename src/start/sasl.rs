@@ -68,6 +68,9 @@ pub(crate) fn contribution(security: &Security, conf_dir: &Path) -> anyhow::Resu
     }
     if let Some(jaas) = sasl.jaas {
         out.files.push(private(JAAS_FILE, jaas, secrets::REDACTED.into()));
+        // Before the operator's flags (a later part), which the JVM lets win.
+        let jaas_file = conf_dir.join(JAAS_FILE);
+        out.jvm_args.push(format!("-Djava.security.auth.login.config={}", jaas_file.display()));
     }
     Ok(out)
 }
@@ -238,6 +241,18 @@ mod tests {
         fs::write(&quorum, "p$w{x}").unwrap();
         let security = Security { quorum_password_file: Some(quorum), ..Security::default() };
         assert!(plan(&security).unwrap().jaas.unwrap().contains("password=\"p$w{x}\";"));
+    }
+
+    #[test]
+    fn the_jaas_file_reaches_the_jvm_only_when_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let quorum = dir.path().join("quorum");
+        fs::write(&quorum, "pw").unwrap();
+        let conf = Path::new("/c");
+        let security = Security { quorum_password_file: Some(quorum), ..Security::default() };
+        let part = contribution(&security, conf).unwrap();
+        assert_eq!(part.jvm_args, ["-Djava.security.auth.login.config=/c/jaas.conf"]);
+        assert!(contribution(&Security::default(), conf).unwrap().jvm_args.is_empty());
     }
 
     #[test]

@@ -70,8 +70,6 @@ impl Settings {
             conf_dir: a.conf_dir.absolute_path()?,
         };
         let mut java = Java::from_input(a)?;
-        // Before the user's flags, which the JVM lets win.
-        java.jvm_flags.splice(0..0, security.jvm_options(&paths.conf_dir));
         java.netty_jars = security.tls.is_some();
         Ok(Settings {
             paths,

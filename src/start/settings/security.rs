@@ -164,19 +164,6 @@ impl Security {
         }
         Ok(security)
     }
-
-    /// True when ZooKeeper needs the JAAS file.
-    pub(crate) fn uses_jaas(&self) -> bool {
-        self.quorum_password_file.is_some() || self.client_sasl_users_dir.is_some()
-    }
-
-    /// The JVM flags SASL needs: where the JAAS file is.
-    pub(crate) fn jvm_options(&self, conf_dir: &std::path::Path) -> Vec<String> {
-        match self.uses_jaas() {
-            true => vec![format!("-Djava.security.auth.login.config={}", conf_dir.join(JAAS_FILE).display())],
-            false => Vec::new(),
-        }
-    }
 }
 
 /// The security flags `--reconfig` cannot work with yet (docs/design.md, "Combinations of
@@ -268,13 +255,9 @@ mod tests {
     #[test]
     fn sasl_flags_own_their_keys_and_need_absolute_paths() {
         let s = settings(&["--quorum_password_file=/s/q", "--conf_dir=/c"]).unwrap();
-        assert_eq!(
-            s.security.jvm_options(&s.paths.conf_dir),
-            ["-Djava.security.auth.login.config=/c/jaas.conf"]
-        );
-        assert_eq!(s.java.jvm_flags, ["-Djava.security.auth.login.config=/c/jaas.conf"]);
+        // The JAAS file's flag is SASL's contribution (start/sasl.rs), not the operator's.
+        assert!(s.java.jvm_flags.is_empty(), "{:?}", s.java.jvm_flags);
         let s = settings(&["--super_password_file=/s/super", "--jvm_flags=-Da=1"]).unwrap();
-        assert!(!s.security.uses_jaas());
         assert_eq!(s.java.jvm_flags, ["-Da=1"]);
         rejects(
             &["--set", "quorum.auth.enableSasl=false"],
