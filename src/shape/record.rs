@@ -61,8 +61,13 @@ fn fields(shape: Shape) -> String {
     format!("size={} observers={} version={:x}", shape.size, shape.observers, shape.version)
 }
 
+/// What the MAC covers: the domain, then the fields.
+fn signed(fields: &str) -> Vec<u8> {
+    [MAC_DOMAIN, fields.as_bytes()].concat()
+}
+
 fn mac(password: &Password, fields: &str) -> ring::hmac::Tag {
-    ring::hmac::sign(&password.mac_key(), &[MAC_DOMAIN, fields.as_bytes()].concat())
+    ring::hmac::sign(&password.mac_key(), &signed(fields))
 }
 
 /// The record's text for `shape`.
@@ -82,7 +87,7 @@ pub(crate) fn parse(bytes: &[u8], password: &Password) -> Result<Shape, String> 
     let text = std::str::from_utf8(bytes).map_err(|_| unusable())?;
     let (given, tag) = text.strip_suffix('\n').and_then(|t| t.rsplit_once(" mac=")).ok_or_else(unusable)?;
     let tag = base64::engine::general_purpose::STANDARD.decode(tag).map_err(|_| unusable())?;
-    ring::hmac::verify(&password.mac_key(), &[MAC_DOMAIN, given.as_bytes()].concat(), &tag).map_err(|_| {
+    ring::hmac::verify(&password.mac_key(), &signed(given), &tag).map_err(|_| {
         format!(
             "{SHAPE_ZNODE}'s MAC does not match the super password: someone without it wrote it, or it was written with another password"
         )
