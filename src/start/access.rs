@@ -126,7 +126,7 @@ impl<'a> Judge<'a> {
             .filter(|(b, _)| want & b != 0)
             .map(|(_, c)| *c)
             .collect();
-        let given = self.given_at(real, &meta).is_some();
+        let given = self.given_at(real, &meta);
         let fix = if given || uid == self.account.uid.as_raw() {
             format!("chmod u+{to_add} {}", real.display())
         } else {
@@ -150,13 +150,14 @@ impl<'a> Judge<'a> {
     /// start gives to it (on that directory's file system: the walk leaves mounts alone).
     fn owner_at_start(&self, real: &Path, meta: &std::fs::Metadata) -> (u32, u32) {
         match self.given_at(real, meta) {
-            Some(()) => (self.account.uid.as_raw(), self.account.gid.as_raw()),
-            None => (meta.uid(), meta.gid()),
+            true => (self.account.uid.as_raw(), self.account.gid.as_raw()),
+            false => (meta.uid(), meta.gid()),
         }
     }
 
-    fn given_at(&self, real: &Path, meta: &std::fs::Metadata) -> Option<()> {
-        self.given.iter().any(|(top, dev)| real.starts_with(top) && meta.dev() == *dev).then_some(())
+    /// True inside a directory the start gives to the account, on that directory's file system.
+    fn given_at(&self, real: &Path, meta: &std::fs::Metadata) -> bool {
+        self.given.iter().any(|(top, dev)| real.starts_with(top) && meta.dev() == *dev)
     }
 
     fn who(&self) -> String {
