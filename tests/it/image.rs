@@ -493,6 +493,6 @@ fn a_failed_run_prints_the_runtime_log_and_leaves_nothing_behind() {
     assert_contains_all(
         "the failure report",
         &report,
-        &[&format!("{prefix}refused: exited (exit code 2)"), "zk-entry: --servers"],
+        &[&format!("{prefix}refused: exit code 2 (podman says "), "zk-entry: --servers"],
     );
 }

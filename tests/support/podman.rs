@@ -106,7 +106,7 @@ impl Podman {
             let state = podman(&[
                 "inspect",
                 "--format",
-                "{{.State.Status}} (exit code {{.State.ExitCode}})",
+                "exit code {{.State.ExitCode}} (podman says {{.State.Status}})",
                 &container,
             ]);
             let logs = podman(&["logs", "--tail", &LOG_TAIL.to_string(), &container]);
