@@ -28,8 +28,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::dist::{self, Dist};
 use super::forward::PortForward;
 use super::turn::Turn;
 use super::{Reaped, TUTORIAL_FLAGS, children_of, only_child, proc_status, scrub, signal, wait_for};
@@ -65,6 +67,8 @@ struct Member {
     dir: PathBuf,
     sandbox: Option<Reaped>,
     container: Option<Reaped>,
+    /// The ZooKeeper the pod runs: its image, bound into the sandbox when it is made.
+    zookeeper: Arc<Dist>,
 }
 
 pub struct Ensemble {
@@ -157,6 +161,7 @@ impl Ensemble {
         attach(hub.0.id(), client.0.id(), "client", CLIENT_IP);
         let mut ensemble =
             Ensemble { root, bin: bin.to_path_buf(), hub, client, members: Vec::new(), _turn: turn };
+        let zookeeper = dist::current();
         for ordinal in 0..size {
             let dir = ensemble.root.path().join(format!("zk-{ordinal}"));
             for sub in ["etc", "var-lib/zookeeper", "var-log", "opt/bin", "logs"] {
@@ -169,7 +174,12 @@ impl Ensemble {
             // checkout there), which the pod's own /tmp hides.
             super::copy_program(&ensemble.bin, &dir.join("opt/bin/zk-entry"));
             std::os::unix::fs::symlink("zk-entry", dir.join("opt/bin/start-zookeeper")).unwrap();
-            ensemble.members.push(Member { dir, sandbox: None, container: None });
+            ensemble.members.push(Member {
+                dir,
+                sandbox: None,
+                container: None,
+                zookeeper: zookeeper.clone(),
+            });
         }
         ensemble
     }
@@ -190,6 +200,22 @@ impl Ensemble {
         &self.members[ordinal].dir
     }
 
+    /// The ZooKeeper pod `ordinal` runs (or will run when next made).
+    pub fn zookeeper(&self, ordinal: usize) -> Arc<Dist> {
+        self.members[ordinal].zookeeper.clone()
+    }
+
+    /// Give pod `ordinal` another ZooKeeper (`suite` as in support/dist.rs), as a new image in
+    /// the StatefulSet's template does: it takes effect when the pod is next made, so the pod
+    /// must be deleted (or not yet started).
+    pub fn set_zookeeper(&mut self, ordinal: usize, suite: &str) {
+        assert!(
+            self.members[ordinal].sandbox.is_none(),
+            "zk-{ordinal} must be deleted before its image changes"
+        );
+        self.members[ordinal].zookeeper = dist::of(suite);
+    }
+
     /// The pod's sandbox, made if it does not exist (first start, or after deletion).
     fn sandbox(&mut self, ordinal: usize) -> u32 {
         if let Some(sandbox) = &self.members[ordinal].sandbox {
@@ -197,6 +223,14 @@ impl Ensemble {
         }
         let dir = &self.members[ordinal].dir;
         let d = |rel: &str| super::shell_quote(&dir.join(rel).display().to_string());
+        let image: String = self.members[ordinal]
+            .zookeeper
+            .binds()
+            .iter()
+            .map(|(from, to)| {
+                format!("mount --bind {} {to}\n", super::shell_quote(&from.display().to_string()))
+            })
+            .collect();
         let script = format!(
             "hostname zk-{ordinal}\n\
              mount --bind {hosts} /etc/hosts\n\
@@ -205,6 +239,7 @@ impl Ensemble {
              mount --bind {var_log} /var/log\n\
              mount --bind {opt} /opt\n\
              mount -t tmpfs -o size=64m tmpfs /tmp\n\
+             {image}\
              ip link set lo up",
             hosts = d("etc/hosts"),
             resolv = d("etc/resolv.conf"),
@@ -396,8 +431,24 @@ impl Ensemble {
                 }
                 std::thread::sleep(Duration::from_millis(200));
             }
+            self.check_version(ordinal)?;
         }
         Ok(start.elapsed())
+    }
+
+    /// A serving pod runs the ZooKeeper its image holds: the version matrix (support/dist.rs)
+    /// proves nothing if a bind did not take. Pods whose `mntr` is not reachable over plain text
+    /// (secure client port only) are not checked here.
+    fn check_version(&mut self, ordinal: usize) -> Result<(), String> {
+        let want = self.members[ordinal].zookeeper.version.clone();
+        let out = self.exec(ordinal, &["zk-entry", "metrics"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        match text.lines().find_map(|l| l.strip_prefix("zk_version\t")) {
+            Some(got) if !got.starts_with(&format!("{want}-")) && !got.starts_with(&format!("{want},")) => {
+                Err(format!("zk-{ordinal} serves ZooKeeper {got}, not the {want} of its image"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// zk-entry's lines and the end of ZooKeeper's log for pod `ordinal`, for failure messages.
