@@ -16,6 +16,7 @@ mod deploy;
 mod e2e;
 mod forward;
 mod image;
+mod migration;
 mod pid1;
 mod pod_start;
 mod probe_fake;

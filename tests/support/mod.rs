@@ -11,6 +11,7 @@ pub mod kube;
 pub mod pki;
 pub mod podman;
 pub mod turn;
+pub mod tutorial;
 pub mod zk;
 
 use std::collections::BTreeMap;
