@@ -178,6 +178,31 @@ pub(crate) fn open_child(parent: &OpenDir, name: &OsStr) -> anyhow::Result<OpenD
     }
 }
 
+/// The names in the opened directory `dir` (not `.` and `..`), at most `max` of them: more is
+/// refused, as no ZooKeeper directory holds that many and a planted one must not hold up a start.
+/// Through its descriptor, so nothing on the way is followed again.
+pub(crate) fn names(dir: &OpenDir, max: usize) -> anyhow::Result<Vec<OsString>> {
+    let listing = dir.fd.try_clone().context("cannot duplicate a directory descriptor")?;
+    let mut stream =
+        nix::dir::Dir::from_fd(listing).with_context(|| format!("cannot list {}", dir.path.display()))?;
+    let mut found = Vec::new();
+    for entry in stream.iter() {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.path.display()))?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        if found.len() == max {
+            anyhow::bail!(
+                "refusing to use {}: it holds more than {max} entries, which no ZooKeeper directory does",
+                dir.path.display()
+            );
+        }
+        found.push(OsStr::from_bytes(name).to_os_string());
+    }
+    Ok(found)
+}
+
 /// Give the opened directory `dir` the mode `mode` and, when given, the owner. Through its
 /// descriptor: whatever has taken the directory's name since it was opened is not touched.
 pub(crate) fn set_mode(dir: &OpenDir, mode: u32, owner: Option<(Uid, Gid)>) -> anyhow::Result<()> {
@@ -304,6 +329,20 @@ mod tests {
         // Not writable by that user: the same link is the operator's and is followed.
         std::fs::set_permissions(dir.path().join("pv"), std::fs::Permissions::from_mode(0o755)).unwrap();
         assert!(open_dir(&dir.path().join("pv/data"), &guard, false).unwrap().is_some());
+    }
+
+    #[test]
+    fn names_are_listed_through_the_descriptor_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["log.100000001", "snapshot.0", "sub"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let open = open_dir(dir.path(), &Guard::none(), false).unwrap().unwrap();
+        let mut listed = names(&open, 3).unwrap();
+        listed.sort();
+        assert_eq!(listed, ["log.100000001", "snapshot.0", "sub"]);
+        let line = crate::exit::one_line(&names(&open, 2).unwrap_err());
+        assert!(line.contains("holds more than 2 entries"), "{line}");
     }
 
     #[test]

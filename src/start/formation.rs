@@ -14,6 +14,10 @@
 //! A pod is taken for one that a resize removed only on the word of a record that carries the
 //! super password's MAC ([`crate::shape::record`]); any other record counts as none.
 //!
+//! A peer that serves without a dynamic membership (ZooKeeper 3.4 has no `/zookeeper/config`)
+//! ends the start at once: a static ensemble never gains one to join, so the way is a roll to
+//! static zk-entry first (docs/migration.md).
+//!
 //! Anything else waits, retrying, and says what for; after [`WAIT_LIMIT`] the start fails, so
 //! the kubelet restarts it with its back-off.
 //!
@@ -35,7 +39,7 @@ use crate::secrets::password::Password;
 use crate::shape::record::{self, Recorded};
 use crate::shape::{self, Shape};
 use crate::zk::config::{CONFIG_ZNODE, Config, MAX_SERVER_ID, Member, Role};
-use crate::zk::session::Session;
+use crate::zk::session::{KeeperError, Session};
 
 /// How long a start waits for an ensemble to join before it gives up.
 const WAIT_LIMIT: Duration = Duration::from_secs(600);
@@ -288,7 +292,11 @@ fn attempt(
     // Offline, the flags' shape stands in until `join` reads the recorded one: an observer it
     // takes for a joiner is held not Ready until `join` settles it, never Ready too early.
     let offline = |config, source| Formation { config, source, intended: me.shape.role(me.ordinal) };
-    let live = read_live(peers, ask, password);
+    let live = match read_live(peers, ask, password) {
+        Answer::Live(server, live, recorded) => Some((server, live, recorded)),
+        Answer::Static { peer, why } => return Err(static_ensemble(&peer, &why)),
+        Answer::Silent => None,
+    };
     // No answer because a signal cut the asks short must not be taken for "nobody serves".
     ask.signals.checkpoint()?;
     if let Some((server, live, recorded)) = live {
@@ -349,11 +357,18 @@ fn attempt(
 
 /// The committed membership from the first peer that serves, and the shape recorded, if a
 /// holder of the super password recorded it: no pod is taken for removed on anyone else's word.
-fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Option<(String, Config, Option<Shape>)> {
+fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Answer {
     for peer in peers {
         let deadline = ask.deadline(ASK_LIMIT);
         let Ok(mut session) = Session::connect_until(std::slice::from_ref(peer), deadline) else { continue };
         let data = session.get_data(CONFIG_ZNODE);
+        if let Err(e) = &data {
+            if KeeperError::of(e) == Some(KeeperError::NO_NODE) {
+                session.close();
+                let why = format!("it has no {CONFIG_ZNODE}, as ZooKeeper 3.4 has none");
+                return Answer::Static { peer: peer.clone(), why };
+            }
+        }
         let recorded = record::read(&mut session, password);
         session.close();
         let (Ok(data), Ok(recorded)) = (data, recorded) else { continue };
@@ -362,15 +377,37 @@ fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Option<(String
         }
         let shape = recorded.trusted();
         match Config::parse(&String::from_utf8_lossy(&data.bytes)) {
-            Ok(config) if !config.members.is_empty() => return Some((peer.clone(), config, shape)),
-            Ok(_) => continue,
+            Ok(config) if !config.members.is_empty() => return Answer::Live(peer.clone(), config, shape),
+            Ok(_) => {
+                let why = format!("its {CONFIG_ZNODE} lists no member");
+                return Answer::Static { peer: peer.clone(), why };
+            }
             Err(e) => {
                 tracing::warn!("{peer}: {CONFIG_ZNODE} is unusable: {e:#}");
                 continue;
             }
         }
     }
-    None
+    Answer::Silent
+}
+
+/// What the peers said about the membership.
+enum Answer {
+    /// The first peer that serves it: its committed membership and the recorded shape.
+    Live(String, Config, Option<Shape>),
+    /// A peer serves but keeps no dynamic membership: a static ensemble (ZooKeeper 3.4, whose
+    /// tree has no `/zookeeper/config`, or one that lists nobody there).
+    Static { peer: String, why: String },
+    /// No peer serves.
+    Silent,
+}
+
+/// Why `--reconfig` cannot start against a static ensemble, and the way there. Waiting would not
+/// help: a static ensemble never gains a membership to join.
+fn static_ensemble(peer: &str, why: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "refusing to start with --reconfig: {peer} serves a static ensemble ({why}), which a server cannot join by reconfiguration; roll the StatefulSet to zk-entry without --reconfig first (the same --servers), then roll it to --reconfig (docs/migration.md)"
+    )
 }
 
 /// `reconfig -add` this server as an observer, on the version read; the new membership.
@@ -478,6 +515,13 @@ mod tests {
         assert!(why.contains("joins a running ensemble"), "{why}");
         let why = decide_offline(&me(2, true), &Volume { record: None, has_data: true }).unwrap_err();
         assert!(why.contains("has data but no recorded membership"), "{why}");
+    }
+
+    #[test]
+    fn a_static_ensemble_is_refused_at_once_with_the_way_there() {
+        let line = crate::exit::one_line(&static_ensemble("zk-0.d:2181", "it has no /zookeeper/config"));
+        assert!(line.starts_with("refusing to start with --reconfig: zk-0.d:2181 serves a static ensemble (it has no /zookeeper/config)"), "{line}");
+        assert!(line.contains("roll the StatefulSet to zk-entry without --reconfig first (the same --servers), then roll it to --reconfig"), "{line}");
     }
 
     #[test]

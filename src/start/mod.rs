@@ -19,9 +19,11 @@
 //! says how, and how a new feature adds itself: a function beside its code and one line in
 //! [`run`]). [`render`] makes the files' contents, [`crate::fs::files`] puts them on disk
 //! atomically, [`crate::fs::ownership`] gives the data directories to that user; [`crate::pid1::supervise`] then runs
-//! the JVM.
+//! the JVM. Before the parts, [`adopt`] settles what an older server left on the volume (the
+//! script's log directory, a ZooKeeper 3.4 volume without a snapshot).
 
 mod access;
+mod adopt;
 pub(crate) mod args;
 mod der;
 mod formation;
@@ -86,13 +88,16 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
         nix::unistd::geteuid(),
     )?;
     let privileges = user::privileges(&run_as, settings.supervision.keep_privileges)?;
-    let pending = match settings.ensemble.reconfig {
-        true => Some(reconfig::Pending::prepare(&settings, &identity)?),
-        false => None,
-    };
     let guard = match &run_as {
         RunAs::Switch(account) => Guard::against(account.uid, account.groups.clone()),
         RunAs::Current { .. } => Guard::none(),
+    };
+    // What an older server left on the volume (a 3.4 volume, the script's log directory) is
+    // settled first: the log directory it decides is the one every later step uses.
+    let (settings, adopted) = adopt::settle(settings, input.data_log_dir.is_given(), &guard)?;
+    let pending = match settings.ensemble.reconfig {
+        true => Some(reconfig::Pending::prepare(&settings, &identity)?),
+        false => None,
     };
     // Each part reads and checks what it needs (plan.rs says how they combine).
     let base = base(&settings, &identity, &guard)?;
@@ -116,6 +121,7 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     parts.add(set_file);
     parts.add(tls);
     parts.add(sasl);
+    parts.add(adopted);
     // The operator's flags (`--jvm_flags`, `$JVMFLAGS`): a part of their own, added last so that
     // an operator's -Xmx or -D wins (the JVM takes the last of repeated flags).
     parts.add(Contribution { jvm_args: settings.java.jvm_flags.clone(), ..Contribution::default() });

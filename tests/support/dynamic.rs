@@ -111,6 +111,12 @@ pub struct Writes {
 
 impl Writer {
     pub fn start(client: Client, servers: Vec<String>) -> Writer {
+        Writer::start_from(client, servers, 0)
+    }
+
+    /// A writer whose first znode is `/w/<first>`: a second writer on the same ensemble starts
+    /// past the first one's names.
+    pub fn start_from(client: Client, servers: Vec<String>, first: u32) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let gap = Arc::new(Mutex::new(Duration::ZERO));
@@ -122,7 +128,7 @@ impl Writer {
             let mut last_ack = Instant::now();
             let mut session: Option<(Session, Instant)> = None;
             // Bounded: the resizes take well under this many writes.
-            for n in 0..200_000u32 {
+            for n in first..first + 200_000u32 {
                 if flag.load(Ordering::SeqCst) {
                     break;
                 }

@@ -10,6 +10,7 @@ pub mod forward;
 pub mod kube;
 pub mod pki;
 pub mod podman;
+pub mod roll;
 pub mod turn;
 pub mod tutorial;
 pub mod zk;

@@ -14,6 +14,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use super::dist;
 use super::ensemble::Ensemble;
@@ -119,4 +120,31 @@ pub fn files_in(e: &Ensemble, ordinal: usize, dir: &str) -> Vec<String> {
     names.retain(|n| n.starts_with("snapshot.") || n.starts_with("log."));
     names.sort();
     names
+}
+
+/// How the pod's container ended when it was deleted.
+#[derive(Debug, Clone, Copy)]
+pub struct Ended {
+    /// It exited by itself after SIGTERM (false: killed when the grace period ran out).
+    pub by_itself: bool,
+    /// From SIGTERM to the end.
+    pub took: Duration,
+}
+
+/// `kubectl delete pod zk-N` (what a rolling update does to each pod): SIGTERM to PID 1, the
+/// container killed when `grace` runs out (the tutorial's `sh -c` PID 1 ignores SIGTERM, so its
+/// pods always wait that long), then the sandbox removed; the volume stays.
+pub fn delete(e: &mut Ensemble, ordinal: usize, grace: Duration) -> Ended {
+    let sent = Instant::now();
+    super::signal(e.pid1(ordinal), libc::SIGTERM);
+    let mut by_itself = false;
+    while sent.elapsed() < grace {
+        if e.exited(ordinal).is_some() {
+            by_itself = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    e.delete(ordinal);
+    Ended { by_itself, took: sent.elapsed() }
 }

@@ -1,0 +1,84 @@
+//! A StatefulSet's rolling update on the pod harness, shared by tests/it/migration.rs and the
+//! migration demo (examples/migrate_demo.rs): highest ordinal first, each pod deleted (SIGTERM,
+//! killed when the grace period runs out), made again from the new template, and the next only
+//! once it is Ready (`zk-entry ready --quorum`, the readiness the manifests use). Each step is
+//! reported as `kubectl get pods -w` would show it, with the longest gap between acknowledged
+//! writes of a running [`Writer`] while it lasted.
+
+use std::time::{Duration, Instant};
+
+use super::dynamic::{SERVE_LIMIT, Writer};
+use super::ensemble::Ensemble;
+use super::tutorial::{self, Ended, Image};
+
+/// The template the pods are rolled to.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub image: Image,
+    /// The container command, whole.
+    pub command: Vec<String>,
+}
+
+impl Template {
+    /// The tutorial's image and manifest command.
+    pub fn tutorial() -> Template {
+        Template { image: Image::Tutorial, command: tutorial::command(None) }
+    }
+
+    /// zk-entry's image, `zk-entry start` with the tutorial's flags changed by `flags`.
+    pub fn zk_entry(e: &Ensemble, flags: &[&str]) -> Template {
+        Template { image: Image::ZkEntry, command: e.command_with(flags) }
+    }
+}
+
+/// What one pod's replacement did.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub ordinal: usize,
+    /// Its role just before it was deleted.
+    pub role: Option<String>,
+    pub ended: Ended,
+    /// From its new container's start to Ready.
+    pub to_ready: Duration,
+    /// The longest gap between acknowledged writes during this step.
+    pub gap: Duration,
+}
+
+/// Roll every pod of `e`, highest ordinal first, to `template`; `say` gets each line.
+pub fn roll(
+    e: &mut Ensemble,
+    template: &Template,
+    writer: &Writer,
+    grace: Duration,
+    say: &dyn Fn(&str),
+) -> Result<Vec<Step>, String> {
+    let mut steps = Vec::new();
+    writer.take_gap();
+    for ordinal in (0..e.size()).rev() {
+        let role = e.role(ordinal);
+        say(&format!("zk-{ordinal}   1/1   Terminating   ({})", role.as_deref().unwrap_or("not serving")));
+        let ended = tutorial::delete(e, ordinal, grace);
+        let how = if ended.by_itself { "exited after SIGTERM" } else { "killed: grace period over" };
+        say(&format!("zk-{ordinal}   0/1   Terminating   ({how}, {:.1} s)", ended.took.as_secs_f64()));
+        tutorial::use_image(e, ordinal, template.image);
+        say(&format!("zk-{ordinal}   0/1   Pending       (new template)"));
+        let started = Instant::now();
+        match template.image {
+            Image::Tutorial => tutorial::apply_fs_group(&e.pod_dir(ordinal).join("var-lib/zookeeper")),
+            Image::ZkEntry => {}
+        }
+        e.start_with(ordinal, &template.command);
+        say(&format!("zk-{ordinal}   0/1   Running"));
+        e.wait_serving(&[ordinal], SERVE_LIMIT)?;
+        let to_ready = started.elapsed();
+        let gap = writer.take_gap();
+        say(&format!(
+            "zk-{ordinal}   1/1   Running       (Ready {:.1} s after start, as {}; longest write gap {:.2} s)",
+            to_ready.as_secs_f64(),
+            e.role(ordinal).as_deref().unwrap_or("?"),
+            gap.as_secs_f64()
+        ));
+        steps.push(Step { ordinal, role, ended, to_ready, gap });
+    }
+    Ok(steps)
+}
