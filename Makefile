@@ -8,7 +8,7 @@ STATIC_BIN := target/$(MUSL)/release/zk-entry
 # Cargo.toml's version).
 IMAGE ?= zk-entry:0.1.0
 
-.PHONY: demo demo-standalone test e2e lint deploy-lint build static image image-debian image-test bench deps
+.PHONY: demo demo-standalone migrate-demo test e2e lint deploy-lint build static image image-debian image-test bench deps
 
 ## demo: the tutorial's three-pod ensemble in Linux namespaces, zk-entry as each pod's PID 1,
 ## the sanity test, the client service forwarded to 127.0.0.1:2181 (a free port when 2181 is
@@ -24,6 +24,17 @@ demo:
 ## demo-standalone: one ZooKeeper server through zk-entry in the foreground until Ctrl-C
 demo-standalone: deps build
 	tests/scripts/demo.sh target/release/zk-entry
+
+## migrate-demo: the tutorial's 3.4 ensemble (its scripts re-created, ZooKeeper 3.4.13 from
+## Debian bullseye) with data, rolled to zk-entry in place with a writer, then to --reconfig;
+## each step as kubectl shows it and the write gaps measured (needs root; docs/migration.md)
+migrate-demo:
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "make migrate-demo: needs root, to build each pod from Linux namespaces; run 'sudo make migrate-demo'" >&2; \
+	  exit 1; \
+	fi
+	$(MAKE) deps build
+	$(CARGO) run --release --example migrate_demo -- target/release/zk-entry
 
 ## test: unit, CLI, pod, PID-1, probe, real-ZooKeeper and end-to-end tests (root: namespaces)
 test: deps

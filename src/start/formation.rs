@@ -362,12 +362,12 @@ fn read_live(peers: &[String], ask: &Ask, password: &Password) -> Answer {
         let deadline = ask.deadline(ASK_LIMIT);
         let Ok(mut session) = Session::connect_until(std::slice::from_ref(peer), deadline) else { continue };
         let data = session.get_data(CONFIG_ZNODE);
-        if let Err(e) = &data {
-            if KeeperError::of(e) == Some(KeeperError::NO_NODE) {
-                session.close();
-                let why = format!("it has no {CONFIG_ZNODE}, as ZooKeeper 3.4 has none");
-                return Answer::Static { peer: peer.clone(), why };
-            }
+        if let Err(e) = &data
+            && KeeperError::of(e) == Some(KeeperError::NO_NODE)
+        {
+            session.close();
+            let why = format!("it has no {CONFIG_ZNODE}, as ZooKeeper 3.4 has none");
+            return Answer::Static { peer: peer.clone(), why };
         }
         let recorded = record::read(&mut session, password);
         session.close();

@@ -37,6 +37,8 @@ pub struct Step {
     pub ordinal: usize,
     /// Its role just before it was deleted.
     pub role: Option<String>,
+    /// The snapshots its data directory held when it was deleted (what its next start finds).
+    pub snapshots: Vec<String>,
     pub ended: Ended,
     /// From its new container's start to Ready.
     pub to_ready: Duration,
@@ -58,6 +60,7 @@ pub fn roll(
         let role = e.role(ordinal);
         say(&format!("zk-{ordinal}   1/1   Terminating   ({})", role.as_deref().unwrap_or("not serving")));
         let ended = tutorial::delete(e, ordinal, grace);
+        let snapshots = tutorial::files_in(e, ordinal, "/var/lib/zookeeper/data");
         let how = if ended.by_itself { "exited after SIGTERM" } else { "killed: grace period over" };
         say(&format!("zk-{ordinal}   0/1   Terminating   ({how}, {:.1} s)", ended.took.as_secs_f64()));
         tutorial::use_image(e, ordinal, template.image);
@@ -78,7 +81,29 @@ pub fn roll(
             e.role(ordinal).as_deref().unwrap_or("?"),
             gap.as_secs_f64()
         ));
-        steps.push(Step { ordinal, role, ended, to_ready, gap });
+        steps.push(Step { ordinal, role, snapshots, ended, to_ready, gap });
     }
     Ok(steps)
+}
+
+/// A roll's outcome in lines: the writes, then each step.
+pub fn describe(steps: &[Step], writes: &super::dynamic::Writes) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{} writes acknowledged ({} refused while a pod was away); longest gap {:.2} s",
+        writes.acknowledged.len(),
+        writes.refused,
+        writes.longest_gap.as_secs_f64()
+    )];
+    for s in steps {
+        lines.push(format!(
+            "zk-{} (was {}): {} {:.1} s after SIGTERM, Ready {:.1} s after its new start, longest write gap {:.2} s",
+            s.ordinal,
+            s.role.as_deref().unwrap_or("not serving"),
+            if s.ended.by_itself { "stopped" } else { "killed" },
+            s.ended.took.as_secs_f64(),
+            s.to_ready.as_secs_f64(),
+            s.gap.as_secs_f64()
+        ));
+    }
+    lines
 }

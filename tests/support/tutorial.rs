@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::dist;
 use super::ensemble::Ensemble;
+use super::zk::session::Acl;
 use super::{TUTORIAL_FLAGS, copy_program};
 
 /// The suite whose ZooKeeper the tutorial's image runs here (3.4.13; the image had 3.4.10).
@@ -147,4 +148,48 @@ pub fn delete(e: &mut Ensemble, ordinal: usize, grace: Duration) -> Ended {
     }
     e.delete(ordinal);
     Ended { by_itself, took: sent.elapsed() }
+}
+
+/// Start all of `e`'s pods from the tutorial's image and wait until they serve.
+pub fn start_ensemble(e: &mut Ensemble) -> Result<Duration, String> {
+    for ordinal in 0..e.size() {
+        use_image(e, ordinal, Image::Tutorial);
+        start(e, ordinal, None);
+    }
+    let pods: Vec<usize> = (0..e.size()).collect();
+    e.wait_serving(&pods, super::dynamic::SERVE_LIMIT)
+}
+
+/// Write `znodes` znodes under /data through zk-0, and make /w for a [`super::dynamic::Writer`],
+/// both open to everyone. Plain `create` (opcode 1), which 3.4 knows: one 3.5+ operation
+/// (`create2`) in the log and 3.4 no longer loads the volume, which ends the way back.
+pub fn write_data(e: &Ensemble, znodes: u32) {
+    super::dynamic::with_session(&e.client(), &super::dynamic::only(0), None, move |s| {
+        let open = [Acl { perms: 31, scheme: "world".into(), id: "anyone".into() }];
+        s.create_with("/data", b"", &open).unwrap();
+        s.create_with("/w", b"", &open).unwrap();
+        for n in 0..znodes {
+            s.create(&format!("/data/{n:05}"), b"tutorial").unwrap();
+        }
+    });
+}
+
+/// Every acknowledged write (`/w/N` for N in `acknowledged`) and the `znodes` of /data on every
+/// member of `e`, each asked on its own.
+pub fn check_everywhere(e: &Ensemble, acknowledged: &[u32], znodes: u32) -> Result<(), String> {
+    for ordinal in 0..e.size() {
+        let lost = super::dynamic::lacking(&e.client(), ordinal, acknowledged);
+        if !lost.is_empty() {
+            return Err(format!(
+                "zk-{ordinal} lacks {} acknowledged writes: {:?}",
+                lost.len(),
+                &lost[..lost.len().min(10)]
+            ));
+        }
+        let data = e.client().children(&super::dynamic::only(ordinal), "/data")?;
+        if data.len() != znodes as usize {
+            return Err(format!("zk-{ordinal} holds {} znodes of /data, not {znodes}", data.len()));
+        }
+    }
+    Ok(())
 }
