@@ -223,6 +223,18 @@ pub const SHAPE: &str = "/zk-entry/shape";
 pub const SHAPE_PARENT: &str = "/zk-entry";
 pub const OLD_SHAPE: &str = "/zk-entry-size";
 
+/// Run `f` in a thread of its own that has entered the client sandbox's network.
+fn in_client_net<T: Send + 'static>(client: &Client, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let netns = client.netns();
+    std::thread::spawn(move || {
+        let netns = std::fs::File::open(netns).unwrap();
+        nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
 /// Run `f` on a session of zk-entry's own client to `server`, from the client sandbox's
 /// network (in a thread of its own, which enters that namespace): anonymous unless
 /// `credentials` (`super:PASSWORD`) are given.
@@ -232,12 +244,9 @@ pub fn with_session<T: Send + 'static>(
     credentials: Option<&str>,
     f: impl FnOnce(&mut Session) -> T + Send + 'static,
 ) -> T {
-    let netns = client.netns();
     let server = server.to_string();
     let credentials = credentials.map(str::to_string);
-    std::thread::spawn(move || {
-        let netns = std::fs::File::open(netns).unwrap();
-        nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+    in_client_net(client, move || {
         let mut session = Session::connect(&[server], Duration::from_secs(10)).unwrap();
         if let Some(c) = credentials {
             session.add_digest_auth(&c).unwrap();
@@ -246,8 +255,21 @@ pub fn with_session<T: Send + 'static>(
         session.close();
         out
     })
-    .join()
-    .unwrap()
+}
+
+/// As [`with_session`], anonymous, but a session that cannot be had is `None` instead of a panic.
+pub fn with_session_tried<T: Send + 'static>(
+    client: &Client,
+    server: &str,
+    f: impl FnOnce(&mut Session) -> T + Send + 'static,
+) -> Option<T> {
+    let server = server.to_string();
+    in_client_net(client, move || {
+        let mut session = Session::connect(&[server], Duration::from_secs(10)).ok()?;
+        let out = f(&mut session);
+        session.close();
+        Some(out)
+    })
 }
 
 /// `super:PASSWORD`, as the pods log in.
