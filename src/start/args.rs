@@ -40,7 +40,7 @@ pub(crate) struct StartArgs {
     #[arg(long = "data_dir", default_value = "/var/lib/zookeeper/data", value_name = "DIR")]
     pub(crate) data_dir: Raw,
 
-    /// Transaction log directory
+    /// Transaction log directory; not given, start-zookeeper's /var/lib/zookeeper/log when that holds the logs
     #[arg(long = "data_log_dir", default_value = "/var/lib/zookeeper/data/log", value_name = "DIR")]
     pub(crate) data_log_dir: Raw,
 
