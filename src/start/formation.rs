@@ -14,8 +14,9 @@
 //! A pod is taken for one that a resize removed only on the word of a record that carries the
 //! super password's MAC ([`crate::shape::record`]); any other record counts as none.
 //!
-//! A peer that serves without a dynamic membership (ZooKeeper 3.4 has no `/zookeeper/config`)
-//! ends the start at once: a static ensemble never gains one to join, so the way is a roll to
+//! A peer that serves without a dynamic membership (ZooKeeper 3.4 has no `/zookeeper/config`),
+//! or an ensemble that refuses to add this server (reconfiguration disabled, or a 3.4 leader that
+//! does not know the operation), ends the start at once: a static ensemble never gains one to join, so the way is a roll to
 //! static zk-entry first (docs/migration.md).
 //!
 //! Anything else waits, retrying, and says what for; after [`WAIT_LIMIT`] the start fails, so
@@ -326,10 +327,13 @@ fn attempt(
             let observer = Member { role: Role::Observer, ..me.participant.clone() };
             return Ok(Ok(Formation { config: live.with(observer), source: Source::Live(server), intended }));
         }
-        return Ok(match add_observer(me, &server, &live, password, ask) {
-            Ok(config) => Ok(Formation { config, source: Source::Live(server), intended }),
-            Err(e) => Err(format!("adding this server as an observer through {server}: {e:#}")),
-        });
+        return match add_observer(me, &server, &live, password, ask) {
+            Ok(config) => Ok(Ok(Formation { config, source: Source::Live(server), intended })),
+            Err(e) if refuses_reconfig(&e) => {
+                Err(static_ensemble(&server, &format!("it refuses to reconfigure: {}", e.root_cause())))
+            }
+            Err(e) => Ok(Err(format!("adding this server as an observer through {server}: {e:#}"))),
+        };
     }
     let asked = if peers.is_empty() { "no peer to ask".to_string() } else { peers.join(", ") };
     if let Some((path, record)) = &volume.record {
@@ -400,6 +404,13 @@ enum Answer {
     Static { peer: String, why: String },
     /// No peer serves.
     Silent,
+}
+
+/// A reconfiguration refused for good: the ensemble runs without dynamic membership
+/// (`reconfigEnabled=false`), or its leader does not know the operation (ZooKeeper 3.4 leading a
+/// mixed ensemble). Retrying would not change either.
+fn refuses_reconfig(err: &anyhow::Error) -> bool {
+    matches!(KeeperError::of(err), Some(KeeperError::RECONFIG_DISABLED | KeeperError::UNIMPLEMENTED))
 }
 
 /// Why `--reconfig` cannot start against a static ensemble, and the way there. Waiting would not
@@ -522,6 +533,14 @@ mod tests {
         let line = crate::exit::one_line(&static_ensemble("zk-0.d:2181", "it has no /zookeeper/config"));
         assert!(line.starts_with("refusing to start with --reconfig: zk-0.d:2181 serves a static ensemble (it has no /zookeeper/config)"), "{line}");
         assert!(line.contains("roll the StatefulSet to zk-entry without --reconfig first (the same --servers), then roll it to --reconfig"), "{line}");
+    }
+
+    #[test]
+    fn only_a_refusal_for_good_ends_the_wait() {
+        let refused = |code| refuses_reconfig(&anyhow::Error::new(KeeperError(code)).context("reconfig"));
+        assert!(refused(-123) && refused(-6));
+        assert!(!refused(-4) && !refused(-14) && !refused(-102), "lost, busy or not authorised: retried");
+        assert!(!refuses_reconfig(&anyhow::anyhow!("timed out")));
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub(crate) struct KeeperError(pub(crate) i32);
 
 impl KeeperError {
     pub(crate) const CONNECTION_LOSS: KeeperError = KeeperError(-4);
+    pub(crate) const UNIMPLEMENTED: KeeperError = KeeperError(-6);
     pub(crate) const NEW_CONFIG_NO_QUORUM: KeeperError = KeeperError(-13);
     pub(crate) const RECONFIG_IN_PROGRESS: KeeperError = KeeperError(-14);
     pub(crate) const NO_NODE: KeeperError = KeeperError(-101);
@@ -46,11 +47,13 @@ impl KeeperError {
     pub(crate) const BAD_VERSION: KeeperError = KeeperError(-103);
     pub(crate) const NO_CHILDREN_FOR_EPHEMERALS: KeeperError = KeeperError(-108);
     pub(crate) const NODE_EXISTS: KeeperError = KeeperError(-110);
+    pub(crate) const RECONFIG_DISABLED: KeeperError = KeeperError(-123);
 
     fn name(self) -> &'static str {
         match self.0 {
             -1 => "system error",
             -4 => "connection lost",
+            -6 => "the server does not implement the operation",
             -7 => "operation timed out",
             -8 => "bad arguments",
             -13 => "no quorum of the new configuration is connected and up to date",

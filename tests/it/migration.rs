@@ -222,6 +222,8 @@ fn the_scripts_log_directory_is_used_when_the_flag_is_not_given_and_refused_besi
 fn reconfig_against_the_tutorials_34_ensemble_refuses_at_once() {
     let mut e = tutorial_ensemble();
     e.delete(2);
+    // The other two serve again (zk-2 may have led): an answer, not a wait, is what is checked.
+    e.wait_serving(&[0, 1], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
     tutorial::use_image(&mut e, 2, Image::ZkEntry);
     dynamic::give_secret(&e);
     e.start_flags(2, DYNAMIC);
@@ -264,4 +266,32 @@ fn the_roll_back_to_the_tutorials_34_image_loses_nothing() {
     for ordinal in 0..3 {
         assert_eq!(e.zookeeper(ordinal).version, "3.4.13", "zk-{ordinal} runs the tutorial's image again");
     }
+}
+
+/// A `--reconfig` pod joining a static 3.5+ ensemble (zk-entry without `--reconfig`, which
+/// leaves reconfiguration disabled) as a new member: the ensemble refuses to add it, for good,
+/// so the start ends at once with the way there instead of retrying for ten minutes.
+#[test]
+fn reconfig_joining_a_static_ensemble_refuses_at_once() {
+    let mut e = Ensemble::new(std::path::Path::new(BIN), 4);
+    for ordinal in 0..3 {
+        e.start(ordinal, crate::support::ensemble::Launch::ZkEntry);
+    }
+    e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    dynamic::give_secret(&e);
+    e.start_flags(3, DYNAMIC);
+    let status = e.wait_exit(3, Duration::from_secs(60));
+    let err = std::fs::read_to_string(e.pod_dir(3).join("logs/container.err")).unwrap();
+    let last = err.lines().last().unwrap_or("");
+    assert_one_line(
+        "reconfig joining a static ensemble",
+        status.code(),
+        &format!("{last}\n"),
+        1,
+        &[
+            "refusing to start with --reconfig: zk-0.zk-hs.default.svc.cluster.local:2181 serves a static ensemble (it refuses to reconfigure: reconfiguration is disabled on the server (reconfigEnabled=false) (code -123))",
+            "roll the StatefulSet to zk-entry without --reconfig first",
+        ],
+    );
+    assert!(!err.contains("waiting:"), "it never waited: {err}");
 }
