@@ -51,7 +51,7 @@ e2e: deps
 lint: deploy-lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	bash -n tests/scripts/*.sh .ci/run
+	bash -n tests/scripts/*.sh .ci/run tests/tutorial/start-zookeeper tests/tutorial/zookeeper-ready tests/tutorial/zkServer.sh
 	python3 tests/scripts/imports.py src
 
 ## deploy-lint: the manifests in docker/k8s (yamllint; kubernetes-validate, strict, pinned
