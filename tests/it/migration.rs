@@ -90,9 +90,11 @@ fn a_running_tutorial_ensemble_rolls_to_zk_entry_then_to_reconfig_losing_nothing
     report("to zk-entry", &steps, &writes);
     everything_everywhere(&e, &writes);
     assert!(steps.iter().all(|s| !s.ended.by_itself), "each 3.4 pod waits out the grace period");
-    // Exactly the pods whose volume held no snapshot when they were deleted adopted it (a new
-    // 3.4 leader snapshots when it takes over, so that can change during the roll); the first
-    // leader's volume is never touched by another, so it always does.
+    // Exactly the pods whose volume held no snapshot when they were deleted adopted it. That can
+    // change during the roll: 3.4 snapshots after 50-100% of snapCount (100,000) transactions,
+    // which the writer reaches, and a member can gain one by a SNAP sync. At least one adopts:
+    // two of three hold none before the roll, and the writes before the second deletion stay
+    // below 50,000.
     for step in &steps {
         let log = e.log(step.ordinal);
         let adopted = log.contains("so this start adds -Dzookeeper.snapshot.trust.empty=true");
@@ -106,10 +108,7 @@ fn a_running_tutorial_ensemble_rolls_to_zk_entry_then_to_reconfig_losing_nothing
         let now = tutorial::files_in(&e, step.ordinal, "/var/lib/zookeeper/data");
         assert!(!now.is_empty(), "zk-{} has a snapshot now", step.ordinal);
     }
-    assert!(
-        steps.iter().any(|s| s.ordinal == leader && s.snapshots.is_empty()),
-        "zk-{leader} adopted: {steps:?}"
-    );
+    assert!(steps.iter().any(|s| s.snapshots.is_empty()), "no pod adopted its volume: {steps:?}");
 
     // The second roll: zk-entry with dynamic membership, from the static zk-entry ensemble.
     dynamic::give_secret(&e);
