@@ -39,6 +39,11 @@ fn kubectl(text: &str) {
     println!("  {text}");
 }
 
+/// A container command as one line to paste into a shell.
+fn shown(argv: &[String]) -> String {
+    support::command_line(argv.iter().map(String::as_str))
+}
+
 fn fail(text: &str) -> ! {
     eprintln!("migrate-demo: {text}");
     std::process::exit(1);
@@ -80,7 +85,7 @@ fn main() {
     say(
         "the tutorial's StatefulSet: image kubernetes-zookeeper:1.0-3.4.10 (here ZooKeeper 3.4.13 from Debian bullseye), runAsUser 1000, fsGroup 1000",
     );
-    kubectl(&format!("command: {}", tutorial::command(None)[10..].join(" ")));
+    kubectl(&format!("command: {}", shown(&tutorial::command(None)[10..])));
     kubectl("$ kubectl apply -f zookeeper.yaml");
     match tutorial::start_ensemble(&mut e) {
         Ok(took) => say(&format!("zk-0, zk-1, zk-2 Ready after {:.1} s", took.as_secs_f64())),
@@ -105,7 +110,7 @@ fn main() {
         "roll 1: the StatefulSet's template changed to zk-entry (same flags, same volumes); a writer creates /w/N throughout",
     );
     let template = Template::zk_entry(&e, &[]);
-    kubectl(&format!("command: {}", template.command.join(" ")));
+    kubectl(&format!("command: {}", shown(&template.command)));
     kubectl("$ kubectl apply -f zookeeper.yaml && kubectl get pods -w -l app=zk");
     let writer = Writer::start(e.client(), servers.clone());
     let first = roll::roll(&mut e, &template, &writer, GRACE, &|l| kubectl(l));
@@ -132,7 +137,7 @@ fn main() {
     say("roll 2: the template changed to zk-entry --reconfig (dynamic membership)");
     dynamic::give_secret(&e);
     let template = Template::zk_entry(&e, DYNAMIC);
-    kubectl(&format!("command: {}", template.command.join(" ")));
+    kubectl(&format!("command: {}", shown(&template.command)));
     let from = writes.acknowledged.last().map_or(0, |n| n + 1);
     let writer = Writer::start_from(e.client(), servers, from);
     let second = roll::roll(&mut e, &template, &writer, GRACE, &|l| kubectl(l));
