@@ -294,3 +294,25 @@ fn reconfig_joining_a_static_ensemble_refuses_at_once() {
     );
     assert!(!err.contains("waiting:"), "it never waited: {err}");
 }
+
+/// The roll with the tutorial's `securityContext` kept (`runAsUser: 1000`, `fsGroup: 1000`):
+/// zk-entry starts as uid 1000, checks the directories instead of giving them away, adopts the
+/// volumes without a snapshot the same way, and loses nothing.
+#[test]
+fn the_roll_keeping_the_tutorials_security_context_loses_nothing() {
+    let mut e = tutorial_ensemble();
+    let writer = Writer::start(e.client(), servers());
+    let template = Template::zk_entry_as_1000(&e, &[]);
+    let steps = roll::roll(&mut e, &template, &writer, GRACE, &say).unwrap_or_else(|why| panic!("{why}"));
+    let writes = writer.stop();
+    report("to zk-entry as 1000", &steps, &writes);
+    everything_everywhere(&e, &writes);
+    for step in &steps {
+        let uid = proc_status(e.java(step.ordinal), "Uid").unwrap();
+        assert!(uid.starts_with("1000\t"), "zk-{}: java runs as 1000: {uid}", step.ordinal);
+        let adopted =
+            e.log(step.ordinal).contains("so this start adds -Dzookeeper.snapshot.trust.empty=true");
+        assert_eq!(adopted, step.snapshots.is_empty(), "zk-{}: {:?}", step.ordinal, step.snapshots);
+    }
+    assert!(steps.iter().any(|s| s.snapshots.is_empty()), "no pod adopted its volume: {steps:?}");
+}

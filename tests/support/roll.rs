@@ -17,17 +17,27 @@ pub struct Template {
     pub image: Image,
     /// The container command, whole.
     pub command: Vec<String>,
+    /// The tutorial's `securityContext`: `runAsUser: 1000` (in the command) and `fsGroup: 1000`.
+    pub as_1000: bool,
 }
 
 impl Template {
     /// The tutorial's image and manifest command.
     pub fn tutorial() -> Template {
-        Template { image: Image::Tutorial, command: tutorial::command(None) }
+        Template { image: Image::Tutorial, command: tutorial::command(None), as_1000: true }
     }
 
     /// zk-entry's image, `zk-entry start` with the tutorial's flags changed by `flags`.
     pub fn zk_entry(e: &Ensemble, flags: &[&str]) -> Template {
-        Template { image: Image::ZkEntry, command: e.command_with(flags) }
+        Template { image: Image::ZkEntry, command: e.command_with(flags), as_1000: false }
+    }
+
+    /// zk-entry's image with the tutorial's `securityContext` kept: `zk-entry start` run as uid
+    /// 1000 (group 1000), the volume given fsGroup 1000, the image's conf dir its user's.
+    pub fn zk_entry_as_1000(e: &Ensemble, flags: &[&str]) -> Template {
+        let mut command = tutorial::as_1000();
+        command.extend(e.command_with(flags));
+        Template { image: Image::ZkEntry, command, as_1000: true }
     }
 }
 
@@ -66,9 +76,9 @@ pub fn roll(
         tutorial::use_image(e, ordinal, template.image);
         say(&format!("zk-{ordinal}   0/1   Pending       (new template)"));
         let started = Instant::now();
-        match template.image {
-            Image::Tutorial => tutorial::apply_fs_group(&e.pod_dir(ordinal).join("var-lib/zookeeper")),
-            Image::ZkEntry => {}
+        if template.as_1000 {
+            tutorial::apply_fs_group(&e.pod_dir(ordinal).join("var-lib/zookeeper"));
+            tutorial::give_image_dirs(e, ordinal);
         }
         e.start_with(ordinal, &template.command);
         say(&format!("zk-{ordinal}   0/1   Running"));

@@ -52,11 +52,7 @@ pub fn use_image(e: &mut Ensemble, ordinal: usize, image: Image) {
             copy_program(&script("start-zookeeper"), &start);
             copy_program(&script("zookeeper-ready"), &opt.join("bin/zookeeper-ready"));
             copy_program(&script("zkServer.sh"), &opt.join("zookeeper/bin/zkServer.sh"));
-            // The image's conf dir and ZOO_LOG_DIR belong to its user, as the Dockerfile made them.
-            chown(&opt.join("zookeeper/conf"));
-            let log_dir = e.pod_dir(ordinal).join("var-log/zookeeper");
-            fs::create_dir_all(&log_dir).unwrap();
-            chown(&log_dir);
+            give_image_dirs(e, ordinal);
             e.set_zookeeper(ordinal, SUITE);
         }
         Image::ZkEntry => {
@@ -64,6 +60,15 @@ pub fn use_image(e: &mut Ensemble, ordinal: usize, image: Image) {
             e.set_zookeeper(ordinal, &dist::default_suite());
         }
     }
+}
+
+/// The image's conf dir and ZOO_LOG_DIR belong to its user (1000), as the tutorial's Dockerfile
+/// made them (and zk-entry's does).
+pub fn give_image_dirs(e: &Ensemble, ordinal: usize) {
+    chown(&e.pod_dir(ordinal).join("opt/zookeeper/conf"));
+    let log_dir = e.pod_dir(ordinal).join("var-log/zookeeper");
+    fs::create_dir_all(&log_dir).unwrap();
+    chown(&log_dir);
 }
 
 fn chown(path: &Path) {
@@ -95,12 +100,17 @@ pub fn command(flags: Option<&[String]>) -> Vec<String> {
         Some(f) => f.to_vec(),
         None => TUTORIAL_FLAGS.iter().map(|f| f.to_string()).collect(),
     };
-    let id = UID.to_string();
-    let mut argv: Vec<String> =
-        ["setpriv", "--reuid", &id, "--regid", &id, "--groups", &id, "--", "env"].map(String::from).into();
+    let mut argv = as_1000();
+    argv.push("env".into());
     argv.push("PATH=/opt/bin:/opt/zookeeper/bin:/usr/local/bin:/usr/bin:/bin".into());
     argv.extend(["sh".into(), "-c".into(), format!("start-zookeeper {}", flags.join(" "))]);
     argv
+}
+
+/// `runAsUser: 1000` with the group 1000: the words that run a container command so.
+pub fn as_1000() -> Vec<String> {
+    let id = UID.to_string();
+    ["setpriv", "--reuid", &id, "--regid", &id, "--groups", &id, "--"].map(String::from).into()
 }
 
 /// Start pod `ordinal` from the tutorial's image with `flags` (the manifest's when `None`).
