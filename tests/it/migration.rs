@@ -63,16 +63,51 @@ fn everything_everywhere(e: &Ensemble, writes: &Writes) {
     tutorial::check_everywhere(e, &writes.acknowledged, ZNODES).unwrap_or_else(|why| panic!("{why}"));
 }
 
-fn report(what: &str, steps: &[Step], writes: &Writes) {
-    for line in roll::describe(steps, writes) {
+/// Roll `e` to `template` with a writer running, whose first znode follows `after`'s writes
+/// (from 0 without); the steps and the writes, reported as `what`.
+fn roll_writing(
+    e: &mut Ensemble,
+    template: &Template,
+    after: Option<&Writes>,
+    what: &str,
+) -> (Vec<Step>, Writes) {
+    let first = after.and_then(|w| w.acknowledged.last()).map_or(0, |n| n + 1);
+    let writer = Writer::start_from(e.client(), servers(), first);
+    let steps = roll::roll(e, template, &writer, GRACE, &say);
+    let writes = writer.stop();
+    let steps = steps.unwrap_or_else(|why| panic!("{why}"));
+    for line in roll::describe(&steps, &writes) {
         eprintln!("{what}: {line}");
     }
+    (steps, writes)
+}
+
+/// Exactly the pods whose volume held no snapshot when they were deleted adopted it, each has a
+/// snapshot now, and at least one adopted. Who that is can change during the roll: 3.4
+/// snapshots after 50-100% of snapCount (100,000) transactions, which the writer reaches, and a
+/// member can gain one by a SNAP sync. Two of three hold none before the roll, and the writes
+/// before the second deletion stay below 50,000, so one always adopts.
+fn adopted_as_the_rule_says(e: &Ensemble, steps: &[Step]) {
+    for step in steps {
+        let log = e.log(step.ordinal);
+        let adopted = log.contains("so this start adds -Dzookeeper.snapshot.trust.empty=true");
+        assert_eq!(
+            adopted,
+            step.snapshots.is_empty(),
+            "zk-{}: adopted {adopted} with {:?}{log}",
+            step.ordinal,
+            step.snapshots
+        );
+        let now = tutorial::files_in(e, step.ordinal, "/var/lib/zookeeper/data");
+        assert!(!now.is_empty(), "zk-{} has a snapshot now", step.ordinal);
+    }
+    assert!(steps.iter().any(|s| s.snapshots.is_empty()), "no pod adopted its volume: {steps:?}");
 }
 
 /// The whole path: the tutorial's 3.4 ensemble with data, the rolling update to zk-entry with a
 /// writer running, every acknowledged write on every member; then the second roll to
 /// `--reconfig`. Nobody but zk-entry's own rule gives `snapshot.trust.empty`: the members
-/// without a snapshot (the leader among them) each say they adopted their volume.
+/// without a snapshot at their turn each say they adopted their volume.
 #[test]
 fn a_running_tutorial_ensemble_rolls_to_zk_entry_then_to_reconfig_losing_nothing() {
     let target = dist::current();
@@ -83,41 +118,16 @@ fn a_running_tutorial_ensemble_rolls_to_zk_entry_then_to_reconfig_losing_nothing
         tutorial::files_in(&e, leader, "/var/lib/zookeeper/data").is_empty(),
         "the 3.4 leader took no snapshot yet: the case this is about"
     );
-    let writer = Writer::start(e.client(), servers());
     let template = Template::zk_entry(&e, &[]);
-    let steps = roll::roll(&mut e, &template, &writer, GRACE, &say).unwrap_or_else(|why| panic!("{why}"));
-    let writes = writer.stop();
-    report("to zk-entry", &steps, &writes);
+    let (steps, writes) = roll_writing(&mut e, &template, None, "to zk-entry");
     everything_everywhere(&e, &writes);
     assert!(steps.iter().all(|s| !s.ended.by_itself), "each 3.4 pod waits out the grace period");
-    // Exactly the pods whose volume held no snapshot when they were deleted adopted it. That can
-    // change during the roll: 3.4 snapshots after 50-100% of snapCount (100,000) transactions,
-    // which the writer reaches, and a member can gain one by a SNAP sync. At least one adopts:
-    // two of three hold none before the roll, and the writes before the second deletion stay
-    // below 50,000.
-    for step in &steps {
-        let log = e.log(step.ordinal);
-        let adopted = log.contains("so this start adds -Dzookeeper.snapshot.trust.empty=true");
-        assert_eq!(
-            adopted,
-            step.snapshots.is_empty(),
-            "zk-{}: adopted {adopted} with {:?}{log}",
-            step.ordinal,
-            step.snapshots
-        );
-        let now = tutorial::files_in(&e, step.ordinal, "/var/lib/zookeeper/data");
-        assert!(!now.is_empty(), "zk-{} has a snapshot now", step.ordinal);
-    }
-    assert!(steps.iter().any(|s| s.snapshots.is_empty()), "no pod adopted its volume: {steps:?}");
+    adopted_as_the_rule_says(&e, &steps);
 
     // The second roll: zk-entry with dynamic membership, from the static zk-entry ensemble.
     dynamic::give_secret(&e);
-    let first = writes.acknowledged.last().map_or(0, |n| n + 1);
-    let writer = Writer::start_from(e.client(), servers(), first);
     let template = Template::zk_entry(&e, DYNAMIC);
-    let steps = roll::roll(&mut e, &template, &writer, GRACE, &say).unwrap_or_else(|why| panic!("{why}"));
-    let writes = writer.stop();
-    report("to --reconfig", &steps, &writes);
+    let (steps, writes) = roll_writing(&mut e, &template, Some(&writes), "to --reconfig");
     assert!(steps.iter().all(|s| s.ended.by_itself), "zk-entry forwards SIGTERM: {steps:?}");
     everything_everywhere(&e, &writes);
     dynamic::wait_voters(&mut e, 0, &[1, 2, 3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
@@ -225,21 +235,20 @@ fn reconfig_against_the_tutorials_34_ensemble_refuses_at_once() {
     e.wait_serving(&[0, 1], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
     tutorial::use_image(&mut e, 2, Image::ZkEntry);
     dynamic::give_secret(&e);
-    e.start_flags(2, DYNAMIC);
-    let status = e.wait_exit(2, Duration::from_secs(60));
-    assert!(!status.success(), "{status}{}", e.log(2));
-    let err = std::fs::read_to_string(e.pod_dir(2).join("logs/container.err")).unwrap();
+    refused_at_once(&mut e, 2, "it has no /zookeeper/config, as ZooKeeper 3.4 has none");
+}
+
+/// Start pod `ordinal` with `--reconfig`: it must end within a minute, never having waited, its
+/// last line the refusal naming zk-0 and `why`.
+fn refused_at_once(e: &mut Ensemble, ordinal: usize, why: &str) {
+    e.start_flags(ordinal, DYNAMIC);
+    let status = e.wait_exit(ordinal, Duration::from_secs(60));
+    let err = std::fs::read_to_string(e.pod_dir(ordinal).join("logs/container.err")).unwrap();
     let last = err.lines().last().unwrap_or("");
-    assert_one_line(
-        "reconfig against 3.4",
-        status.code(),
-        &format!("{last}\n"),
-        1,
-        &[
-            "refusing to start with --reconfig: zk-0.zk-hs.default.svc.cluster.local:2181 serves a static ensemble (it has no /zookeeper/config",
-            "roll the StatefulSet to zk-entry without --reconfig first",
-        ],
+    let line = format!(
+        "refusing to start with --reconfig: zk-0.zk-hs.default.svc.cluster.local:2181 serves a static ensemble ({why}), which a server cannot join by reconfiguration; roll the StatefulSet to zk-entry without --reconfig first (the same --servers), then roll it to --reconfig (docs/migration.md)"
     );
+    assert_one_line("--reconfig against a static ensemble", status.code(), &format!("{last}\n"), 1, &[&line]);
     assert!(!err.contains("waiting:"), "it never waited: {err}");
 }
 
@@ -249,17 +258,9 @@ fn reconfig_against_the_tutorials_34_ensemble_refuses_at_once() {
 #[test]
 fn the_roll_back_to_the_tutorials_34_image_loses_nothing() {
     let mut e = tutorial_ensemble();
-    let writer = Writer::start(e.client(), servers());
     let template = Template::zk_entry(&e, &[]);
-    let forward = roll::roll(&mut e, &template, &writer, GRACE, &say).unwrap_or_else(|why| panic!("{why}"));
-    let before = writer.stop();
-    report("to zk-entry", &forward, &before);
-    let first = before.acknowledged.last().map_or(0, |n| n + 1);
-    let writer = Writer::start_from(e.client(), servers(), first);
-    let back =
-        roll::roll(&mut e, &Template::tutorial(), &writer, GRACE, &say).unwrap_or_else(|why| panic!("{why}"));
-    let after = writer.stop();
-    report("back to 3.4", &back, &after);
+    let (_, before) = roll_writing(&mut e, &template, None, "to zk-entry");
+    let (_, after) = roll_writing(&mut e, &Template::tutorial(), Some(&before), "back to 3.4");
     everything_everywhere(&e, &before);
     everything_everywhere(&e, &after);
     for ordinal in 0..3 {
@@ -278,21 +279,8 @@ fn reconfig_joining_a_static_ensemble_refuses_at_once() {
     }
     e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
     dynamic::give_secret(&e);
-    e.start_flags(3, DYNAMIC);
-    let status = e.wait_exit(3, Duration::from_secs(60));
-    let err = std::fs::read_to_string(e.pod_dir(3).join("logs/container.err")).unwrap();
-    let last = err.lines().last().unwrap_or("");
-    assert_one_line(
-        "reconfig joining a static ensemble",
-        status.code(),
-        &format!("{last}\n"),
-        1,
-        &[
-            "refusing to start with --reconfig: zk-0.zk-hs.default.svc.cluster.local:2181 serves a static ensemble (it refuses to reconfigure: reconfiguration is disabled on the server (reconfigEnabled=false) (code -123))",
-            "roll the StatefulSet to zk-entry without --reconfig first",
-        ],
-    );
-    assert!(!err.contains("waiting:"), "it never waited: {err}");
+    let why = "it refuses to reconfigure: reconfiguration is disabled on the server (reconfigEnabled=false) (code -123)";
+    refused_at_once(&mut e, 3, why);
 }
 
 /// The roll with the tutorial's `securityContext` kept (`runAsUser: 1000`, `fsGroup: 1000`):
@@ -301,18 +289,12 @@ fn reconfig_joining_a_static_ensemble_refuses_at_once() {
 #[test]
 fn the_roll_keeping_the_tutorials_security_context_loses_nothing() {
     let mut e = tutorial_ensemble();
-    let writer = Writer::start(e.client(), servers());
     let template = Template::zk_entry_as_1000(&e, &[]);
-    let steps = roll::roll(&mut e, &template, &writer, GRACE, &say).unwrap_or_else(|why| panic!("{why}"));
-    let writes = writer.stop();
-    report("to zk-entry as 1000", &steps, &writes);
+    let (steps, writes) = roll_writing(&mut e, &template, None, "to zk-entry as 1000");
     everything_everywhere(&e, &writes);
     for step in &steps {
         let uid = proc_status(e.java(step.ordinal), "Uid").unwrap();
         assert!(uid.starts_with("1000\t"), "zk-{}: java runs as 1000: {uid}", step.ordinal);
-        let adopted =
-            e.log(step.ordinal).contains("so this start adds -Dzookeeper.snapshot.trust.empty=true");
-        assert_eq!(adopted, step.snapshots.is_empty(), "zk-{}: {:?}", step.ordinal, step.snapshots);
     }
-    assert!(steps.iter().any(|s| s.snapshots.is_empty()), "no pod adopted its volume: {steps:?}");
+    adopted_as_the_rule_says(&e, &steps);
 }
