@@ -336,6 +336,19 @@ impl Ensemble {
         wait_for(STEP_LIMIT, find).unwrap_or_else(|| panic!("no java in zk-{ordinal}"))
     }
 
+    /// The host PID of the pod's java process, if its container runs one now (never waits or
+    /// panics: for the chaos nemesis, which acts on pods in any state).
+    pub fn java_now(&self, ordinal: usize) -> Option<u32> {
+        let mut stack = vec![self.members[ordinal].container.as_ref()?.0.id()];
+        while let Some(pid) = stack.pop() {
+            if proc_status(pid, "Name").as_deref() == Some("java") {
+                return Some(pid);
+            }
+            stack.extend(children_of(pid));
+        }
+        None
+    }
+
     /// Send `sig` to the pod's PID 1 and wait until the container has exited (the PID namespace
     /// is gone by then): its status and how long it took.
     pub fn signal_pid1(&mut self, ordinal: usize, sig: i32, limit: Duration) -> (ExitStatus, Duration) {
