@@ -13,13 +13,9 @@
 #[allow(dead_code)]
 mod support;
 
-// The binary's own wire encoding and deadlines, under the workload's client.
-#[path = "../../src/zk/jute.rs"]
-#[allow(dead_code)]
-mod jute;
-#[path = "../../src/net.rs"]
-#[allow(dead_code)]
-mod net;
+// The binary's own wire encoding and deadlines (src/zk/jute.rs, src/net.rs, as the harness
+// compiles them in), under the workload's client.
+use support::zk::{jute, net};
 
 mod client;
 mod nemesis;
@@ -137,10 +133,12 @@ fn run(args: &Args) -> i32 {
     let ids: Vec<u64> = (1..=nemesis::SIZE as u64).collect();
     if args.dynamic {
         dynamic::give_secret(&e);
-        flags.extend(DYNAMIC.iter().map(|f| f.to_string()));
+        // zookeeper-scalable.yaml's way: three first, then the StatefulSet scaled to five.
         flags.push("--servers=3".into());
+        let extra: Vec<&str> = flags.iter().map(String::as_str).collect();
+        dynamic::form(&mut e, 0..3, &extra, &[1, 2, 3]);
+        flags.extend(DYNAMIC.iter().map(|f| f.to_string()));
         let refs: Vec<&str> = flags.iter().map(String::as_str).collect();
-        dynamic::form(&mut e, 0..3, &refs[..refs.len() - 1], &[1, 2, 3]);
         for pod in 3..nemesis::SIZE {
             e.start_flags(pod, &refs);
         }
@@ -220,7 +218,7 @@ fn in_client<T: Send + 'static>(netns: &Path, f: impl FnOnce() -> T + Send + 'st
     .expect("client thread")
 }
 
-fn check(ops: &[Op], listings: &[(String, Result<Vec<String>, String>)]) -> Vec<String> {
+fn check(ops: &[Op], listings: &[checker::Listing]) -> Vec<String> {
     let mut anomalies = checker::registers(ops, workload::REGISTERS);
     anomalies.extend(checker::sessions(ops));
     anomalies.extend(checker::creates(ops, listings));
@@ -232,7 +230,7 @@ fn summary(ops: &[Op], timeline: &[nemesis::Fault], anomalies: &[String], args: 
     let ok = count(&|op| op.ok());
     let failed = count(&|op| matches!(op.outcome, Outcome::Fail(_)));
     let unknown = count(&|op| op.outcome == Outcome::Unknown);
-    let kinds = [Kind::Read, Kind::Cas, Kind::Create]
+    let kinds = [Kind::Read, Kind::SyncRead, Kind::Cas, Kind::Create]
         .map(|k| format!("{k:?} {}", count(&|op| op.kind == k)).to_lowercase())
         .join(", ");
     let mut faults: BTreeMap<&str, usize> = BTreeMap::new();
@@ -257,7 +255,7 @@ fn keep(
     e: &Ensemble,
     ops: &[Op],
     timeline: &[nemesis::Fault],
-    listings: &[(String, Result<Vec<String>, String>)],
+    listings: &[checker::Listing],
     anomalies: &[String],
     summary: &str,
     end: u64,

@@ -93,7 +93,9 @@ pub fn svg(ops: &[Op], faults: &[Fault], end: u64, title: &str) -> String {
         let (cx, cy) = (x(op.invoke), y(op.complete.saturating_sub(op.invoke)));
         // Reads are dots, compare-and-sets squares, creates triangles.
         let _ = match op.kind {
-            Kind::Read => writeln!(s, "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"1.6\" fill=\"{fill}\"/>"),
+            Kind::Read | Kind::SyncRead => {
+                writeln!(s, "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"1.6\" fill=\"{fill}\"/>")
+            }
             Kind::Cas => writeln!(
                 s,
                 "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"3\" height=\"3\" fill=\"{fill}\"/>",

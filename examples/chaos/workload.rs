@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::{Conn, Failure, SESSION_EXPIRED, SessionId};
 use crate::rng::Rng;
+use crate::support::chaos::checker::Listing;
 use crate::support::chaos::history::{Kind, Op, Outcome};
 
 pub const REGISTERS: u32 = 3;
@@ -122,7 +123,14 @@ fn run_client(client: u32, servers: Vec<String>, clock: Clock, seed: u64, stop: 
         };
         let roll = rng.below(100);
         let result = if roll < 45 {
-            c.get_data(&register_path(register)).map(|got| {
+            // Half the reads after a sync: those must be linearizable; the others may lag.
+            let synced = if roll < 22 {
+                op.kind = Kind::SyncRead;
+                c.sync(&register_path(register))
+            } else {
+                Ok(())
+            };
+            synced.and_then(|()| c.get_data(&register_path(register))).map(|got| {
                 op.value =
                     std::str::from_utf8(&got.data).ok().and_then(|t| t.parse().ok()).unwrap_or(u64::MAX);
                 (op.version, op.mzxid, op.zxid) = (got.version, got.mzxid, got.zxid);
@@ -208,11 +216,7 @@ impl Workload {
 /// After the run: through each server alone (after a `sync`), the register values as reads
 /// recorded by a client of their own (one past the workload's) and the names under
 /// `/chaos/seq`.
-pub fn final_reads(
-    servers: &[String],
-    clock: Clock,
-    limit: Duration,
-) -> (Vec<Op>, Vec<(String, Result<Vec<String>, String>)>) {
+pub fn final_reads(servers: &[String], clock: Clock, limit: Duration) -> (Vec<Op>, Vec<Listing>) {
     let mut ops = Vec::new();
     let mut listings = Vec::new();
     for (n, server) in servers.iter().enumerate() {

@@ -337,7 +337,8 @@ impl Ensemble {
     }
 
     /// The host PID of the pod's java process, if its container runs one now (never waits or
-    /// panics: for the chaos nemesis, which acts on pods in any state).
+    /// panics: for the chaos nemesis, which acts on pods in any state). The tests do not use it.
+    #[allow(dead_code)]
     pub fn java_now(&self, ordinal: usize) -> Option<u32> {
         let mut stack = vec![self.members[ordinal].container.as_ref()?.0.id()];
         while let Some(pid) = stack.pop() {

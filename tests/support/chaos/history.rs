@@ -9,8 +9,12 @@ use std::fmt;
 /// What the request was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// getData of a register.
+    /// getData of a register: served by the server the session is on, which may be behind
+    /// (ZooKeeper's reads are sequentially consistent, not linearizable).
     Read,
+    /// `sync`, then getData on the same session: the server catches up with the leader first,
+    /// the way ZooKeeper offers for a read that must see every write completed before it.
+    SyncRead,
     /// setData of a register with the version the client last saw: compare-and-set.
     Cas,
     /// A sequential create under the run's parent znode.
@@ -76,6 +80,7 @@ impl Kind {
     fn word(self) -> &'static str {
         match self {
             Kind::Read => "read",
+            Kind::SyncRead => "sread",
             Kind::Cas => "cas",
             Kind::Create => "create",
         }
@@ -133,6 +138,7 @@ fn parse_line(l: &str) -> Option<Op> {
     let hex = |s: &str| u64::from_str_radix(s, 16).ok().map(|v| v as i64);
     let kind = match f[2] {
         "read" => Kind::Read,
+        "sread" => Kind::SyncRead,
         "cas" => Kind::Cas,
         "create" => Kind::Create,
         _ => return None,

@@ -3,5 +3,8 @@
 //! workload, the nemesis, the plot) is examples/chaos; these two live here so that the checker's
 //! unit tests, negative controls included, run with every `make test`.
 
+// In a bench or an example (no test harness) their unit tests' imports go unused.
+#[allow(unused_imports)]
 pub mod checker;
+#[allow(unused_imports)]
 pub mod history;
