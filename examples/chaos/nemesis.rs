@@ -75,6 +75,8 @@ pub struct Nemesis<'a> {
     sandboxed: [bool; SIZE],
     /// When a pod's container was seen ended, for the kubelet's back-off.
     ended_at: [Option<Instant>; SIZE],
+    /// When a pod was deleted: it is made again only after [`SETTLE`].
+    deleted_at: [Option<Instant>; SIZE],
     flags: Vec<String>,
     dynamic: bool,
     /// Dynamic ensembles: the replicas (3 after a scale-down, 5 again after a scale-up).
@@ -86,6 +88,10 @@ pub struct Nemesis<'a> {
 
 /// The kubelet's back-off before a container that ended starts again.
 const BACKOFF: Duration = Duration::from_secs(2);
+/// A deleted pod's network namespace goes with its last process, which the kernel may take a
+/// while to reap on a loaded machine; the harness waits 10 s for the old veth's name to be free
+/// when the pod is made again, so a deleted pod is made again only this long after.
+const SETTLE: Duration = Duration::from_secs(20);
 
 impl<'a> Nemesis<'a> {
     pub fn new(
@@ -105,6 +111,7 @@ impl<'a> Nemesis<'a> {
             running: [true; SIZE],
             sandboxed: [true; SIZE],
             ended_at: [None; SIZE],
+            deleted_at: [None; SIZE],
             flags,
             dynamic,
             replicas: SIZE,
@@ -135,6 +142,7 @@ impl<'a> Nemesis<'a> {
         self.e.delete(pod);
         self.running[pod] = false;
         self.sandboxed[pod] = false;
+        self.deleted_at[pod] = Some(Instant::now());
     }
 
     /// Restart every wanted container that ended, after the back-off.
@@ -144,8 +152,10 @@ impl<'a> Nemesis<'a> {
                 self.kill_pod(pod);
                 self.ended_at[pod] = Some(Instant::now());
             }
+            let settled = self.deleted_at[pod].is_none_or(|t| t.elapsed() >= SETTLE);
             if !self.running[pod]
                 && self.wanted[pod]
+                && settled
                 && self.ended_at[pod].is_none_or(|t| t.elapsed() >= BACKOFF)
             {
                 self.start_pod(pod);
@@ -401,12 +411,11 @@ impl<'a> Nemesis<'a> {
                 self.replicas = SIZE;
                 for pod in 3..SIZE {
                     self.wanted[pod] = true;
-                    if !self.running[pod] {
-                        self.start_pod(pod);
-                    }
                 }
+                // The kubelet makes them (once their old sandboxes are surely gone).
+                self.kubelet();
                 let fault = self.record(kind, vec![3, 4], String::new());
-                if kind == "kill-mid-join" {
+                if kind == "kill-mid-join" && self.running[3] && self.running[4] {
                     std::thread::sleep(self.rng.secs(2, 8));
                     let pod = 3 + self.rng.below(2) as usize;
                     self.kill_pod(pod);
