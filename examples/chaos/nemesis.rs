@@ -88,10 +88,10 @@ pub struct Nemesis<'a> {
 
 /// The kubelet's back-off before a container that ended starts again.
 const BACKOFF: Duration = Duration::from_secs(2);
-/// A deleted pod's network namespace goes with its last process, which the kernel may take a
-/// while to reap on a loaded machine; the harness waits 10 s for the old veth's name to be free
-/// when the pod is made again, so a deleted pod is made again only this long after.
-const SETTLE: Duration = Duration::from_secs(20);
+/// A deleted pod's network namespace (and its veth) goes some time after its last process: the
+/// kernel's clean-up of namespaces is one queue for the whole machine, which other runs keep
+/// busy. A deleted pod is made again once its veth is gone; this long without, it is said.
+const SETTLE: Duration = Duration::from_secs(30);
 
 impl<'a> Nemesis<'a> {
     pub fn new(
@@ -152,7 +152,11 @@ impl<'a> Nemesis<'a> {
                 self.kill_pod(pod);
                 self.ended_at[pod] = Some(Instant::now());
             }
-            let settled = self.deleted_at[pod].is_none_or(|t| t.elapsed() >= SETTLE);
+            let settled = self.sandboxed[pod] || self.e.can_remake(pod);
+            if !settled && self.deleted_at[pod].is_some_and(|t| t.elapsed() >= SETTLE) {
+                eprintln!("chaos: zk-{pod}'s old veth is still there {SETTLE:?} after its deletion; waiting");
+                self.deleted_at[pod] = Some(Instant::now());
+            }
             if !self.running[pod]
                 && self.wanted[pod]
                 && settled

@@ -388,6 +388,16 @@ impl Ensemble {
         }
     }
 
+    /// Whether pod `ordinal` can be made again now: its sandbox is gone and so is its old veth
+    /// (the kernel removes it with the network namespace, some time after the last process).
+    /// The tests do not use it; the chaos nemesis deletes and remakes pods at any moment.
+    #[allow(dead_code)]
+    pub fn can_remake(&self, ordinal: usize) -> bool {
+        let name = format!("veth-zk{ordinal}");
+        let shown = in_net(self.hub.0.id(), &["ip", "link", "show", &name]).output();
+        self.members[ordinal].sandbox.is_none() && shown.is_ok_and(|out| !out.status.success())
+    }
+
     /// Take the pod's link to the bridge down (`up = false`) or up again.
     pub fn link(&self, ordinal: usize, up: bool) {
         let name = format!("veth-zk{ordinal}");
