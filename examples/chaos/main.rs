@@ -40,6 +40,8 @@ const USAGE: &str =
 const RECOVERY_LIMIT: Duration = Duration::from_secs(240);
 /// The workload goes on this long after the recovery, before the final reads.
 const AFTER_RECOVERY: Duration = Duration::from_secs(10);
+/// How many anomalies the output shows.
+const SHOWN: usize = 12;
 /// Faults stop this long before the run's time is up, leaving it for the recovery.
 const QUIET_END: Duration = Duration::from_secs(20);
 
@@ -199,8 +201,12 @@ fn run(args: &Args) -> i32 {
     anomalies.extend(check(&ops, &listings));
     let summary = summary(&ops, &timeline, &anomalies, args, mode);
     keep(&args.out, &e, &ops, &timeline, &listings, &anomalies, &summary, end);
-    for a in &anomalies {
+    // The first few here; all of them in anomalies.txt.
+    for a in anomalies.iter().take(SHOWN) {
         println!("chaos: anomaly: {a}");
+    }
+    if anomalies.len() > SHOWN {
+        println!("chaos: ... and {} more anomalies in anomalies.txt", anomalies.len() - SHOWN);
     }
     println!("{summary}");
     println!("chaos: artefacts in {}", args.out.display());
