@@ -88,9 +88,8 @@ pub struct Nemesis<'a> {
 
 /// The kubelet's back-off before a container that ended starts again.
 const BACKOFF: Duration = Duration::from_secs(2);
-/// A deleted pod's network namespace (and its veth) goes some time after its last process: the
-/// kernel's clean-up of namespaces is one queue for the whole machine, which other runs keep
-/// busy. A deleted pod is made again once its veth is gone; this long without, it is said.
+/// A deleted pod's veth is removed at once ([`Ensemble::unplug`]); a pod is made again once the
+/// name is free, and this long without, it is said.
 const SETTLE: Duration = Duration::from_secs(30);
 
 impl<'a> Nemesis<'a> {
@@ -140,6 +139,7 @@ impl<'a> Nemesis<'a> {
 
     fn delete_pod(&mut self, pod: usize) {
         self.e.delete(pod);
+        self.e.unplug(pod);
         self.running[pod] = false;
         self.sandboxed[pod] = false;
         self.deleted_at[pod] = Some(Instant::now());

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make chaos: run examples/chaos once per ensemble kind with one seed, keep the artefacts under
-# target/chaos/<seed>/<kind>/, print each summary, fail if any run found an anomaly or did not end
+# target/chaos/<seed>/<kind>[-<ZK_SUITE>]/, print each summary, fail if any run found an anomaly or did not end
 # as it should (docs/chaos.md).
 #   chaos.sh ZK_ENTRY            CHAOS_MINUTES (10, per kind; decimals allowed), CHAOS_SEED
 #                                (random when unset), CHAOS_MODES ("static reconfig")
@@ -34,7 +34,8 @@ echo "chaos: seed $seed, $minutes min per kind ($modes); replay with CHAOS_SEED=
 status=0
 summaries=()
 for mode in $modes; do
-    out="target/chaos/$seed/$mode"
+    # Another ZooKeeper (ZK_SUITE, tests/support/dist.rs) keeps its artefacts apart.
+    out="target/chaos/$seed/$mode${ZK_SUITE:+-$ZK_SUITE}"
     rc=0
     target/debug/examples/chaos --bin "$bin" --mode "$mode" --seconds "$seconds" --seed "$seed" --out "$out" || rc=$?
     summaries+=("$(cat "$out/summary.txt" 2>/dev/null || echo "chaos: $mode: no summary (exit $rc)")")

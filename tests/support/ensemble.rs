@@ -398,6 +398,18 @@ impl Ensemble {
         self.members[ordinal].sandbox.is_none() && shown.is_ok_and(|out| !out.status.success())
     }
 
+    /// Remove a deleted pod's veth from the bridge now, as a CNI plugin's DEL does, instead of
+    /// leaving it to the kernel's clean-up of the old network namespace, which waits for every
+    /// socket of it: a JVM's orphaned connections to unreachable peers keep it for minutes.
+    /// The tests do not use it; the chaos nemesis deletes and remakes pods at any moment.
+    #[allow(dead_code)]
+    pub fn unplug(&self, ordinal: usize) {
+        assert!(self.members[ordinal].sandbox.is_none(), "zk-{ordinal} must be deleted first");
+        let name = format!("veth-zk{ordinal}");
+        // Gone already when the namespace went first: nothing to do then.
+        let _ = in_net(self.hub.0.id(), &["ip", "link", "del", &name]).output();
+    }
+
     /// Take the pod's link to the bridge down (`up = false`) or up again.
     pub fn link(&self, ordinal: usize, up: bool) {
         let name = format!("veth-zk{ordinal}");
