@@ -551,17 +551,19 @@ impl<'a> Nemesis<'a> {
             self.kubelet();
             let serving: Vec<usize> =
                 (0..SIZE).filter(|&o| self.running[o] && self.e.ready(o, true)).collect();
+            let mut voters = String::new();
             if serving.len() == SIZE {
                 if !self.dynamic {
                     return Ok(started.elapsed());
                 }
                 let ids: Vec<u64> = (1..=SIZE as u64).collect();
-                if dynamic::wait_voters(self.e, 0, &ids, Duration::from_secs(1)).is_ok() {
-                    return Ok(started.elapsed());
+                match dynamic::wait_voters(self.e, 0, &ids, Duration::from_secs(1)) {
+                    Ok(_) => return Ok(started.elapsed()),
+                    Err(why) => voters = format!(", but the membership is not the five voters: {why}"),
                 }
             }
             if started.elapsed() > limit {
-                return Err(format!("only {serving:?} serve {limit:?} after every fault was healed"));
+                return Err(format!("{serving:?} serve {limit:?} after every fault was healed{voters}"));
             }
             std::thread::sleep(Duration::from_secs(1));
         }

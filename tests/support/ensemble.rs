@@ -400,7 +400,8 @@ impl Ensemble {
 
     /// Remove a deleted pod's veth from the bridge now, as a CNI plugin's DEL does, instead of
     /// leaving it to the kernel's clean-up of the old network namespace, which waits for every
-    /// socket of it: a JVM's orphaned connections to unreachable peers keep it for minutes.
+    /// socket of it: under chaos the old veth stayed for more than a minute (the JVM's orphaned
+    /// connections to cut-off peers, most likely).
     /// The tests do not use it; the chaos nemesis deletes and remakes pods at any moment.
     #[allow(dead_code)]
     pub fn unplug(&self, ordinal: usize) {
