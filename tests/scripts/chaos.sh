@@ -36,6 +36,12 @@ summaries=()
 for mode in $modes; do
     # Another ZooKeeper (ZK_SUITE, tests/support/dist.rs) keeps its artefacts apart.
     out="target/chaos/$seed/$mode${ZK_SUITE:+-$ZK_SUITE}"
+    # A replay never overwrites the run it replays: the next free .N beside it.
+    if [ -e "$out" ]; then
+        n=2
+        while [ -e "$out.$n" ]; do n=$((n + 1)); done
+        out="$out.$n"
+    fi
     rc=0
     target/debug/examples/chaos --bin "$bin" --mode "$mode" --seconds "$seconds" --seed "$seed" --out "$out" || rc=$?
     summaries+=("$(cat "$out/summary.txt" 2>/dev/null || echo "chaos: $mode: no summary (exit $rc)")")
