@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make chaos: run examples/chaos once per ensemble kind with one seed, keep the artefacts under
-# target/chaos/<seed>/<kind>[-<ZK_SUITE>]/, print each summary, fail if any run found an anomaly or did not end
-# as it should (docs/chaos.md).
+# target/chaos/<seed>/<kind>[-<ZK_SUITE>][.N]/, print each summary, fail if any run found an
+# anomaly or did not end as it should (docs/chaos.md).
 #   chaos.sh ZK_ENTRY            CHAOS_MINUTES (10, per kind; decimals allowed), CHAOS_SEED
 #                                (random when unset), CHAOS_MODES ("static reconfig")
 #   chaos.sh --expect-anomaly ZK_ENTRY   the negative control: succeeds only if every run ended
