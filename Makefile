@@ -8,7 +8,7 @@ STATIC_BIN := target/$(MUSL)/release/zk-entry
 # Cargo.toml's version).
 IMAGE ?= zk-entry:0.1.0
 
-.PHONY: demo demo-standalone migrate-demo test e2e lint deploy-lint build static image image-debian image-test bench deps
+.PHONY: demo demo-standalone migrate-demo test e2e lint deploy-lint build static image image-debian image-test bench deps chaos chaos-control
 
 ## demo: the tutorial's three-pod ensemble in Linux namespaces, zk-entry as each pod's PID 1,
 ## the sanity test, the client service forwarded to 127.0.0.1:2181 (a free port when 2181 is
@@ -97,6 +97,21 @@ image-test: image-debian
 ## pod's start; dynamic membership: joins, resizes and the write gaps they cause (needs root)
 bench: deps static
 	ZK_ENTRY_BENCH_STATIC='$(CURDIR)/$(STATIC_BIN)' $(CARGO) bench --bench start --bench supervise --bench probe --bench ensemble --bench scaling
+
+## chaos: faults under a recorded workload, checked as Jepsen checks databases (docs/chaos.md):
+## five pods, static and --reconfig, CHAOS_MINUTES each (default 10), seed CHAOS_SEED (printed;
+## random when unset), CHAOS_MODES to run one kind; artefacts in target/chaos/<seed>/ (root)
+chaos: deps
+	$(CARGO) build --bin zk-entry --example chaos
+	tests/scripts/chaos.sh target/debug/zk-entry
+
+## chaos-control: the negative control: the same runs with a variant built apart whose start takes
+## the template's membership when no peer serves (--features chaos-broken-formation); succeeds
+## only if chaos finds anomalies (root)
+chaos-control: deps
+	$(CARGO) build --bin zk-entry --features chaos-broken-formation --target-dir target/chaos-broken
+	$(CARGO) build --example chaos
+	CHAOS_MODES="$${CHAOS_MODES:-reconfig}" tests/scripts/chaos.sh --expect-anomaly target/chaos-broken/debug/zk-entry
 
 ## deps: install Debian's zookeeper (with a JRE), logback, unshare, promtool and nc when missing
 deps:

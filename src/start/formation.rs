@@ -335,6 +335,15 @@ fn attempt(
             Err(e) => Ok(Err(format!("adding this server as an observer through {server}: {e:#}"))),
         };
     }
+    // The negative control of `make chaos` (docs/chaos.md), compiled only into a variant built
+    // apart (`--features chaos-broken-formation`), never into the shipped binary: when nobody
+    // serves, the membership generated from the template, whatever the volume recorded, as
+    // operators that rebuild the server list from the replica count do. It let a cut-off
+    // minority form a quorum of its own (a split brain with a lost write); chaos must catch it.
+    #[cfg(feature = "chaos-broken-formation")]
+    if let Some(template) = &me.template {
+        return Ok(Ok(offline(template.clone(), Source::Template)));
+    }
     let asked = if peers.is_empty() { "no peer to ask".to_string() } else { peers.join(", ") };
     if let Some((path, record)) = &volume.record {
         if record.member(me.id).is_some() {

@@ -336,6 +336,20 @@ impl Ensemble {
         wait_for(STEP_LIMIT, find).unwrap_or_else(|| panic!("no java in zk-{ordinal}"))
     }
 
+    /// The host PID of the pod's java process, if its container runs one now (never waits or
+    /// panics: for the chaos nemesis, which acts on pods in any state). The tests do not use it.
+    #[allow(dead_code)]
+    pub fn java_now(&self, ordinal: usize) -> Option<u32> {
+        let mut stack = vec![self.members[ordinal].container.as_ref()?.0.id()];
+        while let Some(pid) = stack.pop() {
+            if proc_status(pid, "Name").as_deref() == Some("java") {
+                return Some(pid);
+            }
+            stack.extend(children_of(pid));
+        }
+        None
+    }
+
     /// Send `sig` to the pod's PID 1 and wait until the container has exited (the PID namespace
     /// is gone by then): its status and how long it took.
     pub fn signal_pid1(&mut self, ordinal: usize, sig: i32, limit: Duration) -> (ExitStatus, Duration) {
@@ -372,6 +386,29 @@ impl Ensemble {
         if let Some(mut sandbox) = self.members[ordinal].sandbox.take() {
             sandbox.end();
         }
+    }
+
+    /// Whether pod `ordinal` can be made again now: its sandbox is gone and so is its old veth
+    /// (the kernel removes it with the network namespace, some time after the last process).
+    /// The tests do not use it; the chaos nemesis deletes and remakes pods at any moment.
+    #[allow(dead_code)]
+    pub fn can_remake(&self, ordinal: usize) -> bool {
+        let name = format!("veth-zk{ordinal}");
+        let shown = in_net(self.hub.0.id(), &["ip", "link", "show", &name]).output();
+        self.members[ordinal].sandbox.is_none() && shown.is_ok_and(|out| !out.status.success())
+    }
+
+    /// Remove a deleted pod's veth from the bridge now, as a CNI plugin's DEL does, instead of
+    /// leaving it to the kernel's clean-up of the old network namespace, which waits for every
+    /// socket of it: under chaos the old veth stayed for more than a minute (the JVM's orphaned
+    /// connections to cut-off peers, most likely).
+    /// The tests do not use it; the chaos nemesis deletes and remakes pods at any moment.
+    #[allow(dead_code)]
+    pub fn unplug(&self, ordinal: usize) {
+        assert!(self.members[ordinal].sandbox.is_none(), "zk-{ordinal} must be deleted first");
+        let name = format!("veth-zk{ordinal}");
+        // Gone already when the namespace went first: nothing to do then.
+        let _ = in_net(self.hub.0.id(), &["ip", "link", "del", &name]).output();
     }
 
     /// Take the pod's link to the bridge down (`up = false`) or up again.

@@ -3,6 +3,7 @@
 //! snapshot directories to prove nothing changed, start a real ZooKeeper through `zk-entry
 //! start`, talk to it over raw TCP, and check Prometheus text with promtool.
 
+pub mod chaos;
 pub mod dist;
 pub mod dynamic;
 pub mod ensemble;

@@ -5,10 +5,10 @@
 // Their unit tests come along; in a bench (no test harness) their imports go unused.
 #[path = "../../src/zk/jute.rs"]
 #[allow(unused_imports)]
-mod jute;
+pub mod jute;
 #[path = "../../src/net.rs"]
 #[allow(unused_imports)]
-mod net;
+pub mod net;
 // The binary's file as it is: the tests write, read and set ACLs but leave `reconfig` to
 // zk-entry's own commands, so part of it goes unused here.
 #[path = "../../src/zk/session.rs"]
