@@ -44,6 +44,11 @@ pub(crate) struct JvmCommand {
 }
 
 impl JvmCommand {
+    /// The classpath as the JVM gets it (the version is read from it: [`super::version`]).
+    pub(crate) fn classpath(&self) -> &str {
+        &self.classpath
+    }
+
     /// The arguments after the program: options, classpath, main class, config file.
     pub(crate) fn args(&self) -> Vec<String> {
         let mut args: Vec<String> =

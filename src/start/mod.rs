@@ -38,6 +38,7 @@ mod set_file;
 pub(crate) mod settings;
 mod tls;
 pub(crate) mod tls_watch;
+mod version;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -107,6 +108,12 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     };
     let sasl = sasl::contribution(&settings.security, &settings.paths.conf_dir)?;
     let heap = memory::contribution(&settings.java)?;
+    let classpath = match &program {
+        Program::Jvm(jvm) => Some(jvm.classpath()),
+        Program::Custom(_) => None,
+    };
+    let known = version::Known::decide(settings.java.zk_version.as_ref(), classpath);
+    let version = version::contribution(&known, &settings.security);
     // In the order they combine: the heap's JVM arguments first and the operator's last (the
     // JVM takes the last of repeated flags); zoo.cfg's membership keys right after the base's.
     let mut parts = Parts::default();
@@ -116,6 +123,7 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     parts.add(set_file);
     parts.add(tls);
     parts.add(sasl);
+    parts.add(version);
     // The operator's flags (`--jvm_flags`, `$JVMFLAGS`): a part of their own, added last so that
     // an operator's -Xmx or -D wins (the JVM takes the last of repeated flags).
     parts.add(Contribution { jvm_args: settings.java.jvm_flags.clone(), ..Contribution::default() });
