@@ -24,3 +24,4 @@ mod real_zookeeper;
 mod scaling;
 mod security;
 mod slow_peers;
+mod versions;

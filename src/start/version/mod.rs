@@ -1,9 +1,9 @@
 //! Which ZooKeeper a start runs, and what zk-entry configures differently because of it.
 //!
 //! The version is read from the name of the server jar on the classpath the JVM will run:
-//! upstream releases name it `zookeeper-X.Y.Z.jar` (`lib/` from 3.5, the top before), and
-//! Debian keeps a versioned link `zookeeper-X.Y.Z.jar` → `zookeeper.jar` beside the jar it puts
-//! on the classpath. Neither layout puts the version in the jar's manifest (Debian's 3.8 and 3.9
+//! upstream releases name it `zookeeper-X.Y.Z.jar` (`lib/` from 3.5, the top before); Debian
+//! puts `zookeeper.jar` on the classpath, a link to `zookeeper-X.Y.Z.jar` in its 3.9 packages
+//! and the target of a link `zookeeper-X.Y.Z.jar` beside it in 3.8's (bookworm). Neither layout puts the version in the jar's manifest (Debian's 3.8 and 3.9
 //! manifests hold only the class path; the version is in compressed entries zk-entry does not
 //! unpack), so the name it is. Only names and link targets are read, never a jar's contents.
 //! `--zk_version` gives it when it cannot be read (`--classpath` of other names, a
@@ -16,8 +16,10 @@
 //! The rules ([`contribution`]; docs/versions.md and the table in docs/design.md):
 //! - FIPS mode (`zookeeper.fips-mode`, on by default from 3.9.0) is turned off when the quorum
 //!   authenticates (quorum SASL or quorum TLS): from 3.9.4 it refuses the quorum's DIGEST-MD5,
-//!   so the ensemble never forms, and from 3.9.0 it stops checking an inbound peer's
-//!   certificate against its address, so any certificate of the CA joins the quorum.
+//!   so the ensemble never forms, and in 3.9.0–3.9.3 it stops checking an inbound peer's
+//!   certificate against its address, so any certificate of the CA joins the quorum (measured
+//!   on 3.9.3; Debian's 3.9.6 refused such a peer with FIPS mode on). Off on every 3.9 release:
+//!   the quorum's checks are then those of 3.8, and a DIGEST-MD5 quorum forms.
 
 pub(crate) mod number;
 
@@ -94,7 +96,7 @@ fn read_classpath(classpath: &str) -> Result<(Version, PathBuf), String> {
             return Ok((version, entry));
         }
         if name == "zookeeper.jar"
-            && let Some(found) = versioned_link(&entry)
+            && let Some(found) = versioned_target(&entry).or_else(|| versioned_link(&entry))
         {
             return Ok(found);
         }
@@ -108,7 +110,14 @@ fn versioned_name(name: &str) -> Option<Version> {
     middle.starts_with(|c: char| c.is_ascii_digit()).then(|| Version::parse(middle))?
 }
 
-/// Debian's layout: beside `jar` (…/zookeeper.jar), a link `zookeeper-X.Y.Z.jar` that leads to
+/// Debian's layout from 3.9: `jar` (…/zookeeper.jar) is a link to the versioned jar.
+fn versioned_target(jar: &Path) -> Option<(Version, PathBuf)> {
+    let real = std::fs::canonicalize(jar).ok()?;
+    let version = versioned_name(real.file_name()?.to_str()?)?;
+    Some((version, real))
+}
+
+/// Debian's layout up to 3.8: beside `jar` (…/zookeeper.jar), a link `zookeeper-X.Y.Z.jar` that leads to
 /// it. Several such links (none in Debian's packages) take the highest version, sorted.
 fn versioned_link(jar: &Path) -> Option<(Version, PathBuf)> {
     let dir = jar.parent()?;
@@ -145,7 +154,7 @@ pub(crate) fn contribution(known: &Known, security: &Security) -> Contribution {
     if !authenticated.is_empty() && known.has(FIPS_MODE_SINCE) {
         jvm_args.push("-Dzookeeper.fips-mode=false".to_string());
         notes.push(format!(
-            "FIPS mode off (-Dzookeeper.fips-mode=false) for {}: from 3.9.0 FIPS mode skips the check of an inbound quorum peer's certificate against its address, and from 3.9.4 it refuses DIGEST-MD5 for the quorum (docs/versions.md)",
+            "FIPS mode off (-Dzookeeper.fips-mode=false) for {}: FIPS mode skips the check of an inbound quorum peer's certificate against its address (3.9.0-3.9.3), and refuses DIGEST-MD5 for the quorum from 3.9.4 (docs/versions.md)",
             authenticated.join(" and ")
         ));
     }
@@ -219,6 +228,13 @@ mod tests {
         assert!(read_classpath(&cp).is_err());
         symlink("zookeeper.jar", d.join("zookeeper-3.9.6.jar")).unwrap();
         assert_eq!(read_classpath(&cp), Ok((v("3.9.6"), d.join("zookeeper-3.9.6.jar"))));
+        // 3.9's packages: zookeeper.jar is the link.
+        let new = tempfile::tempdir().unwrap();
+        let n = std::fs::canonicalize(new.path()).unwrap();
+        std::fs::write(n.join("zookeeper-3.9.3.jar"), b"").unwrap();
+        symlink("zookeeper-3.9.3.jar", n.join("zookeeper.jar")).unwrap();
+        let cp = format!("/conf:{}", n.join("zookeeper.jar").display());
+        assert_eq!(read_classpath(&cp), Ok((v("3.9.3"), n.join("zookeeper-3.9.3.jar"))));
     }
 
     /// The machine's own Debian install (3.8.0 here), when there is one.
