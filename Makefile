@@ -8,7 +8,7 @@ STATIC_BIN := target/$(MUSL)/release/zk-entry
 # Cargo.toml's version).
 IMAGE ?= zk-entry:0.1.0
 
-.PHONY: demo demo-standalone test e2e lint deploy-lint build static image image-debian image-test bench deps
+.PHONY: demo demo-standalone test zk-dist e2e lint deploy-lint build static image image-debian image-test bench deps
 
 ## demo: the tutorial's three-pod ensemble in Linux namespaces, zk-entry as each pod's PID 1,
 ## the sanity test, the client service forwarded to 127.0.0.1:2181 (a free port when 2181 is
@@ -25,9 +25,36 @@ demo:
 demo-standalone: deps build
 	tests/scripts/demo.sh target/release/zk-entry
 
-## test: unit, CLI, pod, PID-1, probe, real-ZooKeeper and end-to-end tests (root: namespaces)
-test: deps
-	$(CARGO) test --no-fail-fast
+# The version matrix (docs/versions.md): the modules that start real ZooKeeper servers run once
+# more per Debian suite of ZK_SUITES besides the machine's own (bookworm, 3.8.0), with that
+# suite's ZooKeeper bound into every pod (tests/support/dist.rs); versions:: (the rules that
+# depend on the version) runs on every suite of ZK_VERSION_SUITES, which adds trixie (3.9.3:
+# FIPS mode there skips the inbound quorum peer check). sid is the newest 3.9 (3.9.6).
+ZK_SUITES ?= bookworm sid
+ZK_VERSION_SUITES ?= bookworm trixie sid
+REAL_SERVER_MODULES := real_zookeeper:: probe_real:: e2e:: security:: scaling:: combinations:: versions::
+
+## test: unit, CLI, pod, PID-1, probe, real-ZooKeeper and end-to-end tests (root: namespaces);
+## then the real-server modules on each other suite of ZK_SUITES, and versions:: on the rest
+## of ZK_VERSION_SUITES
+test: deps zk-dist
+	@status=0; \
+	$(CARGO) test --no-fail-fast || status=1; \
+	for suite in $(filter-out bookworm,$(ZK_SUITES)); do \
+	  echo "make test: the real-server modules on $$suite's ZooKeeper"; \
+	  ZK_SUITE=$$suite $(CARGO) test --no-fail-fast --test it -- $(REAL_SERVER_MODULES) || status=1; \
+	done; \
+	for suite in $(filter-out bookworm $(ZK_SUITES),$(ZK_VERSION_SUITES)); do \
+	  echo "make test: versions:: on $$suite's ZooKeeper"; \
+	  ZK_SUITE=$$suite $(CARGO) test --no-fail-fast --test it -- versions:: || status=1; \
+	done; \
+	exit $$status
+
+## zk-dist: fetch (once, cached under target/zk-dist) the ZooKeeper of every suite the tests run
+## besides the machine's, through a private apt configuration (tests/scripts/zk-dist.sh; root)
+zk-dist:
+	@suites='$(sort $(filter-out bookworm,$(ZK_SUITES) $(ZK_VERSION_SUITES)))'; \
+	if [ -n "$$suites" ]; then tests/scripts/zk-dist.sh $$suites; fi
 
 ## e2e: only the three-pod scenarios of the tutorial (root); the tests are one binary, `it`,
 ## and a module path selects an area (docs/testing.md)
