@@ -157,12 +157,12 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     if let (Some(watch), Program::Jvm(_)) = (&tls_watch, &plan.program) {
         tls_watch::spawn(watch, &plan.run_as, privileges, signals);
     }
-    let child = plan.program.child(
-        &plan.run_as,
-        &plan.settings.supervision.exit_code_map,
-        privileges,
-        plan.exit_meanings(),
-    );
+    let mut exit_meanings = plan.exit_meanings();
+    if let Program::Jvm(_) = &plan.program {
+        exit_meanings.extend(version::zookeeper_exit_meanings());
+    }
+    let child =
+        plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map, privileges, exit_meanings);
     if let (Some(d), Some(file)) = (&dynamic, &plan.settings.reconfig.super_password_file) {
         d.spawn_joiner(plan.settings.ports.client, file, signals)?;
     }

@@ -4,7 +4,9 @@
 //! - the version zk-entry reads from the jar is the one that serves (mntr's `zk_version`);
 //! - quorum SASL (DIGEST-MD5) forms: 3.9.4+ refuses it in FIPS mode, which zk-entry turns off;
 //! - a quorum peer presenting a certificate of the ensemble's CA issued for another name is
-//!   refused: 3.9's FIPS mode skips that check of inbound peers.
+//!   refused: 3.9's FIPS mode skips that check of inbound peers;
+//! - a rolling upgrade 3.8.0 → 3.9 and back, static and `--reconfig`, with quorum SASL and a
+//!   writer, loses no acknowledged write (the 3.9 is the run's suite when it is one, else sid).
 //!
 //! Root: pods from Linux namespaces.
 
@@ -12,6 +14,8 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::dist;
+use crate::support::dynamic::{self, Writer};
 use crate::support::ensemble::{Ensemble, Launch, pod_ip};
 use crate::support::pki::*;
 use crate::support::*;
@@ -166,4 +170,127 @@ fn a_quorum_peer_with_another_names_certificate_of_the_ca_is_refused() {
     for ordinal in 0..2 {
         assert_version_noted(&e, ordinal, true);
     }
+}
+
+/// The 3.9 a rolling upgrade goes to: the run's suite when it is a 3.9, else the newest (sid).
+fn upgrade_target() -> String {
+    let current = dist::current();
+    if current.at_least(3, 9) { current.suite.clone() } else { "sid".to_string() }
+}
+
+/// Roll every pod of `e` onto `suite`'s ZooKeeper in StatefulSet order (highest ordinal
+/// first): SIGTERM, the pod deleted, made again from the new image with the same volume and
+/// `argv`, serving before the next. The longest write gap of each pod's turn, for the log.
+fn roll(e: &mut Ensemble, argv: &[String], suite: &str, writer: &Writer) -> Vec<Duration> {
+    let mut gaps = Vec::new();
+    for ordinal in (0..e.size()).rev() {
+        writer.take_gap();
+        let (status, _) = e.signal_pid1(ordinal, libc::SIGTERM, STOP_LIMIT);
+        assert_eq!(status.code(), Some(143), "zk-{ordinal}: {}", e.log(ordinal));
+        e.delete(ordinal);
+        e.set_zookeeper(ordinal, suite);
+        e.start_with(ordinal, argv);
+        // wait_serving checks that the pod serves the new version.
+        e.wait_serving(&[ordinal], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+        gaps.push(writer.take_gap());
+    }
+    gaps
+}
+
+const STOP_LIMIT: Duration = Duration::from_secs(10);
+
+/// 3.8.0 → 3.9 → 3.8.0 with quorum SASL and a writer: every acknowledged write is on every
+/// pod at the end. `reconfig`: the dynamic mode of zookeeper-scalable.yaml, else static.
+fn upgrade_and_roll_back(reconfig: bool) {
+    require_zookeeper();
+    let target = upgrade_target();
+    let mut e = Ensemble::new(Path::new(BIN), 3);
+    for ordinal in 0..3 {
+        e.set_zookeeper(ordinal, dist::MACHINE);
+        secret_volume(&e.pod_dir(ordinal).join("opt/secrets/quorum"), &[("password", "upgrade-quorum-pw\n")]);
+    }
+    let quorum = "--quorum_password_file=/opt/secrets/quorum/password";
+    let argv: Vec<String> = if reconfig {
+        dynamic::give_secret(&e);
+        let mut flags: Vec<&str> = dynamic::DYNAMIC.to_vec();
+        flags.push(quorum);
+        e.command_with(&flags)
+    } else {
+        let mut argv = e.command_line(Launch::ZkEntry);
+        argv.push(quorum.into());
+        argv
+    };
+    for ordinal in 0..3 {
+        e.start_with(ordinal, &argv);
+    }
+    e.wait_serving(&[0, 1, 2], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    if reconfig {
+        dynamic::wait_voters(&mut e, 0, &[1, 2, 3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    }
+    let client = e.client();
+    let created = wait_for(SERVE_LIMIT, || client.write(&dynamic::only(0), &["create", "/w", ""]).ok());
+    assert!(created.is_some(), "cannot create /w: {}", e.log(0));
+    let writer = Writer::start(e.client(), (0..3).map(dynamic::only).collect());
+    let up = roll(&mut e, &argv, &target, &writer);
+    let down = roll(&mut e, &argv, dist::MACHINE, &writer);
+    std::thread::sleep(Duration::from_secs(2));
+    let writes = writer.stop();
+    let mode = if reconfig { "--reconfig" } else { "static" };
+    eprintln!(
+        "upgrade ({mode}, quorum SASL) 3.8.0 -> {} -> 3.8.0: {} writes acknowledged, {} refused; longest gap per pod up {up:?}, down {down:?}",
+        dist::of(&target).version,
+        writes.acknowledged.len(),
+        writes.refused
+    );
+    assert!(writes.acknowledged.len() >= 20, "too few writes to prove anything: {writes:?}");
+    for ordinal in 0..3 {
+        let lost = dynamic::lacking(&client, ordinal, &writes.acknowledged);
+        assert!(lost.is_empty(), "zk-{ordinal} lacks acknowledged writes {lost:?}");
+    }
+    if reconfig {
+        dynamic::wait_voters(&mut e, 0, &[1, 2, 3], SERVE_LIMIT).unwrap_or_else(|why| panic!("{why}"));
+    }
+}
+
+#[test]
+fn a_static_ensemble_upgrades_to_3_9_and_rolls_back_with_quorum_sasl() {
+    upgrade_and_roll_back(false);
+}
+
+#[test]
+fn a_dynamic_ensemble_upgrades_to_3_9_and_rolls_back_with_quorum_sasl() {
+    upgrade_and_roll_back(true);
+}
+
+/// `zk-entry start` of a standalone server in a pod of the run's suite with `extra` flags, run
+/// to its end: (status, zk-entry's lines, ZooKeeper's log).
+fn run_standalone(extra: &[&str]) -> (Option<i32>, String, String) {
+    let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
+    pod.private_tmp = true;
+    pod.setup.push("ip link set lo up".into());
+    pod.setup.extend(dist::current().mounts());
+    let mut args = vec!["start", "--heap=128M"];
+    args.extend_from_slice(extra);
+    let out = pod.run(&args);
+    (out.status.code(), stderr(&out), stdout(&out))
+}
+
+/// ZooKeeper's own exit statuses 1 and 2 pass through with a line saying they were ZooKeeper's:
+/// 2 would otherwise read as zk-entry's refusal of its input, which leaves everything untouched.
+#[test]
+fn zookeepers_own_statuses_1_and_2_are_said_to_be_zookeepers() {
+    require_zookeeper();
+    // A port that is no number: ZooKeeper's parser refuses the configuration.
+    let (code, log, zookeeper) = run_standalone(&["--set=secureClientPort=not-a-port"]);
+    assert_eq!(code, Some(2), "{log}");
+    assert!(zookeeper.contains("Invalid config, exiting abnormally"), "{zookeeper}");
+    assert!(
+        log.contains("exited with status 2 (ZooKeeper's own status for a configuration it refused ('Invalid config, exiting abnormally' in ZooKeeper's log above"),
+        "{log}"
+    );
+    // A connection factory that does not exist: an unexpected exception while starting.
+    let (code, log, zookeeper) = run_standalone(&["--set=serverCnxnFactory=org.example.NoSuchFactory"]);
+    assert_eq!(code, Some(1), "{log}\n{zookeeper}");
+    assert!(zookeeper.contains("exiting abnormally"), "{zookeeper}");
+    assert!(log.contains("exited with status 1 (ZooKeeper's own status for an unexpected error"), "{log}");
 }

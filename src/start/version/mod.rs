@@ -161,6 +161,22 @@ pub(crate) fn contribution(known: &Known, security: &Security) -> Contribution {
     Contribution { jvm_args, notes, ..Contribution::default() }
 }
 
+/// ZooKeeper's own exit statuses 1 and 2 (QuorumPeerMain and ZooKeeperServerMain, 3.5 to 3.9:
+/// `UNEXPECTED_ERROR`, `INVALID_INVOCATION`), which would otherwise read as zk-entry's: 2 is
+/// zk-entry's "bad input, nothing touched", 1 its general error.
+pub(crate) fn zookeeper_exit_meanings() -> Vec<(u8, String)> {
+    vec![
+        (
+            1,
+            "ZooKeeper's own status for an unexpected error at start or while serving ('Unexpected exception, exiting abnormally' and the stack trace in ZooKeeper's log above); not zk-entry's".into(),
+        ),
+        (
+            2,
+            "ZooKeeper's own status for a configuration it refused ('Invalid config, exiting abnormally' in ZooKeeper's log above names the file and the cause, often a --set or --set_file value); zk-entry had accepted its input and written the files".into(),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
