@@ -113,7 +113,7 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
         Program::Custom(_) => None,
     };
     let known = version::Known::decide(settings.java.zk_version.as_ref(), classpath);
-    let version = version::contribution(&known, &settings.security);
+    let version = version::contribution(&known, &settings);
     // In the order they combine: the heap's JVM arguments first and the operator's last (the
     // JVM takes the last of repeated flags); zoo.cfg's membership keys right after the base's.
     let mut parts = Parts::default();

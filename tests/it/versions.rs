@@ -294,3 +294,44 @@ fn zookeepers_own_statuses_1_and_2_are_said_to_be_zookeepers() {
     assert!(zookeeper.contains("exiting abnormally"), "{zookeeper}");
     assert!(log.contains("exited with status 1 (ZooKeeper's own status for an unexpected error"), "{log}");
 }
+
+/// `GET path` on 127.0.0.1:`port` (HTTP/1.0, so the server closes): the whole response.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(RAW_IO_LIMIT)).unwrap();
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes()).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.take(1 << 20).read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// The AdminServer on Debian's layout (its servlet API jar on the classpath: without it there
+/// is no AdminServer, and nothing says so), and on 3.9 without its snapshot and restore
+/// commands, which read out and replace the whole data tree.
+#[test]
+fn the_admin_server_answers_and_its_snapshot_and_restore_are_off() {
+    let admin = free_port();
+    let flag = format!("--admin_server_port={admin}");
+    let server = Server::start(&["--log_level=WARN", &flag]);
+    let answered = wait_for(SERVE_LIMIT, || {
+        let reply = http_get(admin, "/commands/ruok");
+        reply.starts_with("HTTP/1.1 200").then_some(reply)
+    });
+    let ruok = answered.unwrap_or_else(|| {
+        panic!("no AdminServer on {admin}: {}", fs::read_to_string(&server.stdout).unwrap())
+    });
+    assert!(ruok.contains("\"command\" : \"ruok\"") && ruok.contains("\"error\" : null"), "{ruok}");
+    let image = dist::current();
+    for command in ["snapshot", "restore"] {
+        let reply = http_get(admin, &format!("/commands/{command}"));
+        if image.at_least(3, 9) {
+            assert!(!reply.starts_with("HTTP/1.1 200"), "{}: {command} answered: {reply}", image.version);
+            assert!(reply.contains("disabled"), "{}: {command}: {reply}", image.version);
+        } else {
+            // 3.8 has neither command.
+            assert!(reply.contains("Unknown command"), "{command}: {reply}");
+        }
+    }
+    drop(server.stop());
+}

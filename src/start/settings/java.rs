@@ -39,6 +39,8 @@ pub(crate) struct Java {
     pub(crate) jvm_flags: Vec<String>,
     /// Debian's install needs the Netty jars its manifest leaves out (TLS: the Netty factory).
     pub(crate) netty_jars: bool,
+    /// Debian's install needs the servlet API for the AdminServer (`--admin_server_port`).
+    pub(crate) admin_jars: bool,
 }
 
 impl Java {
@@ -57,6 +59,7 @@ impl Java {
             zk_version: a.zk_version.as_ref().map(number::from_flag).transpose()?,
             jvm_flags,
             netty_jars: false,
+            admin_jars: false,
         })
     }
 }

@@ -20,13 +20,16 @@
 //!   certificate against its address, so any certificate of the CA joins the quorum (measured
 //!   on 3.9.3; Debian's 3.9.6 refused such a peer with FIPS mode on). Off on every 3.9 release:
 //!   the quorum's checks are then those of 3.8, and a DIGEST-MD5 quorum forms.
+//! - The AdminServer's `snapshot` and `restore` commands (3.9.0+, on by default) are turned off
+//!   when the AdminServer is on: they stream out and replace the whole data tree, guarded only
+//!   by the root znode's ACL. The operator's `--jvm_flags` come later and can turn one on.
 
 pub(crate) mod number;
 
 use std::path::{Path, PathBuf};
 
 use super::plan::Contribution;
-use super::settings::Security;
+use super::settings::Settings;
 pub(crate) use number::Version;
 
 /// The version a start runs, and where it came from.
@@ -141,7 +144,8 @@ const FIPS_MODE_SINCE: (u32, u32, u32) = (3, 9, 0);
 
 /// What the version adds to a start: the line that names it, and the settings its behaviour
 /// calls for (this module's doc lists them).
-pub(crate) fn contribution(known: &Known, security: &Security) -> Contribution {
+pub(crate) fn contribution(known: &Known, settings: &Settings) -> Contribution {
+    let security = &settings.security;
     let mut notes = vec![known.describe()];
     let mut jvm_args = Vec::new();
     let quorum_sasl = security.quorum_password_file.is_some();
@@ -158,8 +162,19 @@ pub(crate) fn contribution(known: &Known, security: &Security) -> Contribution {
             authenticated.join(" and ")
         ));
     }
+    if settings.ports.admin.is_some() && known.has(ADMIN_SNAPSHOT_SINCE) {
+        jvm_args.extend(ADMIN_DATA_COMMANDS_OFF.map(String::from));
+        notes.push(
+            "AdminServer: its snapshot and restore commands off (-Dzookeeper.admin.snapshot.enabled=false -Dzookeeper.admin.restore.enabled=false): they read out and replace the whole data tree, guarded only by the root znode's ACL; --jvm_flags=-Dzookeeper.admin.snapshot.enabled=true turns one on".into(),
+        );
+    }
     Contribution { jvm_args, notes, ..Contribution::default() }
 }
+
+/// The AdminServer's `snapshot` and `restore` commands: from 3.9.0, on by default.
+const ADMIN_SNAPSHOT_SINCE: (u32, u32, u32) = (3, 9, 0);
+const ADMIN_DATA_COMMANDS_OFF: [&str; 2] =
+    ["-Dzookeeper.admin.snapshot.enabled=false", "-Dzookeeper.admin.restore.enabled=false"];
 
 /// ZooKeeper's own exit statuses 1 and 2 (QuorumPeerMain and ZooKeeperServerMain, 3.5 to 3.9:
 /// `UNEXPECTED_ERROR`, `INVALID_INVOCATION`), which would otherwise read as zk-entry's: 2 is
@@ -277,8 +292,8 @@ mod tests {
         assert!(Known::decide(None, None).describe().contains("-- COMMAND"));
     }
 
-    fn fips_args(flags: &[&str], known: &Known) -> Vec<String> {
-        contribution(known, &settings(flags).unwrap().security).jvm_args
+    fn version_args(flags: &[&str], known: &Known) -> Vec<String> {
+        contribution(known, &settings(flags).unwrap()).jvm_args
     }
 
     #[test]
@@ -288,19 +303,29 @@ mod tests {
         let sasl = ["--servers=3", "--quorum_password_file=/s/p"];
         let tls = ["--servers=3", "--tls_dir=/t"];
         for quorum in [&sasl[..], &tls[..]] {
-            assert_eq!(fips_args(quorum, &at("3.9.0")), off, "{quorum:?}");
-            assert_eq!(fips_args(quorum, &at("3.9.6")), off);
-            assert_eq!(fips_args(quorum, &Known::Unknown { why: "x".into() }), off);
+            assert_eq!(version_args(quorum, &at("3.9.0")), off, "{quorum:?}");
+            assert_eq!(version_args(quorum, &at("3.9.6")), off);
+            assert_eq!(version_args(quorum, &Known::Unknown { why: "x".into() }), off);
             // 3.8 has no FIPS mode: nothing to turn off.
-            assert!(fips_args(quorum, &at("3.8.4")).is_empty());
+            assert!(version_args(quorum, &at("3.8.4")).is_empty());
         }
         // Nothing authenticates the quorum: FIPS mode stays as the operator left it.
-        assert!(fips_args(&["--servers=3"], &at("3.9.6")).is_empty());
-        let notes = contribution(&at("3.9.6"), &settings(&sasl).unwrap().security).notes;
+        assert!(version_args(&["--servers=3"], &at("3.9.6")).is_empty());
+        let notes = contribution(&at("3.9.6"), &settings(&sasl).unwrap()).notes;
         assert_eq!(notes[0], "ZooKeeper 3.9.6 (--zk_version)");
         assert!(
             notes[1]
                 .starts_with("FIPS mode off (-Dzookeeper.fips-mode=false) for quorum SASL (DIGEST-MD5): ")
         );
+    }
+
+    #[test]
+    fn the_admin_servers_snapshot_and_restore_are_off_on_3_9() {
+        let off = ADMIN_DATA_COMMANDS_OFF.map(String::from).to_vec();
+        let at = |text: &str| Known::Given { version: v(text), read: None };
+        assert_eq!(version_args(&["--admin_server_port=8080"], &at("3.9.0")), off);
+        assert_eq!(version_args(&["--admin_server_port=8080"], &Known::Unknown { why: "x".into() }), off);
+        assert!(version_args(&["--admin_server_port=8080"], &at("3.8.4")).is_empty());
+        assert!(version_args(&[], &at("3.9.6")).is_empty());
     }
 }
