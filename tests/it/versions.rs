@@ -295,43 +295,70 @@ fn zookeepers_own_statuses_1_and_2_are_said_to_be_zookeepers() {
     assert!(log.contains("exited with status 1 (ZooKeeper's own status for an unexpected error"), "{log}");
 }
 
-/// `GET path` on 127.0.0.1:`port` (HTTP/1.0, so the server closes): the whole response.
-fn http_get(port: u16, path: &str) -> String {
+/// `METHOD path` on 127.0.0.1:`port` (HTTP/1.0, so the server closes) with an `Authorization`
+/// header if given: the whole response, or empty when nothing listens.
+fn http(port: u16, method: &str, path: &str, auth: Option<&str>) -> String {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
     stream.set_read_timeout(Some(RAW_IO_LIMIT)).unwrap();
-    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes()).unwrap();
+    let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    let request = format!("{method} {path} HTTP/1.0\r\nHost: localhost\r\n{auth}Content-Length: 0\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return String::new();
+    }
     let mut reply = Vec::new();
     let _ = stream.take(1 << 20).read_to_end(&mut reply);
     String::from_utf8_lossy(&reply).into_owned()
 }
 
+/// How long the AdminServer may take once the client port serves (it starts before it).
+const ADMIN_LIMIT: Duration = Duration::from_secs(20);
+const ADMIN_SUPER: &str = "digest super:admin-super-pw";
+
 /// The AdminServer on Debian's layout (its servlet API jar on the classpath: without it there
 /// is no AdminServer, and nothing says so), and on 3.9 without its snapshot and restore
-/// commands, which read out and replace the whole data tree.
+/// commands, which read out and replace the whole data tree: asked by the super user (whom
+/// 3.9 lets through its ACL check), they answer 503, the status of a disabled command.
+///
+/// On 3.8.0 and 3.9.3 whatever the run's suite: sid's Java libraries are built for Java 21
+/// (jackson-databind's class files are version 65) and this machine's JRE is 17, so its
+/// AdminServer fails on every JSON answer here (docs/versions.md).
 #[test]
 fn the_admin_server_answers_and_its_snapshot_and_restore_are_off() {
-    let admin = free_port();
-    let flag = format!("--admin_server_port={admin}");
-    let server = Server::start(&["--log_level=WARN", &flag]);
-    let answered = wait_for(SERVE_LIMIT, || {
-        let reply = http_get(admin, "/commands/ruok");
-        reply.starts_with("HTTP/1.1 200").then_some(reply)
-    });
-    let ruok = answered.unwrap_or_else(|| {
-        panic!("no AdminServer on {admin}: {}", fs::read_to_string(&server.stdout).unwrap())
-    });
-    assert!(ruok.contains("\"command\" : \"ruok\"") && ruok.contains("\"error\" : null"), "{ruok}");
-    let image = dist::current();
-    for command in ["snapshot", "restore"] {
-        let reply = http_get(admin, &format!("/commands/{command}"));
-        if image.at_least(3, 9) {
-            assert!(!reply.starts_with("HTTP/1.1 200"), "{}: {command} answered: {reply}", image.version);
-            assert!(reply.contains("disabled"), "{}: {command}: {reply}", image.version);
-        } else {
-            // 3.8 has neither command.
-            assert!(reply.contains("Unknown command"), "{command}: {reply}");
+    for suite in [dist::MACHINE, "trixie"] {
+        let image = dist::of(suite);
+        let admin = free_port();
+        let flag = format!("--admin_server_port={admin}");
+        let secret = ["mkdir -p /opt/secret", "printf 'admin-super-pw\\n' >/opt/secret/password"];
+        let server = Server::start_on(
+            image.clone(),
+            &secret,
+            &["--log_level=WARN", &flag, "--super_password_file=/opt/secret/password"],
+            "srvr",
+            |r| r.contains("Mode: "),
+        );
+        let answered = wait_for(ADMIN_LIMIT, || {
+            let reply = http(admin, "GET", "/commands/ruok", None);
+            reply.starts_with("HTTP/1.1 200").then_some(reply)
+        });
+        let log = || fs::read_to_string(&server.stdout).unwrap();
+        let ruok =
+            answered.unwrap_or_else(|| panic!("{}: no AdminServer on {admin}: {}", image.version, log()));
+        assert!(ruok.contains("\"command\" : \"ruok\"") && ruok.contains("\"error\" : null"), "{ruok}");
+        for (method, command) in [("GET", "snapshot"), ("POST", "restore")] {
+            let reply = http(admin, method, &format!("/commands/{command}"), Some(ADMIN_SUPER));
+            if image.at_least(3, 9) {
+                assert!(
+                    reply.starts_with("HTTP/1.1 503"),
+                    "{}: {command} is not disabled: {reply}",
+                    image.version
+                );
+            } else {
+                // 3.8 has neither command (and takes no POST).
+                let reply = http(admin, "GET", &format!("/commands/{command}"), Some(ADMIN_SUPER));
+                assert!(reply.contains("Unknown command"), "{command}: {reply}");
+            }
         }
+        drop(server.stop());
     }
-    drop(server.stop());
 }

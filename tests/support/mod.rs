@@ -556,12 +556,22 @@ impl Server {
     /// machine's /usr/share/java: the pod then runs the ZooKeeper of the run's suite
     /// (support/dist.rs), whose jars are bound over the machine's.
     pub fn start_with_setup(setup: &[&str], extra: &[&str], word: &str, up: fn(&str) -> bool) -> Server {
+        Server::start_on(dist::current(), setup, extra, word, up)
+    }
+
+    /// Like [`Server::start_with_setup`], on `image`'s ZooKeeper rather than the run's.
+    pub fn start_on(
+        image: std::sync::Arc<dist::Dist>,
+        setup: &[&str],
+        extra: &[&str],
+        word: &str,
+        up: fn(&str) -> bool,
+    ) -> Server {
         require_zookeeper();
         let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
         pod.network = true;
         pod.private_tmp = true;
         pod.setup.extend(setup.iter().map(|line| line.to_string()));
-        let image = dist::current();
         pod.setup.extend(image.mounts());
         let port = free_port();
         let stdout = pod.root.path().join("zookeeper.out");
