@@ -15,11 +15,11 @@
 //!
 //! The rules ([`contribution`]; docs/versions.md and the table in docs/design.md):
 //! - FIPS mode (`zookeeper.fips-mode`, on by default from 3.9.0) is turned off when the quorum
-//!   authenticates (quorum SASL or quorum TLS): from 3.9.4 it refuses the quorum's DIGEST-MD5,
-//!   so the ensemble never forms, and in 3.9.0–3.9.3 it stops checking an inbound peer's
-//!   certificate against its address, so any certificate of the CA joins the quorum (measured
-//!   on 3.9.3; Debian's 3.9.6 refused such a peer with FIPS mode on). Off on every 3.9 release:
-//!   the quorum's checks are then those of 3.8, and a DIGEST-MD5 quorum forms.
+//!   or the clients authenticate (quorum SASL, client SASL or quorum TLS): from 3.9.4 it refuses
+//!   DIGEST-MD5, the quorum's (the ensemble never forms) and the clients' (no client logs in),
+//!   and in 3.9.0–3.9.3 it stops checking an inbound peer's certificate against its address, so
+//!   any certificate of the CA joins the quorum (measured on 3.9.3; Debian's 3.9.6 refused such
+//!   a peer with FIPS mode on). Off on every 3.9 release: the checks are then those of 3.8.
 //! - The AdminServer's `snapshot` and `restore` commands (3.9.0+, on by default) are turned off
 //!   when the AdminServer is on: they stream out and replace the whole data tree, guarded only
 //!   by the root znode's ACL. The operator's `--jvm_flags` come later and can turn one on.
@@ -151,14 +151,21 @@ pub(crate) fn contribution(known: &Known, settings: &Settings) -> Contribution {
     let quorum_sasl = security.quorum_password_file.is_some();
     // Every --quorum_tls mode accepts TLS peers, whose certificates must be checked.
     let quorum_tls = security.tls.is_some();
-    let authenticated: Vec<&str> = [(quorum_sasl, "quorum SASL (DIGEST-MD5)"), (quorum_tls, "quorum TLS")]
-        .into_iter()
-        .filter_map(|(on, what)| on.then_some(what))
-        .collect();
+    // The server's SASL for clients refuses DIGEST-MD5 in FIPS mode too (3.9.6: "SaslServer
+    // failed to initialize (FIPS mode may have blocked DIGEST-MD5). Cannot authenticate client").
+    let client_sasl = security.client_sasl_users_dir.is_some();
+    let authenticated: Vec<&str> = [
+        (quorum_sasl, "quorum SASL (DIGEST-MD5)"),
+        (client_sasl, "client SASL (DIGEST-MD5)"),
+        (quorum_tls, "quorum TLS"),
+    ]
+    .into_iter()
+    .filter_map(|(on, what)| on.then_some(what))
+    .collect();
     if !authenticated.is_empty() && known.has(FIPS_MODE_SINCE) {
         jvm_args.push("-Dzookeeper.fips-mode=false".to_string());
         notes.push(format!(
-            "FIPS mode off (-Dzookeeper.fips-mode=false) for {}: FIPS mode skips the check of an inbound quorum peer's certificate against its address (3.9.0-3.9.3), and refuses DIGEST-MD5 for the quorum from 3.9.4 (docs/versions.md)",
+            "FIPS mode off (-Dzookeeper.fips-mode=false) for {}: FIPS mode skips the check of an inbound quorum peer's certificate against its address (3.9.0-3.9.3), and refuses DIGEST-MD5 for the quorum and for clients from 3.9.4 (docs/versions.md)",
             authenticated.join(" and ")
         ));
     }
@@ -302,7 +309,8 @@ mod tests {
         let at = |text: &str| Known::Given { version: v(text), read: None };
         let sasl = ["--servers=3", "--quorum_password_file=/s/p"];
         let tls = ["--servers=3", "--tls_dir=/t"];
-        for quorum in [&sasl[..], &tls[..]] {
+        let clients = ["--servers=3", "--client_sasl_users_dir=/s/users"];
+        for quorum in [&sasl[..], &tls[..], &clients[..]] {
             assert_eq!(version_args(quorum, &at("3.9.0")), off, "{quorum:?}");
             assert_eq!(version_args(quorum, &at("3.9.6")), off);
             assert_eq!(version_args(quorum, &Known::Unknown { why: "x".into() }), off);
