@@ -92,17 +92,25 @@ static:
 image:
 	docker build -f docker/Dockerfile -t $(IMAGE) .
 
-## image-debian: the same image, $(IMAGE), from Debian packages with no registry: the base by
-## mmdebstrap (cached in target/image), docker/Dockerfile.debian by buildah, into the private podman
-## storage under target/podman (root; installs mmdebstrap, buildah, podman, runc when missing)
-image-debian: static
-	tests/scripts/image-debian.sh '$(IMAGE)' '$(STATIC_BIN)'
+# The Debian suites image-debian builds an image on, each tagged $(IMAGE)-<suite>: bookworm
+# (ZooKeeper 3.8.0) and trixie (3.9.3); image-test runs its checks on each, as $(IMAGE).
+IMAGE_SUITES ?= bookworm trixie
 
-## image-test: run image-debian's image with podman and runc (root): the standalone manifest's
+## image-debian: the same image from Debian packages with no registry, once per suite of
+## IMAGE_SUITES as $(IMAGE)-<suite>: the base by mmdebstrap (cached in target/image),
+## docker/Dockerfile.debian by buildah, into the private podman storage under target/podman
+## (root; installs mmdebstrap, buildah, podman, runc when missing)
+image-debian: static
+	@for suite in $(IMAGE_SUITES); do \
+	  tests/scripts/image-debian.sh '$(IMAGE)'-"$$suite" '$(STATIC_BIN)' "$$suite" || exit 1; \
+	done
+
+## image-test: run image-debian's images with podman and runc (root), each in turn tagged
+## $(IMAGE), the tag the manifests run: the standalone manifest's
 ## container read-only without capabilities, its probes, metrics, a client, stop, restart and a
 ## killed JVM; zookeeper.yaml's StatefulSet as three pods by `podman kube play` (CI runs it)
 image-test: image-debian
-	tests/scripts/image-test.sh
+	tests/scripts/image-test.sh '$(IMAGE)' $(IMAGE_SUITES)
 
 # Paths in recipes are relative or quoted: the checkout may be anywhere, spaces included (make's
 # own path functions such as $(abspath) split words on spaces).
