@@ -92,8 +92,9 @@ static:
 image:
 	docker build -f docker/Dockerfile -t $(IMAGE) .
 
-# The Debian suites image-debian builds an image on, each tagged $(IMAGE)-<suite>: bookworm
-# (ZooKeeper 3.8.0) and trixie (3.9.3); image-test runs its checks on each, as $(IMAGE).
+# The Debian suites image-debian builds an image on, each tagged $(IMAGE)-<suite>, the first
+# also $(IMAGE): bookworm (ZooKeeper 3.8.0) and trixie (3.9.3); image-test runs its checks on
+# each, as $(IMAGE).
 IMAGE_SUITES ?= bookworm trixie
 
 ## image-debian: the same image from Debian packages with no registry, once per suite of
@@ -101,8 +102,9 @@ IMAGE_SUITES ?= bookworm trixie
 ## docker/Dockerfile.debian by buildah, into the private podman storage under target/podman
 ## (root; installs mmdebstrap, buildah, podman, runc when missing)
 image-debian: static
-	@for suite in $(IMAGE_SUITES); do \
-	  tests/scripts/image-debian.sh '$(IMAGE)'-"$$suite" '$(STATIC_BIN)' "$$suite" || exit 1; \
+	@also='$(IMAGE)'; for suite in $(IMAGE_SUITES); do \
+	  tests/scripts/image-debian.sh '$(IMAGE)'-"$$suite" '$(STATIC_BIN)' "$$suite" "$$also" || exit 1; \
+	  also=; \
 	done
 
 ## image-test: run image-debian's images with podman and runc (root), each in turn tagged

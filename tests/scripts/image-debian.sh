@@ -10,19 +10,20 @@
 #      network (they need none).
 # Needs root (mmdebstrap's chroot mode, rootful podman storage). A failed step exits non-zero
 # with the tool's last lines on stderr.
-# Usage: image-debian.sh IMAGE STATIC_BINARY [SUITE]
+# Usage: image-debian.sh IMAGE STATIC_BINARY [SUITE [ALSO_TAG]]
 # SUITE is the Debian suite of the base: bookworm (ZooKeeper 3.8.0, Java 17; the default) or
-# trixie (ZooKeeper 3.9.3, Java 21); docs/versions.md.
+# trixie (ZooKeeper 3.9.3, Java 21); docs/versions.md. ALSO_TAG: a second tag for the image.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if [ $# -ne 2 ] && [ $# -ne 3 ]; then
-    echo "image-debian: usage: image-debian.sh IMAGE STATIC_BINARY [SUITE]" >&2
+if [ $# -lt 2 ] || [ $# -gt 4 ]; then
+    echo "image-debian: usage: image-debian.sh IMAGE STATIC_BINARY [SUITE [ALSO_TAG]]" >&2
     exit 2
 fi
 image=$1
 binary=$2
 suite=${3:-bookworm}
+also=${4:-}
 case "$suite" in
     bookworm | trixie) ;;
     *) echo "image-debian: unknown suite '$suite'; accepted: bookworm, trixie" >&2; exit 2 ;;
@@ -113,7 +114,7 @@ log=target/image/buildah.log
 echo "image-debian: buildah bud -f docker/Dockerfile.debian -t $image (ZooKeeper $zk_version)"
 if ! buildah bud --format docker --isolation oci --runtime runc --layers=false --network none \
     --build-arg "ZK_VERSION=$zk_version" \
-    -f docker/Dockerfile.debian -t "$image" "$context" >"$log" 2>&1; then
+    -f docker/Dockerfile.debian -t "$image" ${also:+-t "$also"} "$context" >"$log" 2>&1; then
     echo "image-debian: buildah failed; the last lines of $log:" >&2
     tail -n 20 "$log" >&2
     exit 1
@@ -121,4 +122,4 @@ fi
 rm -rf "$context"
 # Older builds of the same tag are left without a name; remove them (the tag's own image stays).
 podman image prune --force >/dev/null
-echo "image-debian: built $image ($(podman image inspect --format '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
+echo "image-debian: built $image${also:+ (also $also)} ($(podman image inspect --format '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
