@@ -8,7 +8,7 @@ STATIC_BIN := target/$(MUSL)/release/zk-entry
 # Cargo.toml's version).
 IMAGE ?= zk-entry:0.1.0
 
-.PHONY: demo demo-standalone migrate-demo test e2e lint deploy-lint build static image image-debian image-test bench deps chaos chaos-control
+.PHONY: demo demo-standalone migrate-demo test zk-dist e2e lint deploy-lint build static image image-debian image-test bench deps chaos chaos-control
 
 ## demo: the tutorial's three-pod ensemble in Linux namespaces, zk-entry as each pod's PID 1,
 ## the sanity test, the client service forwarded to 127.0.0.1:2181 (a free port when 2181 is
@@ -36,9 +36,37 @@ migrate-demo:
 	$(MAKE) deps build
 	$(CARGO) run --release --example migrate_demo -- target/release/zk-entry
 
-## test: unit, CLI, pod, PID-1, probe, real-ZooKeeper and end-to-end tests (root: namespaces)
-test: deps
-	$(CARGO) test --no-fail-fast
+# The version matrix (docs/versions.md): the modules that start real ZooKeeper servers run once
+# more per Debian suite of ZK_SUITES besides the machine's own (bookworm, 3.8.0), with that
+# suite's ZooKeeper bound into every pod (tests/support/dist.rs); versions:: (the rules that
+# depend on the version) runs on every suite of ZK_VERSION_SUITES, which adds trixie (3.9.3:
+# FIPS mode there skips the inbound quorum peer check). sid is the newest 3.9 (3.9.6).
+ZK_SUITES ?= bookworm sid
+ZK_VERSION_SUITES ?= bookworm trixie sid
+REAL_SERVER_MODULES := real_zookeeper:: probe_real:: e2e:: security:: scaling:: combinations:: versions::
+
+## test: unit, CLI, pod, PID-1, probe, real-ZooKeeper and end-to-end tests (root: namespaces);
+## then the real-server modules on each other suite of ZK_SUITES, and versions:: on the rest
+## of ZK_VERSION_SUITES
+test: deps zk-dist
+	@status=0; \
+	$(CARGO) test --no-fail-fast || status=1; \
+	for suite in $(filter-out bookworm,$(ZK_SUITES)); do \
+	  echo "make test: the real-server modules on $$suite's ZooKeeper"; \
+	  ZK_SUITE=$$suite $(CARGO) test --no-fail-fast --test it -- $(REAL_SERVER_MODULES) || status=1; \
+	done; \
+	for suite in $(filter-out bookworm $(ZK_SUITES),$(ZK_VERSION_SUITES)); do \
+	  echo "make test: versions:: on $$suite's ZooKeeper"; \
+	  ZK_SUITE=$$suite $(CARGO) test --no-fail-fast --test it -- versions:: || status=1; \
+	done; \
+	exit $$status
+
+## zk-dist: fetch (once, cached under target/zk-dist) the ZooKeeper of every suite the tests run
+## besides the machine's (and bullseye's 3.4.13 for the migration tests), through a private apt
+## configuration (tests/scripts/zk-dist.sh; root)
+zk-dist:
+	@suites='$(sort bullseye $(filter-out bookworm,$(ZK_SUITES) $(ZK_VERSION_SUITES)))'; \
+	if [ -n "$$suites" ]; then tests/scripts/zk-dist.sh $$suites; fi
 
 ## e2e: only the three-pod scenarios of the tutorial (root); the tests are one binary, `it`,
 ## and a module path selects an area (docs/testing.md)
@@ -76,17 +104,27 @@ static:
 image:
 	docker build -f docker/Dockerfile -t $(IMAGE) .
 
-## image-debian: the same image, $(IMAGE), from Debian packages with no registry: the base by
-## mmdebstrap (cached in target/image), docker/Dockerfile.debian by buildah, into the private podman
-## storage under target/podman (root; installs mmdebstrap, buildah, podman, runc when missing)
-image-debian: static
-	tests/scripts/image-debian.sh '$(IMAGE)' '$(STATIC_BIN)'
+# The Debian suites image-debian builds an image on, each tagged $(IMAGE)-<suite>, the first
+# also $(IMAGE): bookworm (ZooKeeper 3.8.0) and trixie (3.9.3); image-test runs its checks on
+# each, as $(IMAGE).
+IMAGE_SUITES ?= bookworm trixie
 
-## image-test: run image-debian's image with podman and runc (root): the standalone manifest's
+## image-debian: the same image from Debian packages with no registry, once per suite of
+## IMAGE_SUITES as $(IMAGE)-<suite>: the base by mmdebstrap (cached in target/image),
+## docker/Dockerfile.debian by buildah, into the private podman storage under target/podman
+## (root; installs mmdebstrap, buildah, podman, runc when missing)
+image-debian: static
+	@also='$(IMAGE)'; for suite in $(IMAGE_SUITES); do \
+	  tests/scripts/image-debian.sh '$(IMAGE)'-"$$suite" '$(STATIC_BIN)' "$$suite" "$$also" || exit 1; \
+	  also=; \
+	done
+
+## image-test: run image-debian's images with podman and runc (root), each in turn tagged
+## $(IMAGE), the tag the manifests run: the standalone manifest's
 ## container read-only without capabilities, its probes, metrics, a client, stop, restart and a
 ## killed JVM; zookeeper.yaml's StatefulSet as three pods by `podman kube play` (CI runs it)
 image-test: image-debian
-	tests/scripts/image-test.sh
+	tests/scripts/image-test.sh '$(IMAGE)' $(IMAGE_SUITES)
 
 # Paths in recipes are relative or quoted: the checkout may be anywhere, spaces included (make's
 # own path functions such as $(abspath) split words on spaces).

@@ -188,6 +188,10 @@ pub(crate) struct StartArgs {
     #[arg(long = "classpath", value_name = "CP")]
     pub(crate) classpath: Option<Raw>,
 
+    /// The ZooKeeper version that runs (e.g. 3.9.4), for the settings that depend on it [default: read from the server jar's name on the classpath]
+    #[arg(long = "zk_version", value_name = "X.Y.Z")]
+    pub(crate) zk_version: Option<Raw>,
+
     /// Extra JVM flags, split on white space; $JVMFLAGS is appended
     #[arg(long = "jvm_flags", value_name = "FLAGS", allow_hyphen_values = true)]
     pub(crate) jvm_flags: Option<Raw>,

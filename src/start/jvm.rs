@@ -28,6 +28,10 @@ const DEBIAN_LOGGING_JARS: [&str; 2] = ["log4j-1.2.jar", "slf4j-log4j12.jar"];
 /// client port throws NoClassDefFoundError.
 const DEBIAN_NETTY_JARS: [&str; 3] =
     ["netty-codec.jar", "netty-resolver.jar", "netty-transport-native-unix-common.jar"];
+/// What the AdminServer (Jetty 9.4) needs beyond the manifest's Jetty jars: the javax.servlet
+/// API. Without it ZooKeeper logs `NoClassDefFoundError: javax/servlet/Servlet` and serves on
+/// with no AdminServer (3.8.0 and 3.9.3 alike).
+const DEBIAN_ADMIN_JARS: [&str; 1] = ["servlet-api.jar"];
 
 /// The JVM and everything it is started with, ready to exec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +48,11 @@ pub(crate) struct JvmCommand {
 }
 
 impl JvmCommand {
+    /// The classpath as the JVM gets it (the version is read from it: [`super::version`]).
+    pub(crate) fn classpath(&self) -> &str {
+        &self.classpath
+    }
+
     /// The arguments after the program: options, classpath, main class, config file.
     pub(crate) fn args(&self) -> Vec<String> {
         let mut args: Vec<String> =
@@ -182,7 +191,7 @@ fn jars(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
 /// The jars of an install at `home`, in the first layout that matches: Debian's (`zookeeper.jar`
 /// with log4j 1.2 beside it), or the upstream release (`zookeeper-*.jar` at the top as in 3.4,
 /// or in `lib/` as in 3.5+, with `lib/*.jar`).
-fn install_jars(home: &Path, netty: bool) -> anyhow::Result<Option<Vec<PathBuf>>> {
+fn install_jars(home: &Path, netty: bool, admin: bool) -> anyhow::Result<Option<Vec<PathBuf>>> {
     // Debian first: /usr/share/java also holds versioned zookeeper-3.8.0.jar links, which would
     // otherwise pass for an upstream release and pull every jar of the directory in.
     let debian = home.join("zookeeper.jar");
@@ -198,15 +207,26 @@ fn install_jars(home: &Path, netty: bool) -> anyhow::Result<Option<Vec<PathBuf>>
             }
             found.push(jar);
         }
-        for name in DEBIAN_NETTY_JARS.iter().filter(|_| netty) {
-            let jar = home.join(name);
-            if !jar.is_file() {
-                anyhow::bail!(
-                    "{} has zookeeper.jar but not {name}, which ZooKeeper's TLS needs (--tls_dir); install Debian's libnetty-java",
-                    home.display()
-                );
+        let extras: [(&[&str], bool, &str); 2] = [
+            (
+                &DEBIAN_NETTY_JARS,
+                netty,
+                "which ZooKeeper's TLS needs (--tls_dir); install Debian's libnetty-java",
+            ),
+            (
+                &DEBIAN_ADMIN_JARS,
+                admin,
+                "which ZooKeeper's AdminServer needs (--admin_server_port); install Debian's libservlet-api-java",
+            ),
+        ];
+        for (names, wanted, why) in extras {
+            for name in names.iter().filter(|_| wanted) {
+                let jar = home.join(name);
+                if !jar.is_file() {
+                    anyhow::bail!("{} has zookeeper.jar but not {name}, {why}", home.display());
+                }
+                found.push(jar);
             }
-            found.push(jar);
         }
         return Ok(Some(found));
     }
@@ -230,7 +250,7 @@ fn find_classpath(java: &Java, conf_dir: &Path) -> anyhow::Result<(String, Optio
         None => vec![PathBuf::from(DEFAULT_ZK_HOME), PathBuf::from(DEBIAN_JAVA_DIR)],
     };
     for home in &candidates {
-        if let Some(jars) = install_jars(home, java.netty_jars)? {
+        if let Some(jars) = install_jars(home, java.netty_jars, java.admin_jars)? {
             let mut entries = vec![conf_dir.to_path_buf()];
             entries.extend(jars);
             let joined = std::env::join_paths(&entries).context("a ZooKeeper jar path contains ':'")?;
@@ -327,7 +347,7 @@ mod tests {
         touch(&home.path().join("lib/zookeeper-jute-3.8.4.jar"), 0o644);
         touch(&home.path().join("lib/logback-classic-1.2.13.jar"), 0o644);
         touch(&home.path().join("lib/README.txt"), 0o644);
-        let jars = install_jars(home.path(), false).unwrap().unwrap();
+        let jars = install_jars(home.path(), false, false).unwrap().unwrap();
         let names: Vec<_> =
             jars.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_string()).collect();
         assert_eq!(names, ["logback-classic-1.2.13.jar", "zookeeper-3.8.4.jar", "zookeeper-jute-3.8.4.jar"]);
@@ -335,7 +355,7 @@ mod tests {
         let old = tempfile::tempdir().unwrap();
         touch(&old.path().join("zookeeper-3.4.10.jar"), 0o644);
         touch(&old.path().join("lib/log4j-1.2.16.jar"), 0o644);
-        let jars = install_jars(old.path(), false).unwrap().unwrap();
+        let jars = install_jars(old.path(), false, false).unwrap().unwrap();
         assert_eq!(jars, [old.path().join("zookeeper-3.4.10.jar"), old.path().join("lib/log4j-1.2.16.jar")]);
     }
 
@@ -344,22 +364,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         touch(&dir.path().join("zookeeper.jar"), 0o644);
         touch(&dir.path().join("log4j-1.2.jar"), 0o644);
-        let err = install_jars(dir.path(), false).unwrap_err();
+        let err = install_jars(dir.path(), false, false).unwrap_err();
         assert!(format!("{err}").contains("slf4j-log4j12.jar"));
         touch(&dir.path().join("slf4j-log4j12.jar"), 0o644);
         // Debian's versioned links must not turn it into an upstream layout.
         touch(&dir.path().join("zookeeper-3.8.0.jar"), 0o644);
         touch(&dir.path().join("zookeeper-it-3.8.0.jar"), 0o644);
-        let jars = install_jars(dir.path(), false).unwrap().unwrap();
+        let jars = install_jars(dir.path(), false, false).unwrap().unwrap();
         let names: Vec<_> = jars.iter().map(|p| p.file_name().unwrap().to_str().unwrap()).collect();
         assert_eq!(names, ["zookeeper.jar", "log4j-1.2.jar", "slf4j-log4j12.jar"]);
-        assert_eq!(install_jars(&dir.path().join("nothing"), false).unwrap(), None);
+        assert_eq!(install_jars(&dir.path().join("nothing"), false, false).unwrap(), None);
         // TLS: the Netty jars the manifest leaves out, named when missing.
-        let line = install_jars(dir.path(), true).unwrap_err().to_string();
+        let line = install_jars(dir.path(), true, false).unwrap_err().to_string();
         assert!(line.contains("not netty-codec.jar, which ZooKeeper's TLS needs"), "{line}");
         for jar in DEBIAN_NETTY_JARS {
             touch(&dir.path().join(jar), 0o644);
         }
-        assert_eq!(install_jars(dir.path(), true).unwrap().unwrap().len(), 6);
+        assert_eq!(install_jars(dir.path(), true, false).unwrap().unwrap().len(), 6);
+        // The AdminServer: the servlet API, named when missing.
+        let line = install_jars(dir.path(), false, true).unwrap_err().to_string();
+        assert!(line.contains("not servlet-api.jar, which ZooKeeper's AdminServer needs"), "{line}");
+        touch(&dir.path().join("servlet-api.jar"), 0o644);
+        let jars = install_jars(dir.path(), false, true).unwrap().unwrap();
+        assert_eq!(jars.last(), Some(&dir.path().join("servlet-api.jar")));
     }
 }

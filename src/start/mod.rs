@@ -40,6 +40,7 @@ mod set_file;
 pub(crate) mod settings;
 mod tls;
 pub(crate) mod tls_watch;
+mod version;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -112,6 +113,12 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     };
     let sasl = sasl::contribution(&settings.security, &settings.paths.conf_dir)?;
     let heap = memory::contribution(&settings.java)?;
+    let classpath = match &program {
+        Program::Jvm(jvm) => Some(jvm.classpath()),
+        Program::Custom(_) => None,
+    };
+    let known = version::Known::decide(settings.java.zk_version.as_ref(), classpath);
+    let version = version::contribution(&known, &settings);
     // In the order they combine: the heap's JVM arguments first and the operator's last (the
     // JVM takes the last of repeated flags); zoo.cfg's membership keys right after the base's.
     let mut parts = Parts::default();
@@ -122,6 +129,7 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     parts.add(tls);
     parts.add(sasl);
     parts.add(adopted);
+    parts.add(version);
     // The operator's flags (`--jvm_flags`, `$JVMFLAGS`): a part of their own, added last so that
     // an operator's -Xmx or -D wins (the JVM takes the last of repeated flags).
     parts.add(Contribution { jvm_args: settings.java.jvm_flags.clone(), ..Contribution::default() });
@@ -155,12 +163,12 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     if let (Some(watch), Program::Jvm(_)) = (&tls_watch, &plan.program) {
         tls_watch::spawn(watch, &plan.run_as, privileges, signals);
     }
-    let child = plan.program.child(
-        &plan.run_as,
-        &plan.settings.supervision.exit_code_map,
-        privileges,
-        plan.exit_meanings(),
-    );
+    let mut exit_meanings = plan.exit_meanings();
+    if let Program::Jvm(_) = &plan.program {
+        exit_meanings.extend(version::zookeeper_exit_meanings());
+    }
+    let child =
+        plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map, privileges, exit_meanings);
     if let (Some(d), Some(file)) = (&dynamic, &plan.settings.reconfig.super_password_file) {
         d.spawn_joiner(plan.settings.ports.client, file, signals)?;
     }

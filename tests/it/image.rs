@@ -304,6 +304,20 @@ fn standalone_container_runs_zookeeper_read_only_without_capabilities_and_stops_
     let metrics = exec_ok(&first, &["zk-entry", "metrics", "--format", "prometheus", "2181"]);
     promtool_check(&metrics).unwrap();
     assert!(metrics.contains("zk_znode_count"), "{metrics}");
+    // The ZooKeeper that serves is the one the image's label names (the Makefile builds one
+    // image per Debian suite: 3.8.0 and 3.9.3), and zk-entry read that version from its jar.
+    let label = podman_ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"org.opencontainers.image.description\"}}",
+        IMAGE,
+    ]);
+    let version = label.split_whitespace().nth(2).unwrap_or("").to_string();
+    assert!(metrics.contains(&format!("zk_version{{version=\"{version}-")), "{label}: {metrics}");
+    let logs = String::from_utf8_lossy(&podman(&["logs", &first]).stderr).into_owned();
+    assert!(logs.contains(&format!("zk-entry: ZooKeeper {version} (from /usr/share/java/")), "{logs}");
+    eprintln!("image-test: {IMAGE} serves ZooKeeper {version}");
     // A real client inside the container.
     exec_ok(&first, &["zkCli.sh", "-server", "127.0.0.1:2181", "create", "/zk-entry-image", "kept"]);
     let read = exec_ok(&first, &["zkCli.sh", "-server", "127.0.0.1:2181", "get", "/zk-entry-image"]);

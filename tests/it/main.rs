@@ -25,3 +25,4 @@ mod real_zookeeper;
 mod scaling;
 mod security;
 mod slow_peers;
+mod versions;

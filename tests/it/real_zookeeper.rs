@@ -54,8 +54,16 @@ fn logback_configuration_is_in_force_too() {
             "{path} missing: `make test` installs liblogback-java"
         );
     }
-    let classpath = "--classpath=/opt/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/logback-classic.jar:/usr/share/java/logback-core.jar";
-    let server = start("WARN", &[classpath]);
+    // The machine's logback (1.2), copied where the pod still sees it once the run's suite has
+    // its own /usr/share/java (Debian's 3.9 packages bring no logback): as an image adds it.
+    let copy = [
+        "mkdir -p /opt/logback",
+        "cp /usr/share/java/logback-classic.jar /usr/share/java/logback-core.jar /opt/logback/",
+    ];
+    let classpath = "--classpath=/opt/zookeeper/conf:/usr/share/java/zookeeper.jar:/opt/logback/logback-classic.jar:/opt/logback/logback-core.jar";
+    let server =
+        Server::start_with_setup(&copy, &["--log_level=WARN", classpath], "srvr", |r| r.contains("Mode: "));
+    assert_eq!(four_letter(server.port, "ruok", RAW_IO_LIMIT).unwrap(), "imok");
     let log = server.stop();
     assert!(log.contains("[myid:1] - WARN "), "expected WARN lines in the tutorial pattern:\n{log}");
     assert!(!log.contains(" - INFO "), "INFO lines despite --log_level=WARN:\n{log}");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make image-debian`: the image $IMAGE (zk-entry:<version>, the tag the manifests run) from
+# `make image-debian`: the image IMAGE (zk-entry:<version>-<suite>; the Makefile tags one of them
+# zk-entry:<version>, the tag the manifests run) from
 # docker/Dockerfile.debian, in the private podman storage of tests/scripts/podman-env.sh.
-#   1. the base: Debian bookworm (minbase) with Debian's JRE and ZooKeeper 3.8, by mmdebstrap,
+#   1. the base: Debian SUITE (minbase) with Debian's JRE and ZooKeeper, by mmdebstrap,
 #      kept as target/image/base-<key>.tar, where the key is a hash of everything that shapes it
 #      (this script and the package list), so a second run reuses it;
 #   2. a build context of base.tar and the static zk-entry (`make static` builds it first);
@@ -9,16 +10,24 @@
 #      network (they need none).
 # Needs root (mmdebstrap's chroot mode, rootful podman storage). A failed step exits non-zero
 # with the tool's last lines on stderr.
-# Usage: image-debian.sh IMAGE STATIC_BINARY
+# Usage: image-debian.sh IMAGE STATIC_BINARY [SUITE [ALSO_TAG]]
+# SUITE is the Debian suite of the base: bookworm (ZooKeeper 3.8.0, Java 17; the default) or
+# trixie (ZooKeeper 3.9.3, Java 21); docs/versions.md. ALSO_TAG: a second tag for the image.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if [ $# -ne 2 ]; then
-    echo "image-debian: usage: image-debian.sh IMAGE STATIC_BINARY" >&2
+if [ $# -lt 2 ] || [ $# -gt 4 ]; then
+    echo "image-debian: usage: image-debian.sh IMAGE STATIC_BINARY [SUITE [ALSO_TAG]]" >&2
     exit 2
 fi
 image=$1
 binary=$2
+suite=${3:-bookworm}
+also=${4:-}
+case "$suite" in
+    bookworm | trixie) ;;
+    *) echo "image-debian: unknown suite '$suite'; accepted: bookworm, trixie" >&2; exit 2 ;;
+esac
 if [ "$(id -u)" != 0 ]; then
     echo "image-debian: needs root (mmdebstrap builds the base in a chroot; podman's storage is root's); run 'sudo make image-debian'" >&2
     exit 1
@@ -61,31 +70,31 @@ ln -s /usr/share/zookeeper/bin "$1/opt/zookeeper/bin"
 rm -rf "$1/var/lib/apt/lists/"* "$1/var/cache/apt/"* "$1/var/cache/debconf/"*-old "$1/var/log/"*.log'
 
 mkdir -p target/image
-key=$(printf '%s\n' "$packages" "$mirror" "$security" "$nodoc" "$essential_hook" "$customize_hook" | sha256sum | cut -c1-16)
-base="target/image/base-$key.tar"
+key=$(printf '%s\n' "$suite" "$packages" "$mirror" "$security" "$nodoc" "$essential_hook" "$customize_hook" | sha256sum | cut -c1-16)
+base="target/image/base-$suite-$key.tar"
 if [ -f "$base" ]; then
     echo "image-debian: base $base (cached)"
 else
     echo "image-debian: building the base $base with mmdebstrap ($packages)"
     started=$SECONDS
-    log=target/image/mmdebstrap.log
+    log=target/image/mmdebstrap-$suite.log
     if ! mmdebstrap --variant=minbase --mode=root --format=tar \
         --include="$packages" \
         --dpkgopt="$nodoc" \
         --essential-hook="$essential_hook" \
         --customize-hook="$customize_hook" \
-        bookworm "$base.partial" \
-        "deb $mirror bookworm main" \
-        "deb $mirror bookworm-updates main" \
-        "deb $security bookworm-security main" >"$log" 2>&1; then
+        "$suite" "$base.partial" \
+        "deb $mirror $suite main" \
+        "deb $mirror $suite-updates main" \
+        "deb $security $suite-security main" >"$log" 2>&1; then
         rm -f "$base.partial"
         echo "image-debian: mmdebstrap failed; the last lines of $log:" >&2
         tail -n 20 "$log" >&2
         exit 1
     fi
     mv "$base.partial" "$base"
-    # Older bases are only taking space now.
-    find target/image -maxdepth 1 -name 'base-*.tar' ! -path "$base" -delete
+    # Older bases of this suite are only taking space now.
+    find target/image -maxdepth 1 -name "base-$suite-*.tar" ! -path "$base" -delete
     echo "image-debian: base built in $((SECONDS - started)) s"
 fi
 
@@ -105,7 +114,7 @@ log=target/image/buildah.log
 echo "image-debian: buildah bud -f docker/Dockerfile.debian -t $image (ZooKeeper $zk_version)"
 if ! buildah bud --format docker --isolation oci --runtime runc --layers=false --network none \
     --build-arg "ZK_VERSION=$zk_version" \
-    -f docker/Dockerfile.debian -t "$image" "$context" >"$log" 2>&1; then
+    -f docker/Dockerfile.debian -t "$image" ${also:+-t "$also"} "$context" >"$log" 2>&1; then
     echo "image-debian: buildah failed; the last lines of $log:" >&2
     tail -n 20 "$log" >&2
     exit 1
@@ -113,4 +122,4 @@ fi
 rm -rf "$context"
 # Older builds of the same tag are left without a name; remove them (the tag's own image stays).
 podman image prune --force >/dev/null
-echo "image-debian: built $image ($(podman image inspect --format '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
+echo "image-debian: built $image${also:+ (also $also)} ($(podman image inspect --format '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"

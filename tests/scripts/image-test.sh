@@ -4,6 +4,9 @@
 # cores with nothing else of ours, and podman's storage with each other). Every test removes what
 # it created, also when it fails; anything a killed run left (names zkimg-*) is removed first.
 # Needs root.
+# Usage: image-test.sh [IMAGE SUITE...]: with them, the tests run once per suite on the image
+# IMAGE-SUITE, tagged IMAGE for its run (the manifests' tag); the first suite's keeps the tag.
+# Without them, on IMAGE as it is.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -34,13 +37,28 @@ for kind in container pod volume network; do
         esac
     done
 done
-started=$SECONDS
-# podman logs an error for each healthcheck timer it cannot ask systemd for (there is none here);
-# the tests run the health check themselves, so those lines are only noise.
-set +e
-cargo test --test it -- image:: --include-ignored --test-threads=1 --nocapture 2>&1 |
-    grep -v 'unable to get systemd connection'
-status=${PIPESTATUS[0]}
-set -e
-echo "image-test: tests/it/image.rs in $((SECONDS - started)) s (status $status)"
-exit "$status"
+run_tests() {
+    local started=$SECONDS status
+    # podman logs an error for each healthcheck timer it cannot ask systemd for (there is none
+    # here); the tests run the health check themselves, so those lines are only noise.
+    set +e
+    cargo test --test it -- image:: --include-ignored --test-threads=1 --nocapture 2>&1 |
+        grep -v 'unable to get systemd connection'
+    status=${PIPESTATUS[0]}
+    set -e
+    echo "image-test: tests/it/image.rs on $1 in $((SECONDS - started)) s (status $status)"
+    return "$status"
+}
+overall=0
+if [ $# -ge 2 ]; then
+    image=$1
+    shift
+    for suite in "$@"; do
+        podman tag "$image-$suite" "$image"
+        run_tests "$image-$suite" || overall=$?
+    done
+    podman tag "$image-$1" "$image"
+else
+    run_tests "the image" || overall=$?
+fi
+exit "$overall"

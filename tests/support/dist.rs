@@ -41,6 +41,23 @@ impl Dist {
         (a, b) >= (major, minor)
     }
 
+    /// The shell lines that bind [`Dist::binds`] in a pod's mount namespace (none for the
+    /// machine's own).
+    pub fn mounts(&self) -> Vec<String> {
+        self.binds()
+            .iter()
+            .map(|(from, to)| {
+                format!("mount --bind {} {to}", super::shell_quote(&from.display().to_string()))
+            })
+            .collect()
+    }
+
+    /// Does mntr's `zk_version` (`3.9.6-<commit>, built on ...`) name this release?
+    pub fn is_served_as(&self, zk_version: &str) -> bool {
+        let v = &self.version;
+        zk_version.starts_with(&format!("{v}-")) || zk_version.starts_with(&format!("{v},"))
+    }
+
     /// The host directories a pod binds, as (source, target) pairs.
     pub fn binds(&self) -> Vec<(PathBuf, &'static str)> {
         match &self.root {

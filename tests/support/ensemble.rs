@@ -223,14 +223,8 @@ impl Ensemble {
         }
         let dir = &self.members[ordinal].dir;
         let d = |rel: &str| super::shell_quote(&dir.join(rel).display().to_string());
-        let image: String = self.members[ordinal]
-            .zookeeper
-            .binds()
-            .iter()
-            .map(|(from, to)| {
-                format!("mount --bind {} {to}\n", super::shell_quote(&from.display().to_string()))
-            })
-            .collect();
+        let image: String =
+            self.members[ordinal].zookeeper.mounts().iter().map(|line| format!("{line}\n")).collect();
         let script = format!(
             "hostname zk-{ordinal}\n\
              mount --bind {hosts} /etc/hosts\n\
@@ -477,12 +471,12 @@ impl Ensemble {
     /// proves nothing if a bind did not take. Pods whose `mntr` is not reachable over plain text
     /// (secure client port only) are not checked here.
     fn check_version(&mut self, ordinal: usize) -> Result<(), String> {
-        let want = self.members[ordinal].zookeeper.version.clone();
+        let image = self.members[ordinal].zookeeper.clone();
         let out = self.exec(ordinal, &["zk-entry", "metrics"]);
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         match text.lines().find_map(|l| l.strip_prefix("zk_version\t")) {
-            Some(got) if !got.starts_with(&format!("{want}-")) && !got.starts_with(&format!("{want},")) => {
-                Err(format!("zk-{ordinal} serves ZooKeeper {got}, not the {want} of its image"))
+            Some(got) if !image.is_served_as(got) => {
+                Err(format!("zk-{ordinal} serves ZooKeeper {got}, not the {} of its image", image.version))
             }
             _ => Ok(()),
         }

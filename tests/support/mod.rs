@@ -552,10 +552,30 @@ impl Server {
     /// Like [`Server::start`], but return once the answer to `word` passes `up` (a server that
     /// cannot serve, such as a lone member of an ensemble, still answers `ruok`).
     pub fn start_until(extra: &[&str], word: &str, up: fn(&str) -> bool) -> Server {
+        Server::start_with_setup(&[], extra, word, up)
+    }
+
+    /// Like [`Server::start_until`], with `setup` run in the pod first, while it still sees the
+    /// machine's /usr/share/java: the pod then runs the ZooKeeper of the run's suite
+    /// (support/dist.rs), whose jars are bound over the machine's.
+    pub fn start_with_setup(setup: &[&str], extra: &[&str], word: &str, up: fn(&str) -> bool) -> Server {
+        Server::start_on(dist::current(), setup, extra, word, up)
+    }
+
+    /// Like [`Server::start_with_setup`], on `image`'s ZooKeeper rather than the run's.
+    pub fn start_on(
+        image: std::sync::Arc<dist::Dist>,
+        setup: &[&str],
+        extra: &[&str],
+        word: &str,
+        up: fn(&str) -> bool,
+    ) -> Server {
         require_zookeeper();
         let mut pod = Pod::new("zk-0", &kubelet_hosts(0));
         pod.network = true;
         pod.private_tmp = true;
+        pod.setup.extend(setup.iter().map(|line| line.to_string()));
+        pod.setup.extend(image.mounts());
         let port = free_port();
         let stdout = pod.root.path().join("zookeeper.out");
         let stderr = pod.root.path().join("zk-entry.err");
@@ -588,6 +608,16 @@ impl Server {
             "no expected answer to {word} within {SERVER_START_LIMIT:?}; zk-entry said: {}",
             fs::read_to_string(&stderr).unwrap()
         );
+        // The version matrix proves nothing if the bind did not take.
+        let mntr = four_letter(port, "mntr", RAW_IO_LIMIT).unwrap_or_default();
+        if let Some(served) = mntr.lines().find_map(|l| l.strip_prefix("zk_version\t")) {
+            assert!(
+                image.is_served_as(served),
+                "the server is ZooKeeper {served}, not {}'s {}",
+                image.suite,
+                image.version
+            );
+        }
         Server { port, stdout, stderr, process, _pod: pod }
     }
 

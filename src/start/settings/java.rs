@@ -2,6 +2,7 @@
 
 use crate::parse::Raw;
 use crate::start::args::StartArgs;
+use crate::start::version::number::{self, Version};
 use std::path::PathBuf;
 
 /// `--heap`: a size as for -Xmx, or a share of the container's memory limit.
@@ -32,10 +33,14 @@ pub(crate) struct Java {
     pub(crate) java: Option<PathBuf>,
     pub(crate) zk_home: Option<PathBuf>,
     pub(crate) classpath: Option<String>,
+    /// `--zk_version`: the version that runs, when the classpath does not say or says wrong.
+    pub(crate) zk_version: Option<Version>,
     /// `--jvm_flags`, then `$JVMFLAGS`, split on white space.
     pub(crate) jvm_flags: Vec<String>,
     /// Debian's install needs the Netty jars its manifest leaves out (TLS: the Netty factory).
     pub(crate) netty_jars: bool,
+    /// Debian's install needs the servlet API for the AdminServer (`--admin_server_port`).
+    pub(crate) admin_jars: bool,
 }
 
 impl Java {
@@ -51,8 +56,10 @@ impl Java {
             java: a.java.as_ref().map(Raw::absolute_path).transpose()?,
             zk_home: a.zk_home.as_ref().map(Raw::absolute_path).transpose()?,
             classpath: a.classpath.as_ref().map(classpath).transpose()?,
+            zk_version: a.zk_version.as_ref().map(number::from_flag).transpose()?,
             jvm_flags,
             netty_jars: false,
+            admin_jars: false,
         })
     }
 }

@@ -71,6 +71,7 @@ impl Settings {
         };
         let mut java = Java::from_input(a)?;
         java.netty_jars = security.tls.is_some();
+        java.admin_jars = ports.admin.is_some();
         Ok(Settings {
             paths,
             reconfig: Reconfig::from_input(a, &ensemble)?,
