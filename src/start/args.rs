@@ -346,6 +346,11 @@ pub(crate) struct JoinArgs {
 /// How long `join` may wait for its server to serve and be promoted: a joiner syncs the
 /// ensemble's data first.
 const JOIN_TIMEOUT: &str = "600s";
+/// How long `handoff` may take (docs/design.md, "Hand-off before a stop"): a demotion commits and
+/// the successor leads in well under a second; PID 1 waits [`HANDOFF_BOUND`] at most.
+const HANDOFF_TIMEOUT: &str = "4s";
+/// How long PID 1 holds the SIGTERM for `handoff`: its timeout and a second to exit.
+pub(crate) const HANDOFF_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl JoinArgs {
     /// `zk-entry join` (after the program) as `start --reconfig` runs it beside an observer's
@@ -358,9 +363,33 @@ impl JoinArgs {
         observers: u64,
         password_file: &Path,
     ) -> Vec<OsString> {
+        Self::argv_of("join", JOIN_TIMEOUT, client_port, line, size, observers, password_file)
+    }
+
+    /// `zk-entry handoff`, which PID 1 of a `start --reconfig` pod runs on the first SIGTERM:
+    /// the same flags as `join`'s (the shape is the one its restart's `join` will go by).
+    pub(crate) fn handoff_argv(
+        client_port: u16,
+        line: &str,
+        size: u64,
+        observers: u64,
+        password_file: &Path,
+    ) -> Vec<OsString> {
+        Self::argv_of("handoff", HANDOFF_TIMEOUT, client_port, line, size, observers, password_file)
+    }
+
+    fn argv_of(
+        command: &str,
+        timeout: &str,
+        client_port: u16,
+        line: &str,
+        size: u64,
+        observers: u64,
+        password_file: &Path,
+    ) -> Vec<OsString> {
         let mut argv: Vec<OsString> = [
-            "join".to_string(),
-            format!("--timeout={JOIN_TIMEOUT}"),
+            command.to_string(),
+            format!("--timeout={timeout}"),
             "--server".to_string(),
             format!("127.0.0.1:{client_port}"),
             format!("--line={line}"),

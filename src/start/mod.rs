@@ -25,6 +25,7 @@ mod access;
 pub(crate) mod args;
 mod der;
 mod formation;
+pub(crate) mod handoff;
 mod identity;
 pub(crate) mod join;
 mod jvm;
@@ -149,7 +150,7 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     if let (Some(watch), Program::Jvm(_)) = (&tls_watch, &plan.program) {
         tls_watch::spawn(watch, &plan.run_as, privileges, signals);
     }
-    let child = plan.program.child(
+    let mut child = plan.program.child(
         &plan.run_as,
         &plan.settings.supervision.exit_code_map,
         privileges,
@@ -157,6 +158,10 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     );
     if let (Some(d), Some(file)) = (&dynamic, &plan.settings.reconfig.super_password_file) {
         d.spawn_joiner(plan.settings.ports.client, file, signals)?;
+        // Every member: an observer promoted later may lead by the time it stops.
+        if let Program::Jvm(_) = &plan.program {
+            child.hand_off = Some(d.hand_off(plan.settings.ports.client, file)?);
+        }
     }
     supervise::run(&child, signals)
 }
