@@ -87,7 +87,10 @@ pub(crate) fn run(child: &Child, signals: &Signals) -> anyhow::Result<ExitCode> 
         if let Some(status) = main {
             return Ok(ExitCode::from(outcome(child, pid, status)));
         }
-        if let (Some(status), Some(helper)) = (helper_status, running.take()) {
+        // Only once it has exited: until then the SIGTERM still waits for it.
+        if let Some(status) = helper_status
+            && let Some(helper) = running.take()
+        {
             helper.finished(status);
             forward(pid, libc::SIGTERM, &child.label);
         }

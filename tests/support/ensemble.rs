@@ -352,6 +352,11 @@ impl Ensemble {
         super::wait_exit(&mut container.0, limit)
     }
 
+    /// Whether the pod's container was started and not yet stopped or seen to exit.
+    pub fn running(&self, ordinal: usize) -> bool {
+        self.members[ordinal].container.is_some()
+    }
+
     /// Whether the pod's container process has ended by itself.
     pub fn exited(&mut self, ordinal: usize) -> Option<ExitStatus> {
         self.members[ordinal].container.as_mut().and_then(|c| c.0.try_wait().ok().flatten())

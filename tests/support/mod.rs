@@ -8,9 +8,12 @@ pub mod dynamic;
 pub mod ensemble;
 pub mod forward;
 pub mod kube;
+pub mod monitor;
 pub mod pki;
 pub mod podman;
+pub mod rolling;
 pub mod turn;
+pub mod writer;
 pub mod zk;
 
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@
 // Their unit tests come along; in a bench (no test harness) their imports go unused.
 #[path = "../../src/zk/jute.rs"]
 #[allow(unused_imports)]
-mod jute;
+pub mod jute;
 #[path = "../../src/net.rs"]
 #[allow(unused_imports)]
 mod net;
