@@ -1,8 +1,9 @@
 //! `zk-entry handoff` (hidden; PID 1 of a `start --reconfig` pod runs it on the first SIGTERM,
 //! crate::pid1::handoff): when this server leads, demote it to an observer with one
 //! reconfiguration on the version read, so that the leader designates a successor instead of
-//! the ensemble holding an election when its JVM stops; then wait until it observes (another
-//! member leads). The restart that follows rejoins it as an observer, and its `join` promotes it
+//! the ensemble holding an election when its JVM stops; then wait until another voter says it
+//! leads (the old leader lingers until its next tick, its clients waiting on it: the JVM's stop
+//! drops them at once). The restart that follows rejoins it as an observer, and its `join` promotes it
 //! back ([`super::join`]), so a roll leaves the membership as it found it.
 //!
 //! A follower or observer has nothing to hand over. Every other case where a demotion could cost
@@ -15,7 +16,7 @@
 //! or when its own bound passes, whichever is first.
 
 use std::io::ErrorKind;
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -30,8 +31,10 @@ use crate::shape::{MIN_VOTERS, Shape};
 use crate::zk::config::{CONFIG_ZNODE, Config, MAX_SERVER_ID, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 
-/// How often the server's role is asked while the demotion takes effect.
-const POLL: Duration = Duration::from_millis(50);
+/// How often the other voters are asked who leads while the demotion takes effect.
+const POLL: Duration = Duration::from_millis(20);
+/// One `srvr` to another voter.
+const ASK: Duration = Duration::from_millis(500);
 /// The most `srvr` reply bytes read (a 3.8 reply is about 400).
 const SRVR_CAP: usize = 64 << 10;
 
@@ -59,8 +62,8 @@ pub(crate) fn run(target: &Target, me: &Member, start_shape: Shape, password: &P
         Ok(Outcome::NotLeader(mode)) => {
             tracing::info!("hand-off: server {} is a {mode}; nothing to hand over, stopping now", me.id)
         }
-        Ok(Outcome::HandedOver) => tracing::info!(
-            "hand-off: server {} is an observer now and another member leads, {:?} after SIGTERM; stopping",
+        Ok(Outcome::HandedOver(leader)) => tracing::info!(
+            "hand-off: server {} is an observer now and {leader} leads, {:?} after SIGTERM; stopping",
             me.id,
             started.elapsed()
         ),
@@ -71,7 +74,8 @@ pub(crate) fn run(target: &Target, me: &Member, start_shape: Shape, password: &P
 enum Outcome {
     /// What the server said it is instead.
     NotLeader(String),
-    HandedOver,
+    /// The member that leads now.
+    HandedOver(String),
 }
 
 fn hand_over(
@@ -82,7 +86,9 @@ fn hand_over(
     deadline: &Deadline,
 ) -> Result<Outcome, String> {
     let local = target.servers.first().ok_or("no server to ask")?;
-    match mode(local, deadline) {
+    let local_addr =
+        address(local, deadline).map_err(|e| format!("cannot ask the server its role ({e:#})"))?;
+    match mode_at(local_addr, deadline) {
         Ok(Some(mode)) if mode == "leader" => {}
         Ok(Some(mode)) => return Ok(Outcome::NotLeader(mode)),
         Ok(None) => return Err("the server does not serve (no quorum)".into()),
@@ -101,27 +107,60 @@ fn hand_over(
         Err(e) => return Err(format!("{SHAPE_ZNODE} is not readable ({e:#})")),
     };
     let observer = decide(&config, shape, me.id)?;
+    // The other voters' addresses, looked up now: once the demotion commits, every moment until
+    // the JVM stops is one the clients of this server wait.
+    let port = local.rsplit_once(':').map_or("2181", |(_, p)| p);
+    let others: Vec<(String, SocketAddr)> = config
+        .members
+        .iter()
+        .filter(|m| m.role == Role::Participant && m.id != me.id)
+        .filter_map(|m| {
+            let name = format!("{}:{port}", m.host);
+            address(&name, deadline).ok().map(|addr| (name, addr))
+        })
+        .collect();
+    if others.is_empty() {
+        return Err("no other voter's address could be looked up".into());
+    }
     password.log_in(&mut session).map_err(|e| format!("{e:#}"))?;
+    let asked = Instant::now();
     match session.reconfig(Some(&observer.line()), None, None, config.version as i64) {
-        Ok(_) => {}
+        Ok(_) => tracing::info!(
+            "hand-off: server {} demoted to observer (from version {:x}) in {:?}",
+            me.id,
+            config.version,
+            asked.elapsed()
+        ),
         // Demoting the leader ends its sessions: the answer may be lost although it committed.
-        Err(e) if KeeperError::of(&e) == Some(KeeperError::CONNECTION_LOSS) => {}
+        Err(e) if KeeperError::of(&e) == Some(KeeperError::CONNECTION_LOSS) => tracing::info!(
+            "hand-off: demoting server {}: the answer was lost after {:?}; looking for the next leader",
+            me.id,
+            asked.elapsed()
+        ),
         Err(e) => return Err(refused(&e, config.version)),
     }
-    session.close();
-    // An observer's `srvr` answers only once it has synced with a leader: another member leads.
-    let mut last = String::from("leader");
+    // Not closed: closing is a transaction, which this server, demoted, holds until its next
+    // tick. Dropping the connection leaves the session to end with the JVM, moments from now.
+    drop(session);
+    // Committed (or maybe, when the answer was lost): the designated successor leads within
+    // moments, while this server lingers as a leader that commits nothing until its next tick.
+    // Its clients would wait for that: once another voter says it leads, the JVM may stop.
+    let mut last = String::from("no answer yet");
     while deadline.left().is_some() {
-        match mode(local, deadline) {
-            Ok(Some(mode)) if mode == "observer" => return Ok(Outcome::HandedOver),
-            Ok(Some(mode)) => last = mode,
-            Ok(None) => last = "not serving".into(),
-            Err(e) => last = format!("{e:#}"),
+        for (other, addr) in &others {
+            // Each ask gets a slice of what is left: one silent peer must not use it all up.
+            let ask = Deadline::new(Instant::now() + ASK.min(deadline.left().unwrap_or_default()));
+            match mode_at(*addr, &ask) {
+                Ok(Some(mode)) if mode == "leader" => return Ok(Outcome::HandedOver(other.clone())),
+                Ok(Some(mode)) => last = format!("{other}: {mode}"),
+                Ok(None) => last = format!("{other}: not serving"),
+                Err(e) => last = format!("{other}: {e:#}"),
+            }
         }
         std::thread::sleep(POLL.min(deadline.left().unwrap_or_default()));
     }
     Err(format!(
-        "the demotion of server {} did not take effect in time (it reports: {last}); its restart finds its role in the membership",
+        "no other member led in time after the demotion of server {} (last: {last}); its restart finds its role in the membership",
         me.id
     ))
 }
@@ -186,13 +225,18 @@ fn read_config(session: &mut Session) -> anyhow::Result<Config> {
     Config::parse(&String::from_utf8_lossy(&data.bytes))
 }
 
-/// The `Mode:` of `server`'s `srvr` reply (`leader`, `follower`, `observer`), `None` while it
-/// does not serve. Four bytes, the write side closed, the reply read to its end: as the probes
-/// ask (docs/design.md, "Four-letter words on the wire"), within the hand-off's deadline.
-fn mode(server: &str, deadline: &Deadline) -> anyhow::Result<Option<String>> {
+/// `HOST:PORT`'s first address, within the hand-off's deadline.
+fn address(server: &str, deadline: &Deadline) -> anyhow::Result<SocketAddr> {
     let (host, port) = server.rsplit_once(':').context("no port")?;
     let port: u16 = port.parse().context("bad port")?;
-    let addr = *net::resolve(host.trim_matches(['[', ']']), port, deadline)?.first().context("no address")?;
+    let addrs = net::resolve(host.trim_matches(['[', ']']), port, deadline)?;
+    addrs.first().copied().context("no address")
+}
+
+/// The `Mode:` of the `srvr` reply from `addr` (`leader`, `follower`, `observer`), `None` while
+/// it does not serve. Four bytes, the write side closed, the reply read to its end: as the
+/// probes ask (docs/design.md, "Four-letter words on the wire"), within `deadline`.
+fn mode_at(addr: SocketAddr, deadline: &Deadline) -> anyhow::Result<Option<String>> {
     let mut stream = net::connect(addr, deadline)?;
     net::write_all(&mut stream, b"srvr", deadline)?;
     let _ = stream.shutdown(Shutdown::Write);

@@ -63,18 +63,14 @@ fn a_rolling_restart_hands_the_leader_over_and_keeps_the_membership() {
         // zk-2 and zk-0 as zookeeper-scalable.yaml stops them (preStop leave, then SIGTERM),
         // zk-1 by SIGTERM alone: the hand-off is PID 1's either way.
         let how = if ordinal == 1 { Stop::TERM } else { Stop::PRE_STOP };
-        eprintln!("DEBUG {:?} stopping zk-{ordinal} led={led}", from.elapsed());
         rolling::stop(&mut e, ordinal, how);
-        eprintln!("DEBUG {:?} stopped zk-{ordinal}", from.elapsed());
         let log = e.log(ordinal);
-        eprintln!("DEBUGLOG {log}");
         if led {
-            assert!(log.contains("is an observer now and another member leads"), "no hand-off: {log}");
+            assert!(log.contains("is an observer now and zk-"), "no hand-off: {log}");
         } else {
             assert!(log.contains("is a follower; nothing to hand over, stopping now"), "{log}");
         }
         rolling::start_ready(&mut e, ordinal, &argv).unwrap_or_else(|why| panic!("{why}"));
-        eprintln!("DEBUG {:?} ready zk-{ordinal}", from.elapsed());
     }
     // A moment of writing after the last pod is back.
     assert!(writer.wait_acks(20, SERVE_LIMIT), "no writes after the roll");
@@ -84,14 +80,6 @@ fn a_rolling_restart_hands_the_leader_over_and_keeps_the_membership() {
 
     assert!(leaders.iter().any(|l| *l), "no pod led when its turn came: nothing was handed over");
     let seen = leadership(&rounds, from, to);
-    let mut prev = String::new();
-    for r in rounds.iter().filter(|r| r.at >= from) {
-        let now = format!("{:?}", r.modes);
-        if now != prev {
-            eprintln!("DEBUG {:?} {now}", r.at - from);
-            prev = now;
-        }
-    }
     assert!(seen.rounds > 50, "too few monitor rounds: {seen:?}");
     assert_eq!(seen.leaderless, 0, "periods without a leader during the roll: {seen:?}");
     assert!(seen.changes >= 1, "the leader's restart did not move the leadership: {seen:?}");

@@ -48,6 +48,8 @@ pub struct Record {
     pub moves: u32,
     pub started: Option<Instant>,
     pub stopped: Option<Instant>,
+    /// What happened to the connection, and when: for the reader of a failure.
+    pub events: Vec<(Instant, String)>,
 }
 
 impl Record {
@@ -161,6 +163,7 @@ fn write_until(servers: &[SocketAddr], stop: &AtomicBool, record: &Mutex<Record>
                 match connect(server, &mut session) {
                     Ok((stream, expired)) => {
                         let mut r = record.lock().unwrap();
+                        r.events.push((Instant::now(), format!("session on {server}")));
                         if expired {
                             r.expiries += 1;
                         } else if reattach {
@@ -169,7 +172,8 @@ fn write_until(servers: &[SocketAddr], stop: &AtomicBool, record: &Mutex<Record>
                         conn = Some(stream);
                         continue;
                     }
-                    Err(_) => {
+                    Err(e) => {
+                        record.lock().unwrap().events.push((Instant::now(), format!("{server}: {e}")));
                         std::thread::sleep(Duration::from_millis(20));
                         continue;
                     }
@@ -189,7 +193,12 @@ fn write_until(servers: &[SocketAddr], stop: &AtomicBool, record: &Mutex<Record>
                 session = Session::default();
                 conn = None;
             }
-            Ok(_) | Err(_) => {
+            other => {
+                let what = match other {
+                    Ok(code) => format!("create answered {code}"),
+                    Err(e) => format!("create: {e}"),
+                };
+                record.lock().unwrap().events.push((Instant::now(), what));
                 // Unanswered or refused (no quorum, a server shutting down): the next server, and
                 // a number of its own for the next try, so an answer lost here is never counted.
                 if made_parent {
