@@ -158,41 +158,37 @@ fn same_membership(e: &mut Ensemble, ordinal: usize, want: &[String]) {
 fn the_hand_off_is_skipped_when_it_is_not_safe() {
     let mut e = dynamic_ensemble(3);
     let client = e.client();
-    let sup = super_credentials();
 
     // A resize under way.
     let ahead = live_version(&client, 0) + 5;
     let forged = signed_shape(&format!("size=3 observers=0 version={ahead:x}"));
-    with_session(&client, &only(0), Some(&sup), move |s| {
+    as_super(&mut e, move |s| {
         let _ = s.create(SHAPE_PARENT, b"");
         if s.create(SHAPE, forged.as_bytes()).is_err() {
             s.set_data(SHAPE, forged.as_bytes()).unwrap();
         }
     });
     let before = refused(&mut e, 0..3, "a resize is under way");
-    with_session(&client, &only(0), Some(&sup), |s| s.delete(SHAPE).unwrap());
+    as_super(&mut e, |s| s.delete(SHAPE).unwrap());
     restart_stopped(&mut e);
     same_membership(&mut e, 0, &before);
 
     // A record someone without the password wrote.
-    with_session(&client, &only(0), Some(&sup), |s| {
-        s.create(SHAPE, b"size=3 observers=0 version=0 mac=AAAA\n").unwrap()
-    });
+    as_super(&mut e, |s| s.create(SHAPE, b"size=3 observers=0 version=0 mac=AAAA\n").unwrap());
     let before = refused(&mut e, 0..3, "does not match the super password");
-    with_session(&client, &only(0), Some(&sup), |s| s.delete(SHAPE).unwrap());
+    as_super(&mut e, |s| s.delete(SHAPE).unwrap());
     restart_stopped(&mut e);
     same_membership(&mut e, 0, &before);
 
     // The membership unreadable by the hand-off's anonymous read.
     let before = membership(&mut e, 0).unwrap();
     let closed = vec![Acl { perms: 31, scheme: "digest".into(), id: "super:nobody".into() }];
-    with_session(&client, &only(0), Some(&sup), move |s| {
+    as_super(&mut e, move |s| {
         let (_, stat) = s.get_acl("/zookeeper/config").unwrap();
         s.set_acl("/zookeeper/config", &closed, stat.aversion).unwrap();
     });
     refused(&mut e, 0..3, "the membership is not readable");
-    let serving = (0..3).find(|o| e.running(*o)).unwrap();
-    with_session(&client, &only(serving), Some(&sup), |s| {
+    as_super(&mut e, |s| {
         let (_, stat) = s.get_acl("/zookeeper/config").unwrap();
         s.set_acl("/zookeeper/config", &[Acl::anyone(PERMS_READ)], stat.aversion).unwrap();
     });
@@ -222,6 +218,17 @@ fn the_hand_off_is_skipped_when_it_is_not_safe() {
     let argv = argv(&e, 3);
     rolling::start_ready(&mut e, stopped, &argv).unwrap_or_else(|w| panic!("{w}"));
     same_membership(&mut e, 1 - stopped, &before);
+}
+
+/// Run `f` on a super user's session to a running pod that serves (after a stop without a
+/// hand-off, the others hold an election first).
+fn as_super<T: Send + 'static>(
+    e: &mut Ensemble,
+    f: impl FnOnce(&mut crate::support::zk::session::Session) -> T + Send + 'static,
+) -> T {
+    let serving = wait_for(SERVE_LIMIT, || (0..e.size()).find(|o| e.running(*o) && e.ready(*o, true)));
+    let pod = serving.expect("no pod serves");
+    with_session(&e.client(), &only(pod), Some(&super_credentials()), f)
 }
 
 /// Start every pod that is not running, in dynamic mode, and wait until all serve.
