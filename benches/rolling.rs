@@ -172,7 +172,12 @@ fn restart(s: &mut Setup, ordinal: usize, away: Option<Duration>) {
     let took = rolling::stop(&mut s.e, ordinal, s.kind.stop());
     // What the pod's PID 1 said about its hand-off, for the reader.
     let log = s.e.log(ordinal);
-    let said = log.lines().filter(|l| l.contains("hand-off: ") || l.contains("hand-off skipped")).last().unwrap_or("(no hand-off)").to_string();
+    let said = log
+        .lines()
+        .filter(|l| l.contains("hand-off: ") || l.contains("hand-off skipped"))
+        .last()
+        .unwrap_or("(no hand-off)")
+        .to_string();
     println!("    zk-{ordinal} stopped in {}: {said}", ms(took));
     if let Some(away) = away {
         // The pod is deleted (its sandbox goes) and made again elsewhere after a while.
