@@ -174,8 +174,7 @@ fn restart(s: &mut Setup, ordinal: usize, away: Option<Duration>) {
     let log = s.e.log(ordinal);
     let said = log
         .lines()
-        .filter(|l| l.contains("hand-off: ") || l.contains("hand-off skipped"))
-        .last()
+        .rfind(|l| l.contains("hand-off: ") || l.contains("hand-off skipped"))
         .unwrap_or("(no hand-off)")
         .to_string();
     println!("    zk-{ordinal} stopped in {}: {said}", ms(took));

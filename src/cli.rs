@@ -474,7 +474,14 @@ mod tests {
     #[test]
     fn join_reads_the_argv_start_gives_it() {
         let line = "server.4=zk-3.zk-hs:2888:3888:participant;0.0.0.0:2181";
-        let argv = JoinArgs::argv(2181, line, 5, 2, Path::new("/etc/zk-super/password"));
+        let argv = JoinArgs::argv(
+            crate::start::args::Helper::Join,
+            2181,
+            line,
+            5,
+            2,
+            Path::new("/etc/zk-super/password"),
+        );
         let Invocation::Join(args) = helper(argv) else { panic!("not join") };
         assert_eq!(args.line, Raw::new("--line", line, Source::CommandLine));
         assert_eq!((args.size.text.as_str(), args.observers.text.as_str()), ("5", "2"));
@@ -482,7 +489,14 @@ mod tests {
         assert_eq!(authorised.super_password_file.text, "/etc/zk-super/password");
         assert_eq!(authorised.ensemble.server.text, "127.0.0.1:2181");
         assert_eq!(authorised.ensemble.timeout.text, "600s");
-        let argv = JoinArgs::handoff_argv(2181, line, 5, 2, Path::new("/etc/zk-super/password"));
+        let argv = JoinArgs::argv(
+            crate::start::args::Helper::Handoff,
+            2181,
+            line,
+            5,
+            2,
+            Path::new("/etc/zk-super/password"),
+        );
         let Invocation::Handoff(args) = helper(argv) else { panic!("not handoff") };
         assert_eq!(args.line, Raw::new("--line", line, Source::CommandLine));
         assert_eq!((args.size.text.as_str(), args.observers.text.as_str()), ("5", "2"));

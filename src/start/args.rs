@@ -352,41 +352,31 @@ const HANDOFF_TIMEOUT: &str = "4s";
 /// How long PID 1 holds the SIGTERM for `handoff`: its timeout and a second to exit.
 pub(crate) const HANDOFF_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The two helpers that take [`JoinArgs`]: `join` beside an observer's JVM, `handoff` on the
+/// first SIGTERM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Helper {
+    Join,
+    Handoff,
+}
+
 impl JoinArgs {
-    /// `zk-entry join` (after the program) as `start --reconfig` runs it beside an observer's
-    /// JVM: through the server's own client port, with this server's participant `line`, the
-    /// shape of `--servers` and `--observers`, and the super user's password file.
+    /// `zk-entry join` or `zk-entry handoff` (after the program) as `start --reconfig` runs them:
+    /// through the server's own client port, with this server's participant `line`, the shape
+    /// of `--servers` and `--observers` (the one `join` records when none is, and the one
+    /// `handoff` expects the restart's `join` to go by), and the super user's password file.
     pub(crate) fn argv(
+        helper: Helper,
         client_port: u16,
         line: &str,
         size: u64,
         observers: u64,
         password_file: &Path,
     ) -> Vec<OsString> {
-        Self::argv_of("join", JOIN_TIMEOUT, client_port, line, size, observers, password_file)
-    }
-
-    /// `zk-entry handoff`, which PID 1 of a `start --reconfig` pod runs on the first SIGTERM:
-    /// the same flags as `join`'s (the shape is the one its restart's `join` will go by).
-    pub(crate) fn handoff_argv(
-        client_port: u16,
-        line: &str,
-        size: u64,
-        observers: u64,
-        password_file: &Path,
-    ) -> Vec<OsString> {
-        Self::argv_of("handoff", HANDOFF_TIMEOUT, client_port, line, size, observers, password_file)
-    }
-
-    fn argv_of(
-        command: &str,
-        timeout: &str,
-        client_port: u16,
-        line: &str,
-        size: u64,
-        observers: u64,
-        password_file: &Path,
-    ) -> Vec<OsString> {
+        let (command, timeout) = match helper {
+            Helper::Join => ("join", JOIN_TIMEOUT),
+            Helper::Handoff => ("handoff", HANDOFF_TIMEOUT),
+        };
         let mut argv: Vec<OsString> = [
             command.to_string(),
             format!("--timeout={timeout}"),

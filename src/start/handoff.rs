@@ -22,13 +22,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::args::JoinArgs;
-use super::join::parse_line;
+use super::join::checked;
 use crate::net::{self, Deadline};
-use crate::reach::{Target, authorised};
+use crate::reach::Target;
 use crate::secrets::password::Password;
 use crate::shape::record::{self, Recorded, SHAPE_ZNODE};
 use crate::shape::{MIN_VOTERS, Shape};
-use crate::zk::config::{CONFIG_ZNODE, Config, MAX_SERVER_ID, Member, Role};
+use crate::zk::config::{CONFIG_ZNODE, Config, Member, Role};
 use crate::zk::session::{KeeperError, Session};
 
 /// How often the other voters are asked who leads while the demotion takes effect.
@@ -40,16 +40,8 @@ const SRVR_CAP: usize = 64 << 10;
 
 /// Check `zk-entry handoff`'s input and run it.
 pub(crate) fn check_and_run(input: &JoinArgs) -> anyhow::Result<()> {
-    let (target, password) = authorised(&input.authorised)?;
-    let me = parse_line(&input.line.text).map_err(|e| {
-        input.line.reject(
-            &format!("is not a server line ({e:#})"),
-            "server.N=HOST:QUORUM:ELECTION:participant;CLIENT",
-        )
-    })?;
-    let size = input.size.number(1, MAX_SERVER_ID)?;
-    let observers = input.observers.number(0, size - 1)?;
-    run(&target, &me, Shape { size, observers, version: 0 }, &password);
+    let (target, me, start_shape, password) = checked(input)?;
+    run(&target, &me, start_shape, &password);
     Ok(())
 }
 
@@ -264,12 +256,7 @@ mod tests {
     use Role::{Observer as O, Participant as P};
 
     fn live(roles: &[Role]) -> Config {
-        let text: String = roles
-            .iter()
-            .enumerate()
-            .map(|(o, role)| format!("server.{}=zk-{o}.d:2888:3888:{};2181\n", o + 1, role.as_str()))
-            .collect();
-        Config { version: 0x20, ..Config::parse(&text).unwrap() }
+        crate::zk::config::pods(roles)
     }
 
     fn shape(size: u64, observers: u64) -> Shape {

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
-use super::args::{HANDOFF_BOUND, JoinArgs};
+use super::args::{HANDOFF_BOUND, Helper, JoinArgs};
 use super::formation::{self, Formation, Me, Pods, Volume};
 use super::identity::Identity;
 use super::plan::{Contents, Contribution, Entry, File, Group};
@@ -125,8 +125,15 @@ impl Decided {
         let mut cmd = Command::new(exe);
         let shape = &self.me.shape;
         let line = self.me.participant.line();
-        cmd.args(JoinArgs::argv(client_port, &line, shape.size, shape.observers, password_file))
-            .stdin(Stdio::null());
+        cmd.args(JoinArgs::argv(
+            Helper::Join,
+            client_port,
+            &line,
+            shape.size,
+            shape.observers,
+            password_file,
+        ))
+        .stdin(Stdio::null());
         // Not PID 1's blocked mask: a signal must be able to end it.
         let child = signals
             .spawn(&mut cmd, crate::pid1::user::setup_helper(signals))
@@ -150,7 +157,8 @@ impl Decided {
         let program = std::env::current_exe().context("cannot find zk-entry's own program")?;
         let shape = &self.me.shape;
         let line = self.me.participant.line();
-        let args = JoinArgs::handoff_argv(client_port, &line, shape.size, shape.observers, password_file);
+        let args =
+            JoinArgs::argv(Helper::Handoff, client_port, &line, shape.size, shape.observers, password_file);
         Ok(HandOff { program, args, bound: HANDOFF_BOUND })
     }
 }

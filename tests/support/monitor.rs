@@ -6,11 +6,11 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::ensemble::{CLIENT_PORT, Client, pod_ip};
+use super::ensemble::{Background, CLIENT_PORT, Client, pod_ip};
 
 pub const PERIOD: Duration = Duration::from_millis(100);
 /// One pod's answer within this, or it counts as not answering in that round.
@@ -45,24 +45,20 @@ pub struct Leadership {
 }
 
 pub struct Monitor {
-    stop: Arc<AtomicBool>,
     rounds: Arc<Mutex<Vec<Round>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    work: Background,
 }
 
 impl Monitor {
     /// Watch pods `0..size` of the ensemble.
     pub fn start(client: Client, size: usize) -> Monitor {
-        let stop = Arc::new(AtomicBool::new(false));
         let rounds = Arc::new(Mutex::new(Vec::new()));
-        let (flag, shared) = (Arc::clone(&stop), Arc::clone(&rounds));
-        let thread = std::thread::spawn(move || {
-            let netns = std::fs::File::open(client.netns()).unwrap();
-            nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let shared = Arc::clone(&rounds);
+        let work = client.background(move |stop| {
             let pods: Vec<SocketAddr> =
                 (0..size).map(|o| format!("{}:{CLIENT_PORT}", pod_ip(o)).parse().unwrap()).collect();
             for _ in 0..MAX_ROUNDS {
-                if flag.load(Ordering::SeqCst) {
+                if stop.load(Ordering::SeqCst) {
                     break;
                 }
                 let at = Instant::now();
@@ -71,7 +67,7 @@ impl Monitor {
                 std::thread::sleep(PERIOD.saturating_sub(at.elapsed()));
             }
         });
-        Monitor { stop, rounds, thread: Some(thread) }
+        Monitor { rounds, work }
     }
 
     pub fn rounds(&self) -> Vec<Round> {
@@ -91,17 +87,8 @@ impl Monitor {
     }
 
     pub fn stop(mut self) -> Vec<Round> {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
+        self.work.stop();
         self.rounds()
-    }
-}
-
-impl Drop for Monitor {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::ensemble::Client;
+use super::ensemble::{Background, Client};
 use super::zk::jute::{Reader, Writer as Jute};
 
 /// The session timeout asked for: what a production client typically uses (Curator's default
@@ -84,24 +84,20 @@ impl Record {
 
 /// A writer running on its own thread, from the client sandbox's network.
 pub struct Writer {
-    stop: Arc<AtomicBool>,
     record: Arc<Mutex<Record>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    work: Background,
 }
 
 impl Writer {
     /// Start writing through `servers` (`ip:port`, tried in turn from the first).
     pub fn start(client: Client, servers: Vec<String>) -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
         let record = Arc::new(Mutex::new(Record::default()));
-        let (flag, shared) = (Arc::clone(&stop), Arc::clone(&record));
-        let thread = std::thread::spawn(move || {
-            let netns = std::fs::File::open(client.netns()).unwrap();
-            nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let shared = Arc::clone(&record);
+        let work = client.background(move |stop| {
             let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.parse().unwrap()).collect();
-            write_until(&addrs, &flag, &shared);
+            write_until(&addrs, stop, &shared);
         });
-        Writer { stop, record, thread: Some(thread) }
+        Writer { record, work }
     }
 
     /// What it saw so far.
@@ -123,17 +119,8 @@ impl Writer {
     }
 
     pub fn stop(mut self) -> Record {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
+        self.work.stop();
         self.record()
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
     }
 }
 
