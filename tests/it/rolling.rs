@@ -34,9 +34,21 @@ fn argv(e: &Ensemble, size: usize) -> Vec<String> {
     e.command_with(&flags)
 }
 
-/// The pod that leads, waiting for one (a hand-off or an election may be settling).
+/// The pod that leads, waiting for one that still leads half a second later (a hand-off, an
+/// election or a promotion may be settling).
 fn wait_leader(e: &mut Ensemble, among: std::ops::Range<usize>) -> usize {
-    wait_for(SERVE_LIMIT, || leader(e, among.clone())).unwrap_or_else(|| panic!("no leader among {among:?}"))
+    let stable = wait_for(SERVE_LIMIT, || {
+        let first = leader(e, among.clone())?;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        (leader(e, among.clone()) == Some(first)).then_some(first)
+    });
+    stable.unwrap_or_else(|| panic!("no steady leader among {among:?}"))
+}
+
+/// A running pod that serves (`ready --quorum`), waiting for one.
+fn serving(e: &mut Ensemble) -> usize {
+    let pod = wait_for(SERVE_LIMIT, || (0..e.size()).find(|o| e.running(*o) && e.ready(*o, true)));
+    pod.expect("no pod serves")
 }
 
 /// A full roll of three voters, stopped with and without the manifest's preStop hook (which
@@ -187,7 +199,8 @@ fn a_killed_hand_off_is_repaired_and_unsafe_ones_are_skipped() {
     assert!(said.is_some(), "zk-{leader}'s join did not see it vote: {}", e.log(leader));
 
     // A resize under way.
-    let ahead = live_version(&client, 0) + 5;
+    let pod = serving(&mut e);
+    let ahead = live_version(&client, pod) + 5;
     let forged = signed_shape(&format!("size=3 observers=0 version={ahead:x}"));
     as_super(&mut e, move |s| {
         let _ = s.create(SHAPE_PARENT, b"");
@@ -253,8 +266,7 @@ fn as_super<T: Send + 'static>(
     e: &mut Ensemble,
     f: impl FnOnce(&mut crate::support::zk::session::Session) -> T + Send + 'static,
 ) -> T {
-    let serving = wait_for(SERVE_LIMIT, || (0..e.size()).find(|o| e.running(*o) && e.ready(*o, true)));
-    let pod = serving.expect("no pod serves");
+    let pod = serving(e);
     with_session(&e.client(), &only(pod), Some(&super_credentials()), f)
 }
 
