@@ -132,9 +132,11 @@ image-test: image-debian
 ## bench: start-up time; memory and exit latency while supervising; CPU, page faults and wall
 ## time per ready and metrics call against a live ZooKeeper, beside a static C client
 ## (benches/fourlw.c, built with musl-gcc); the ensemble's start, stop and zk-entry's share of a
-## pod's start; dynamic membership: joins, resizes and the write gaps they cause (needs root)
+## pod's start; dynamic membership: joins, resizes and the write gaps they cause; what planned
+## operations (rolls, deletions, drains, scaling) cost a writer (ZK_ENTRY_BENCH_ROLLING=all: 5
+## members and the tutorial's sh -c too) (needs root)
 bench: deps static
-	ZK_ENTRY_BENCH_STATIC='$(CURDIR)/$(STATIC_BIN)' $(CARGO) bench --bench start --bench supervise --bench probe --bench ensemble --bench scaling
+	ZK_ENTRY_BENCH_STATIC='$(CURDIR)/$(STATIC_BIN)' $(CARGO) bench --bench start --bench supervise --bench probe --bench ensemble --bench scaling --bench rolling
 
 ## chaos: faults under a recorded workload, checked as Jepsen checks databases (docs/chaos.md):
 ## five pods, static and --reconfig, CHAOS_MINUTES each (default 10), seed CHAOS_SEED (printed;

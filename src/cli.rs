@@ -65,6 +65,9 @@ pub(crate) enum Invocation {
     /// Promote this joining server to a voter once it serves (run by start --reconfig)
     #[command(hide = true)]
     Join(JoinArgs),
+    /// Hand the leader's role to another member before this server stops (run by start --reconfig's PID 1 on SIGTERM)
+    #[command(hide = true)]
+    Handoff(JoinArgs),
     /// Help or version text to print on stdout, exit 0.
     #[command(skip)]
     Info(String),
@@ -281,7 +284,7 @@ mod tests {
             command.find_subcommand(name).map(|sub| sub.get_arguments().count()).unwrap_or_default()
         };
         assert!(count(&command, "ready") > 0);
-        for other in ["start", "metrics", "members", "resize", "leave", "join", "tls-watch"] {
+        for other in ["start", "metrics", "members", "resize", "leave", "join", "handoff", "tls-watch"] {
             assert_eq!(count(&command, other), 0, "{other} was built for a ready call");
         }
     }
@@ -471,7 +474,14 @@ mod tests {
     #[test]
     fn join_reads_the_argv_start_gives_it() {
         let line = "server.4=zk-3.zk-hs:2888:3888:participant;0.0.0.0:2181";
-        let argv = JoinArgs::argv(2181, line, 5, 2, Path::new("/etc/zk-super/password"));
+        let argv = JoinArgs::argv(
+            crate::start::args::Helper::Join,
+            2181,
+            line,
+            5,
+            2,
+            Path::new("/etc/zk-super/password"),
+        );
         let Invocation::Join(args) = helper(argv) else { panic!("not join") };
         assert_eq!(args.line, Raw::new("--line", line, Source::CommandLine));
         assert_eq!((args.size.text.as_str(), args.observers.text.as_str()), ("5", "2"));
@@ -479,5 +489,18 @@ mod tests {
         assert_eq!(authorised.super_password_file.text, "/etc/zk-super/password");
         assert_eq!(authorised.ensemble.server.text, "127.0.0.1:2181");
         assert_eq!(authorised.ensemble.timeout.text, "600s");
+        let argv = JoinArgs::argv(
+            crate::start::args::Helper::Handoff,
+            2181,
+            line,
+            5,
+            2,
+            Path::new("/etc/zk-super/password"),
+        );
+        let Invocation::Handoff(args) = helper(argv) else { panic!("not handoff") };
+        assert_eq!(args.line, Raw::new("--line", line, Source::CommandLine));
+        assert_eq!((args.size.text.as_str(), args.observers.text.as_str()), ("5", "2"));
+        assert_eq!(args.authorised.ensemble.server.text, "127.0.0.1:2181");
+        assert_eq!(args.authorised.ensemble.timeout.text, "4s");
     }
 }

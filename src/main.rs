@@ -91,6 +91,7 @@ fn run(args: Vec<OsString>, signals: &Signals) -> anyhow::Result<ExitCode> {
             reconfig::members::run(&reach::Target::from_input(&args.ensemble)?)?
         }
         cli::Invocation::Join(args) => start::join::check_and_run(&args)?,
+        cli::Invocation::Handoff(args) => start::handoff::check_and_run(&args)?,
         cli::Invocation::Resize(args) => reconfig::resize(&args)?,
         cli::Invocation::Leave(args) => reconfig::leave(&args.authorised)?,
     }

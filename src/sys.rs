@@ -7,6 +7,7 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::ptr;
+use std::time::Duration;
 
 use nix::unistd::{Gid, Pid, Uid};
 
@@ -134,6 +135,31 @@ pub(crate) fn wait_signal(set: &Mask) -> io::Result<i32> {
         )
     };
     if sig < 0 { Err(io::Error::last_os_error()) } else { Ok(sig as i32) }
+}
+
+/// [`wait_signal`] for at most `limit`: `None` when no signal of `set` came within it. PID 1
+/// waits so while a hand-off runs before it forwards SIGTERM (crate::pid1::handoff).
+pub(crate) fn wait_signal_for(set: &Mask, limit: Duration) -> io::Result<Option<i32>> {
+    let timeout = libc::timespec {
+        tv_sec: limit.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: limit.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: the kernel reads MASK_BYTES from the caller's set and one timespec from `timeout`,
+    // both of which outlive the call; a null siginfo pointer means "not wanted".
+    let sig = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigtimedwait,
+            &set.0 as *const u64,
+            ptr::null_mut::<libc::siginfo_t>(),
+            &timeout as *const libc::timespec,
+            MASK_BYTES,
+        )
+    };
+    if sig >= 0 {
+        return Ok(Some(sig as i32));
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EAGAIN) { Ok(None) } else { Err(err) }
 }
 
 /// The first of `candidates` that is pending for this thread or process (blocked, not yet taken).

@@ -9,7 +9,9 @@
 //! - a signal is forwarded only while the child is unreaped: until zk-entry itself collects its
 //!   status the PID stays a zombie and cannot be reused, and once it is collected zk-entry exits;
 //! - no kill timer: the kubelet escalates to SIGKILL after `terminationGracePeriodSeconds`, and
-//!   ZooKeeper's own shutdown must not be cut short.
+//!   ZooKeeper's own shutdown must not be cut short;
+//! - with a [`HandOff`] (`start --reconfig`), the first SIGTERM waits for its helper, bounded,
+//!   before it is forwarded ([`super::handoff`]); every other signal is forwarded as it comes.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -18,6 +20,7 @@ use std::process::{Command, ExitCode};
 
 use nix::unistd::Pid;
 
+use super::handoff::{HandOff, Running};
 use super::signals::Signals;
 use super::user::RunAs;
 use crate::exit::{self, Exec};
@@ -36,23 +39,60 @@ pub(crate) struct Child {
     pub(crate) privileges: super::user::Privileges,
     /// What an exit status of the child means, for the log line that reports it.
     pub(crate) exit_meanings: Vec<(u8, String)>,
+    /// What runs on the first SIGTERM before it is forwarded, if anything.
+    pub(crate) hand_off: Option<HandOff>,
 }
 
 /// Start the child and supervise it until it exits; the result is zk-entry's exit code.
 pub(crate) fn run(child: &Child, signals: &Signals) -> anyhow::Result<ExitCode> {
     become_reaper();
     let pid = spawn(child, signals)?;
+    // The hand-off runs at most once: once SIGTERM has been forwarded, the next ones go at once.
+    let mut hand_off = child.hand_off.as_ref();
+    let mut running: Option<Running> = None;
     loop {
-        let sig = match sys::wait_signal(&signals.handled) {
+        let taken = match &running {
+            None => sys::wait_signal(&signals.handled).map(Some),
+            Some(helper) => sys::wait_signal_for(&signals.handled, helper.left()),
+        };
+        let sig = match taken {
             Ok(sig) => sig,
             Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
             Err(e) => return Err(anyhow::Error::new(e).context("cannot wait for signals")),
         };
-        if sig != libc::SIGCHLD {
-            forward(pid, sig, &child.label);
+        match sig {
+            None => {
+                if let Some(helper) = running.take() {
+                    helper.abandon("its time is up");
+                    forward(pid, libc::SIGTERM, &child.label);
+                }
+            }
+            Some(libc::SIGCHLD) => {}
+            Some(libc::SIGTERM) if running.is_some() => {
+                if let Some(helper) = running.take() {
+                    helper.abandon("another SIGTERM came");
+                }
+                forward(pid, libc::SIGTERM, &child.label);
+            }
+            Some(libc::SIGTERM) if hand_off.is_some() => {
+                running = hand_off.take().and_then(|h| h.start(signals));
+                if running.is_none() {
+                    forward(pid, libc::SIGTERM, &child.label);
+                }
+            }
+            Some(sig) => forward(pid, sig, &child.label),
         }
-        if let Some(status) = reap(pid)? {
+        let helper = running.as_ref().map(|r| r.pid);
+        let (main, helper_status) = reap(pid, helper)?;
+        if let Some(status) = main {
             return Ok(ExitCode::from(outcome(child, pid, status)));
+        }
+        // Only once it has exited: until then the SIGTERM still waits for it.
+        if let Some(status) = helper_status
+            && let Some(helper) = running.take()
+        {
+            helper.finished(status);
+            forward(pid, libc::SIGTERM, &child.label);
         }
     }
 }
@@ -109,17 +149,20 @@ fn forward(pid: Pid, sig: i32, label: &str) {
     }
 }
 
-/// Collect every exited child; the raw status of the main child if it was among them.
-fn reap(main: Pid) -> anyhow::Result<Option<i32>> {
-    let mut main_status = None;
+/// Collect every exited child; the raw statuses of the main child and of `helper` (the
+/// hand-off) if they were among them.
+fn reap(main: Pid, helper: Option<Pid>) -> anyhow::Result<(Option<i32>, Option<i32>)> {
+    let (mut main_status, mut helper_status) = (None, None);
     while let Some((pid, status)) =
         sys::reap_one().map_err(|e| anyhow::Error::new(e).context("cannot reap children"))?
     {
         if pid == main {
             main_status = Some(status);
+        } else if Some(pid) == helper {
+            helper_status = Some(status);
         }
     }
-    Ok(main_status)
+    Ok((main_status, helper_status))
 }
 
 /// zk-entry's exit code for the child's raw wait status, after `--exit_code_map`.
@@ -158,6 +201,7 @@ mod tests {
             exit_code_map: exit_code_map.to_vec(),
             privileges: crate::pid1::user::Privileges::default(),
             exit_meanings: vec![(14, "could not bind".into())],
+            hand_off: None,
         }
     }
 

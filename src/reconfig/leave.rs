@@ -135,12 +135,7 @@ mod tests {
 
     /// Members zk-0.. with these roles, at membership version 0x20.
     fn live(roles: &[Role]) -> Config {
-        let text: String = roles
-            .iter()
-            .enumerate()
-            .map(|(o, role)| format!("server.{}=zk-{o}.d:2888:3888:{};2181\n", o + 1, role.as_str()))
-            .collect();
-        Config { version: 0x20, ..Config::parse(&text).unwrap() }
+        crate::zk::config::pods(roles)
     }
 
     fn at(config: &Config, ordinal: usize) -> Member {

@@ -350,21 +350,40 @@ pub(crate) struct JoinArgs {
 /// How long `join` may wait for its server to serve and be promoted: a joiner syncs the
 /// ensemble's data first.
 const JOIN_TIMEOUT: &str = "600s";
+/// How long `handoff` may take (docs/design.md, "Hand-off before a stop"): a demotion commits and
+/// the successor leads in well under a second; PID 1 waits [`HANDOFF_BOUND`] at most.
+const HANDOFF_TIMEOUT: &str = "4s";
+/// How long PID 1 holds the SIGTERM for `handoff`: its timeout and a second to exit.
+pub(crate) const HANDOFF_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The two helpers that take [`JoinArgs`]: `join` beside an observer's JVM, `handoff` on the
+/// first SIGTERM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Helper {
+    Join,
+    Handoff,
+}
 
 impl JoinArgs {
-    /// `zk-entry join` (after the program) as `start --reconfig` runs it beside an observer's
-    /// JVM: through the server's own client port, with this server's participant `line`, the
-    /// shape of `--servers` and `--observers`, and the super user's password file.
+    /// `zk-entry join` or `zk-entry handoff` (after the program) as `start --reconfig` runs them:
+    /// through the server's own client port, with this server's participant `line`, the shape
+    /// of `--servers` and `--observers` (the one `join` records when none is, and the one
+    /// `handoff` expects the restart's `join` to go by), and the super user's password file.
     pub(crate) fn argv(
+        helper: Helper,
         client_port: u16,
         line: &str,
         size: u64,
         observers: u64,
         password_file: &Path,
     ) -> Vec<OsString> {
+        let (command, timeout) = match helper {
+            Helper::Join => ("join", JOIN_TIMEOUT),
+            Helper::Handoff => ("handoff", HANDOFF_TIMEOUT),
+        };
         let mut argv: Vec<OsString> = [
-            "join".to_string(),
-            format!("--timeout={JOIN_TIMEOUT}"),
+            command.to_string(),
+            format!("--timeout={timeout}"),
             "--server".to_string(),
             format!("127.0.0.1:{client_port}"),
             format!("--line={line}"),

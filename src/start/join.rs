@@ -34,6 +34,13 @@ const ASK_LIMIT: Duration = Duration::from_secs(5);
 
 /// Check `zk-entry join`'s input and run it.
 pub(crate) fn check_and_run(input: &JoinArgs) -> anyhow::Result<()> {
+    let (target, me, shape, password) = checked(input)?;
+    run(&target, &me, shape, &password)
+}
+
+/// [`JoinArgs`] checked (for `join` and `handoff`): where to reach the server, this server's
+/// line, the start flags' shape, the super password.
+pub(crate) fn checked(input: &JoinArgs) -> anyhow::Result<(Target, Member, Shape, Password)> {
     let (target, password) = authorised(&input.authorised)?;
     let me = parse_line(&input.line.text).map_err(|e| {
         input.line.reject(
@@ -43,8 +50,7 @@ pub(crate) fn check_and_run(input: &JoinArgs) -> anyhow::Result<()> {
     })?;
     let size = input.size.number(1, MAX_SERVER_ID)?;
     let observers = input.observers.number(0, size - 1)?;
-    let shape = Shape { size, observers, version: 0 };
-    run(&target, &me, shape, &password)
+    Ok((target, me, Shape { size, observers, version: 0 }, password))
 }
 
 /// Give server `me` its role; `start_shape` (`--size`, `--observers`: the start flags') is

@@ -27,6 +27,7 @@ mod adopt;
 pub(crate) mod args;
 mod der;
 mod formation;
+pub(crate) mod handoff;
 mod identity;
 pub(crate) mod join;
 mod jvm;
@@ -167,10 +168,14 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
     if let Program::Jvm(_) = &plan.program {
         exit_meanings.extend(version::zookeeper_exit_meanings());
     }
-    let child =
+    let mut child =
         plan.program.child(&plan.run_as, &plan.settings.supervision.exit_code_map, privileges, exit_meanings);
     if let (Some(d), Some(file)) = (&dynamic, &plan.settings.reconfig.super_password_file) {
         d.spawn_joiner(plan.settings.ports.client, file, signals)?;
+        // Every member: an observer promoted later may lead by the time it stops.
+        if let Program::Jvm(_) = &plan.program {
+            child.hand_off = Some(d.hand_off(plan.settings.ports.client, file)?);
+        }
     }
     supervise::run(&child, signals)
 }

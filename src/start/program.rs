@@ -45,6 +45,7 @@ impl Program {
             exit_code_map: exit_code_map.to_vec(),
             privileges,
             exit_meanings,
+            hand_off: None,
         }
     }
 

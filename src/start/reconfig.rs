@@ -13,11 +13,12 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context;
 
-use super::args::JoinArgs;
+use super::args::{HANDOFF_BOUND, Helper, JoinArgs};
 use super::formation::{self, Formation, Me, Pods, Volume};
 use super::identity::Identity;
 use super::plan::{Contents, Contribution, Entry, File, Group};
 use super::settings::Settings;
+use crate::pid1::handoff::HandOff;
 use crate::pid1::signals::Signals;
 use crate::secrets::password::Password;
 use crate::shape::{self, Shape};
@@ -124,8 +125,15 @@ impl Decided {
         let mut cmd = Command::new(exe);
         let shape = &self.me.shape;
         let line = self.me.participant.line();
-        cmd.args(JoinArgs::argv(client_port, &line, shape.size, shape.observers, password_file))
-            .stdin(Stdio::null());
+        cmd.args(JoinArgs::argv(
+            Helper::Join,
+            client_port,
+            &line,
+            shape.size,
+            shape.observers,
+            password_file,
+        ))
+        .stdin(Stdio::null());
         // Not PID 1's blocked mask: a signal must be able to end it.
         let child = signals
             .spawn(&mut cmd, crate::pid1::user::setup_helper(signals))
@@ -139,6 +147,19 @@ impl Decided {
         // PID 1 reaps it with every other child; nothing waits for it here.
         drop(child);
         Ok(())
+    }
+}
+
+impl Decided {
+    /// What PID 1 runs on the first SIGTERM before forwarding it: `zk-entry handoff`, which
+    /// moves the leader's role to another member if this server leads ([`super::handoff`]).
+    pub(crate) fn hand_off(&self, client_port: u16, password_file: &Path) -> anyhow::Result<HandOff> {
+        let program = std::env::current_exe().context("cannot find zk-entry's own program")?;
+        let shape = &self.me.shape;
+        let line = self.me.participant.line();
+        let args =
+            JoinArgs::argv(Helper::Handoff, client_port, &line, shape.size, shape.observers, password_file);
+        Ok(HandOff { program, args, bound: HANDOFF_BOUND })
     }
 }
 

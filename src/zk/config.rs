@@ -131,6 +131,18 @@ impl Config {
     }
 }
 
+/// For unit tests: members `zk-0.d`, `zk-1.d`... (ids from 1) with these roles, at membership
+/// version 0x20.
+#[cfg(test)]
+pub(crate) fn pods(roles: &[Role]) -> Config {
+    let text: String = roles
+        .iter()
+        .enumerate()
+        .map(|(o, role)| format!("server.{}=zk-{o}.d:2888:3888:{};2181\n", o + 1, role.as_str()))
+        .collect();
+    Config { version: 0x20, ..Config::parse(&text).unwrap() }
+}
+
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.dynamic_file())?;

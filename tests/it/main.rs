@@ -22,6 +22,7 @@ mod pod_start;
 mod probe_fake;
 mod probe_real;
 mod real_zookeeper;
+mod rolling;
 mod scaling;
 mod security;
 mod slow_peers;

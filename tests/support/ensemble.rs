@@ -360,6 +360,11 @@ impl Ensemble {
         super::wait_exit(&mut container.0, limit)
     }
 
+    /// Whether the pod's container was started and not yet stopped or seen to exit.
+    pub fn running(&self, ordinal: usize) -> bool {
+        self.members[ordinal].container.is_some()
+    }
+
     /// Whether the pod's container process has ended by itself.
     pub fn exited(&mut self, ordinal: usize) -> Option<ExitStatus> {
         self.members[ordinal].container.as_mut().and_then(|c| c.0.try_wait().ok().flatten())
@@ -497,6 +502,29 @@ impl Ensemble {
     }
 }
 
+/// Work on a thread of its own in the client sandbox's network, told to stop by a flag it looks
+/// at (a writer, a monitor); the flag is raised when this is dropped.
+pub struct Background {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Raise the flag and wait for the work to end.
+    pub fn stop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// The client sandbox; can be handed to another thread (a writer running during a restart).
 #[derive(Debug, Clone, Copy)]
 pub struct Client {
@@ -507,6 +535,22 @@ impl Client {
     /// The sandbox's network namespace.
     pub fn netns(&self) -> PathBuf {
         PathBuf::from(format!("/proc/{}/ns/net", self.pid))
+    }
+
+    /// Run `work` on a thread that enters this sandbox's network first; `work` ends when the
+    /// flag it is given is raised ([`Background::stop`]).
+    pub fn background(
+        self,
+        work: impl FnOnce(&std::sync::atomic::AtomicBool) + Send + 'static,
+    ) -> Background {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let netns = fs::File::open(self.netns()).unwrap();
+            nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            work(&flag);
+        });
+        Background { stop, thread: Some(thread) }
     }
 
     /// `zkCli.sh -server <servers> -timeout 5000 <command...>`.

@@ -9,11 +9,14 @@ pub mod dynamic;
 pub mod ensemble;
 pub mod forward;
 pub mod kube;
+pub mod monitor;
 pub mod pki;
 pub mod podman;
 pub mod roll;
+pub mod rolling;
 pub mod turn;
 pub mod tutorial;
+pub mod writer;
 pub mod zk;
 
 use std::collections::BTreeMap;
