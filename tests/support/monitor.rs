@@ -122,6 +122,21 @@ pub fn leadership(rounds: &[Round], from: Instant, to: Instant) -> Leadership {
     out
 }
 
+/// The rounds from `from` on, one line each time what the pods say changes: for the reader of a
+/// failure.
+pub fn timeline(rounds: &[Round], from: Instant) -> String {
+    let mut out = String::new();
+    let mut last = None;
+    for r in rounds.iter().filter(|r| r.at >= from) {
+        if last.as_ref() != Some(&r.modes) {
+            let modes: Vec<&str> = r.modes.iter().map(|m| m.as_deref().unwrap_or("-")).collect();
+            out.push_str(&format!("{:>8.3} s  {}\n", (r.at - from).as_secs_f64(), modes.join(" ")));
+            last = Some(r.modes.clone());
+        }
+    }
+    out
+}
+
 /// `srvr`'s `Mode:` of one pod: four bytes, the write side closed, the reply read to its end.
 fn mode(pod: SocketAddr) -> Option<String> {
     let mut stream = TcpStream::connect_timeout(&pod, ASK_LIMIT).ok()?;
