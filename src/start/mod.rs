@@ -174,7 +174,17 @@ pub(crate) fn run(input: &StartArgs, signals: &Signals) -> anyhow::Result<ExitCo
         d.spawn_joiner(plan.settings.ports.client, file, signals)?;
         // Every member: an observer promoted later may lead by the time it stops.
         if let Program::Jvm(_) = &plan.program {
-            child.hand_off = Some(d.hand_off(plan.settings.ports.client, file)?);
+            if plan.settings.security.quorum_password_file.is_some() {
+                // A demoted leader restarts as an observer, and with quorum SASL its election
+                // connections with the new leader failed authentication during a 3.8 <-> 3.9
+                // roll (versions:: upgrade test): it never synced. Until that is understood the
+                // stop falls back to an election, which costs time but never the pod.
+                tracing::info!(
+                    "no leader hand-off on stop: not with quorum SASL (--quorum_password_file) yet; a stop of the leader is an election (docs/rolling.md)"
+                );
+            } else {
+                child.hand_off = Some(d.hand_off(plan.settings.ports.client, file)?);
+            }
         }
     }
     supervise::run(&child, signals)

@@ -561,6 +561,10 @@ impl Client {
         let mut cmd =
             in_net(self.pid, &["setpriv", "--pdeathsig", "KILL", "--", "timeout", "-s", "KILL", "30"]);
         cmd.args(&argv).stdin(Stdio::null()).process_group(0);
+        // A writer that runs through a whole roll leaves 100,000+ children under /w: their
+        // listing (10 bytes a name) outgrows the client's default 1 MiB packet limit, and zkCli
+        // then reports ConnectionLoss, not the listing. 8 MiB holds the writers' 200,000 names.
+        cmd.env("CLIENT_JVMFLAGS", "-Djute.maxbuffer=8388608");
         cmd.output().unwrap()
     }
 
