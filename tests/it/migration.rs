@@ -255,22 +255,6 @@ fn refused_at_once(e: &mut Ensemble, ordinal: usize, why: &str) {
     assert!(!err.contains("waiting:"), "it never waited: {err}");
 }
 
-/// Rolling back: the zk-entry ensemble (on 3.8, from the 3.4 volumes) rolled back to the
-/// tutorial's image, with no 3.5+ client operation used (the writer creates with opcode 1):
-/// 3.4 reads what 3.8 wrote, and every acknowledged write is on every member.
-#[test]
-fn the_roll_back_to_the_tutorials_34_image_loses_nothing() {
-    let mut e = tutorial_ensemble();
-    let template = Template::zk_entry(&e, &[]);
-    let (_, before) = roll_writing(&mut e, &template, None, "to zk-entry");
-    let (_, after) = roll_writing(&mut e, &Template::tutorial(), Some(&before), "back to 3.4");
-    everything_everywhere(&e, &before);
-    everything_everywhere(&e, &after);
-    for ordinal in 0..3 {
-        assert_eq!(e.zookeeper(ordinal).version, "3.4.13", "zk-{ordinal} runs the tutorial's image again");
-    }
-}
-
 /// A `--reconfig` pod joining a static 3.5+ ensemble (zk-entry without `--reconfig`, which
 /// leaves reconfiguration disabled) as a new member: the ensemble refuses to add it, for good,
 /// so the start ends at once with the way there instead of retrying for ten minutes.

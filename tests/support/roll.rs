@@ -22,11 +22,6 @@ pub struct Template {
 }
 
 impl Template {
-    /// The tutorial's image and manifest command.
-    pub fn tutorial() -> Template {
-        Template { image: Image::Tutorial, command: tutorial::command(None), as_1000: true }
-    }
-
     /// zk-entry's image, `zk-entry start` with the tutorial's flags changed by `flags`.
     pub fn zk_entry(e: &Ensemble, flags: &[&str]) -> Template {
         Template { image: Image::ZkEntry, command: e.command_with(flags), as_1000: false }
