@@ -106,21 +106,7 @@ fn run_client(client: u32, servers: Vec<String>, clock: Clock, seed: u64, stop: 
         };
         counter += 1;
         let register = rng.below(u64::from(REGISTERS)) as u32;
-        let mut op = Op {
-            client,
-            session: c.session.id,
-            kind: Kind::Read,
-            register,
-            expected: 0,
-            value: 0,
-            version: 0,
-            mzxid: 0,
-            zxid: 0,
-            name: String::new(),
-            invoke: clock.now(),
-            complete: 0,
-            outcome: Outcome::Ok,
-        };
+        let mut op = Op::invoked(client, c.session.id, Kind::Read, register, clock.now());
         let roll = rng.below(100);
         let result = if roll < 45 {
             // Half the reads after a sync: those must be linearizable; the others may lag.
@@ -232,11 +218,6 @@ pub fn final_reads(servers: &[String], clock: Clock, limit: Duration) -> (Vec<Op
                         let invoke = clock.now();
                         let got = c.get_data(&register_path(register))?;
                         reads.push(Op {
-                            client: CLIENTS + n as u32,
-                            session: c.session.id,
-                            kind: Kind::Read,
-                            register,
-                            expected: 0,
                             value: std::str::from_utf8(&got.data)
                                 .ok()
                                 .and_then(|t| t.parse().ok())
@@ -244,10 +225,8 @@ pub fn final_reads(servers: &[String], clock: Clock, limit: Duration) -> (Vec<Op
                             version: got.version,
                             mzxid: got.mzxid,
                             zxid: got.zxid,
-                            name: String::new(),
-                            invoke,
                             complete: clock.now(),
-                            outcome: Outcome::Ok,
+                            ..Op::invoked(CLIENTS + n as u32, c.session.id, Kind::Read, register, invoke)
                         });
                     }
                     c.close();

@@ -336,21 +336,7 @@ mod tests {
 
     /// An operation on register 0 from `client`, between `invoke` and `complete` (seconds).
     fn op(client: u32, kind: Kind, outcome: Outcome, invoke: u64, complete: u64) -> Op {
-        Op {
-            client,
-            session: i64::from(client) + 1,
-            kind,
-            register: 0,
-            expected: 0,
-            value: 0,
-            version: 0,
-            mzxid: 0,
-            zxid: 0,
-            name: String::new(),
-            invoke,
-            complete,
-            outcome,
-        }
+        Op { complete, outcome, ..Op::invoked(client, i64::from(client) + 1, kind, 0, invoke) }
     }
 
     /// A read after a sync, which must be linearizable.

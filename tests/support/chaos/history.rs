@@ -61,6 +61,28 @@ pub struct Op {
 }
 
 impl Op {
+    /// An operation just invoked: who asked what of which register at `invoke`, everything the
+    /// reply fills in still zero, the outcome `Ok` until it completes.
+    pub fn invoked(client: u32, session: i64, kind: Kind, register: u32, invoke: u64) -> Op {
+        Op {
+            client,
+            session,
+            kind,
+            register,
+            expected: 0,
+            value: 0,
+            version: 0,
+            mzxid: 0,
+            zxid: 0,
+            name: String::new(),
+            invoke,
+            complete: 0,
+            outcome: Outcome::Ok,
+        }
+    }
+}
+
+impl Op {
     pub fn ok(&self) -> bool {
         self.outcome == Outcome::Ok
     }
